@@ -1,0 +1,258 @@
+// Package cluster is the DNS-relevant object model of a Kubernetes cluster:
+// Services, EndpointSlices, Pods and Namespaces with only the fields that
+// decide DNS records, plus where each object came from.
+//
+// It holds no rules. Which records exist is decided by package zone; how
+// workloads become pods and pods become EndpointSlices is decided by the
+// sources (package source/manifest plays the controllers, a live cluster runs
+// the real ones). No client-go type crosses this boundary.
+package cluster
+
+import (
+	"fmt"
+	"net/netip"
+	"time"
+)
+
+// Protocol is a port protocol as Kubernetes spells it: "TCP", "UDP" or "SCTP".
+type Protocol string
+
+// Port protocols.
+const (
+	ProtocolTCP  Protocol = "TCP"
+	ProtocolUDP  Protocol = "UDP"
+	ProtocolSCTP Protocol = "SCTP"
+)
+
+// ServiceType is spec.type of a Service.
+type ServiceType string
+
+// Service types.
+const (
+	ServiceTypeClusterIP    ServiceType = "ClusterIP"
+	ServiceTypeNodePort     ServiceType = "NodePort"
+	ServiceTypeLoadBalancer ServiceType = "LoadBalancer"
+	ServiceTypeExternalName ServiceType = "ExternalName"
+)
+
+// Origin says where an object was read from, so that diagnostics can point
+// at it. For manifests it is a file, the 0-based index of the YAML/JSON
+// document in that file and the line the object starts on. For objects read
+// from an API server File is empty. Derived is set on objects the source
+// made up the way a cluster would (pods of a StatefulSet, EndpointSlices of
+// the EndpointSlice controller) and says from what.
+type Origin struct {
+	File     string
+	Document int
+	Line     int
+	Derived  string
+}
+
+// String renders the origin as "file:line" (plus what it was derived from).
+func (o Origin) String() string {
+	var s string
+	switch {
+	case o.File != "" && o.Line > 0:
+		s = fmt.Sprintf("%s:%d", o.File, o.Line)
+	case o.File != "":
+		s = o.File
+	}
+	if o.Derived != "" {
+		if s != "" {
+			return s + " (" + o.Derived + ")"
+		}
+		return o.Derived
+	}
+	return s
+}
+
+// ObjectRef names an object: "Service default/web".
+type ObjectRef struct {
+	Kind      string
+	Namespace string
+	Name      string
+}
+
+// String renders the reference as kubectl would name it: "Service default/web".
+func (r ObjectRef) String() string {
+	if r.Namespace == "" {
+		return r.Kind + " " + r.Name
+	}
+	return r.Kind + " " + r.Namespace + "/" + r.Name
+}
+
+// PortRef is a Service targetPort: a number, a name, or unset (zero value),
+// which Kubernetes defaults to the service port.
+type PortRef struct {
+	Number int32
+	Name   string
+}
+
+// IsZero reports whether the targetPort was left unset.
+func (p PortRef) IsZero() bool { return p.Number == 0 && p.Name == "" }
+
+// String renders the reference as written in a manifest.
+func (p PortRef) String() string {
+	if p.Name != "" {
+		return p.Name
+	}
+	return fmt.Sprint(p.Number)
+}
+
+// ServicePort is one entry of Service spec.ports.
+type ServicePort struct {
+	Name       string
+	Port       int32
+	TargetPort PortRef
+	Protocol   Protocol
+}
+
+// Service holds the DNS-relevant part of a v1 Service.
+type Service struct {
+	Name      string
+	Namespace string
+	Type      ServiceType
+	// Headless is spec.clusterIP "None".
+	Headless bool
+	// ClusterIPs is spec.clusterIPs (spec.clusterIP first); empty when headless
+	// or ExternalName.
+	ClusterIPs []netip.Addr
+	Ports      []ServicePort
+	// Selector is spec.selector; nil means the service is selectorless and its
+	// EndpointSlices are written by hand or by another controller.
+	Selector                 map[string]string
+	ExternalName             string
+	PublishNotReadyAddresses bool
+	Origin                   Origin
+}
+
+// Ref returns the object reference of the service.
+func (s *Service) Ref() ObjectRef {
+	return ObjectRef{Kind: "Service", Namespace: s.Namespace, Name: s.Name}
+}
+
+// AddressType is EndpointSlice addressType.
+type AddressType string
+
+// EndpointSlice address types.
+const (
+	AddressTypeIPv4 AddressType = "IPv4"
+	AddressTypeIPv6 AddressType = "IPv6"
+	AddressTypeFQDN AddressType = "FQDN"
+)
+
+// EndpointConditions are endpoints[].conditions. A nil condition is unknown;
+// consumers of the EndpointSlice API read a nil Ready as ready.
+type EndpointConditions struct {
+	Ready       *bool
+	Serving     *bool
+	Terminating *bool
+}
+
+// Endpoint is one entry of EndpointSlice endpoints.
+type Endpoint struct {
+	Addresses  []netip.Addr
+	Hostname   string
+	Conditions EndpointConditions
+	// TargetRef is the object backing the endpoint, usually a Pod; nil if none.
+	TargetRef *ObjectRef
+	NodeName  string
+	Zone      string
+}
+
+// EndpointPort is one entry of EndpointSlice ports. A nil Port means "all
+// ports" in the API; DNS has nothing to publish for it.
+type EndpointPort struct {
+	Name     string
+	Port     *int32
+	Protocol Protocol
+}
+
+// EndpointSlice holds the DNS-relevant part of a discovery/v1 EndpointSlice.
+type EndpointSlice struct {
+	Name      string
+	Namespace string
+	// ServiceName is the kubernetes.io/service-name label; empty if missing,
+	// in which case no DNS server attaches the slice to a service.
+	ServiceName string
+	AddressType AddressType
+	Endpoints   []Endpoint
+	Ports       []EndpointPort
+	// ManagedBy is the endpointslice.kubernetes.io/managed-by label.
+	ManagedBy string
+	// LastChangeTriggerTime is the endpoints.kubernetes.io/last-change-trigger-time
+	// annotation; zero if absent.
+	LastChangeTriggerTime time.Time
+	Origin                Origin
+}
+
+// Ref returns the object reference of the slice.
+func (e *EndpointSlice) Ref() ObjectRef {
+	return ObjectRef{Kind: "EndpointSlice", Namespace: e.Namespace, Name: e.Name}
+}
+
+// PodPhase is status.phase of a Pod.
+type PodPhase string
+
+// Pod phases.
+const (
+	PodPending   PodPhase = "Pending"
+	PodRunning   PodPhase = "Running"
+	PodSucceeded PodPhase = "Succeeded"
+	PodFailed    PodPhase = "Failed"
+	PodUnknown   PodPhase = "Unknown"
+)
+
+// ContainerPort is a named or unnamed port declared by one of a pod's containers.
+type ContainerPort struct {
+	Name          string
+	ContainerPort int32
+	Protocol      Protocol
+}
+
+// Pod holds the DNS-relevant part of a v1 Pod.
+type Pod struct {
+	Name      string
+	Namespace string
+	Labels    map[string]string
+	Hostname  string
+	Subdomain string
+	// IPs is status.podIPs (status.podIP first).
+	IPs   []netip.Addr
+	Phase PodPhase
+	// Ready is the status of the Ready condition.
+	Ready bool
+	// DeletionTimestamp is set once the pod is terminating.
+	DeletionTimestamp *time.Time
+	Ports             []ContainerPort
+	NodeName          string
+	// Owner is the controlling workload (a StatefulSet, ...), if any.
+	Owner  *ObjectRef
+	Origin Origin
+}
+
+// Ref returns the object reference of the pod.
+func (p *Pod) Ref() ObjectRef {
+	return ObjectRef{Kind: "Pod", Namespace: p.Namespace, Name: p.Name}
+}
+
+// Terminating reports whether the pod has a deletion timestamp.
+func (p *Pod) Terminating() bool { return p.DeletionTimestamp != nil }
+
+// Namespace is a v1 Namespace.
+type Namespace struct {
+	Name   string
+	Origin Origin
+}
+
+// State is a consistent view of the DNS-relevant objects of a cluster at one
+// moment. Sources build it; zone.Build reads it and never changes it.
+type State struct {
+	Namespaces     []Namespace
+	Services       []Service
+	EndpointSlices []EndpointSlice
+	Pods           []Pod
+}
+
+// Bool returns a pointer to b, for EndpointConditions.
+func Bool(b bool) *bool { return &b }

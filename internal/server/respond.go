@@ -1,0 +1,234 @@
+// Package server answers DNS queries over UDP and TCP from the current
+// zone.Snapshot, which it holds behind an atomic pointer and swaps whole.
+//
+// Per query it parses the header and the one question, looks the name up,
+// and copies a pre-packed answer: ID, flags, the question's case, EDNS and
+// the size limit are all it decides. It derives no record itself (package
+// zone does), does not forward names outside its zones (it refuses them),
+// and never panics on a malformed packet: what cannot be parsed is answered
+// FORMERR when the header can be read, and dropped otherwise.
+package server
+
+import (
+	"encoding/binary"
+
+	"github.com/miekg/dns"
+)
+
+// Transport is the protocol a query came in on; it decides the size limit.
+type Transport int
+
+// Transports.
+const (
+	UDP Transport = iota
+	TCP
+)
+
+const (
+	headerLen = 12
+	// minUDPSize is the RFC 1035 limit without EDNS.
+	minUDPSize = 512
+	// DefaultMaxUDPSize is the ceiling on UDP answers even when the client
+	// offers more: the DNS flag day 2020 value, which avoids IP fragmentation.
+	DefaultMaxUDPSize = 1232
+	maxTCPSize        = 65535
+
+	flagQR = 1 << 15
+	flagAA = 1 << 10
+	flagTC = 1 << 9
+	flagRD = 1 << 8
+	flagCD = 1 << 4
+)
+
+// request is what Respond reads from a query.
+type request struct {
+	id       uint16
+	flags    uint16
+	opcode   int
+	qname    []byte // wire form of the question name, as sent
+	canon    []byte // presentation form, lower case, with trailing dot
+	qtype    uint16
+	qclass   uint16
+	question []byte // name + type + class, as sent
+	edns     bool
+	ednsSize uint16
+	ednsDO   bool
+	ednsVer  uint8
+}
+
+// parse reads the header and question. ok is false when the packet must be
+// dropped (too short to answer, or itself a response); rcode is non-zero
+// when it must be answered with an error.
+func parse(msg []byte, r *request, canonBuf []byte) (ok bool, rcode int) {
+	if len(msg) < headerLen {
+		return false, 0
+	}
+	r.id = binary.BigEndian.Uint16(msg)
+	r.flags = binary.BigEndian.Uint16(msg[2:])
+	if r.flags&flagQR != 0 {
+		return false, 0
+	}
+	r.opcode = int(r.flags>>11) & 0xF
+	qd := binary.BigEndian.Uint16(msg[4:])
+	an := binary.BigEndian.Uint16(msg[6:])
+	ns := binary.BigEndian.Uint16(msg[8:])
+	ar := binary.BigEndian.Uint16(msg[10:])
+	if qd != 1 {
+		return true, dns.RcodeFormatError
+	}
+	off := headerLen
+	canon := canonBuf[:0]
+	for {
+		if off >= len(msg) {
+			return true, dns.RcodeFormatError
+		}
+		l := int(msg[off])
+		if l == 0 {
+			off++
+			break
+		}
+		if l > 63 || off+1+l > len(msg) {
+			// Compression pointers and extended label types have no place
+			// in a question we answer.
+			return true, dns.RcodeFormatError
+		}
+		for _, c := range msg[off+1 : off+1+l] {
+			switch {
+			case c >= 'A' && c <= 'Z':
+				canon = append(canon, c+'a'-'A')
+			case c == '.' || c == '\\' || c < 0x21 || c > 0x7e:
+				canon = append(canon, '\\', '0'+c/100, '0'+(c/10)%10, '0'+c%10)
+			default:
+				canon = append(canon, c)
+			}
+		}
+		canon = append(canon, '.')
+		off += 1 + l
+		if off-headerLen > 255 {
+			return true, dns.RcodeFormatError
+		}
+	}
+	if len(canon) == 0 {
+		canon = append(canon, '.')
+	}
+	if off+4 > len(msg) {
+		return true, dns.RcodeFormatError
+	}
+	r.qname = msg[headerLen:off]
+	r.canon = canon
+	r.qtype = binary.BigEndian.Uint16(msg[off:])
+	r.qclass = binary.BigEndian.Uint16(msg[off+2:])
+	off += 4
+	r.question = msg[headerLen:off]
+	if an != 0 || ns != 0 {
+		if r.opcode == dns.OpcodeQuery {
+			return true, dns.RcodeFormatError
+		}
+		return true, 0
+	}
+	for i := 0; i < int(ar); i++ {
+		// Owner name: only uncompressed names are expected here.
+		for {
+			if off >= len(msg) {
+				return true, dns.RcodeFormatError
+			}
+			l := int(msg[off])
+			if l == 0 {
+				off++
+				break
+			}
+			if l&0xC0 == 0xC0 {
+				off += 2
+				break
+			}
+			if l > 63 {
+				return true, dns.RcodeFormatError
+			}
+			off += 1 + l
+		}
+		if off+10 > len(msg) {
+			return true, dns.RcodeFormatError
+		}
+		typ := binary.BigEndian.Uint16(msg[off:])
+		class := binary.BigEndian.Uint16(msg[off+2:])
+		ttl := binary.BigEndian.Uint32(msg[off+4:])
+		rdlen := int(binary.BigEndian.Uint16(msg[off+8:]))
+		off += 10
+		if off+rdlen > len(msg) {
+			return true, dns.RcodeFormatError
+		}
+		off += rdlen
+		if typ == dns.TypeOPT {
+			if r.edns {
+				return true, dns.RcodeFormatError // RFC 6891: more than one OPT
+			}
+			r.edns = true
+			r.ednsSize = class
+			r.ednsVer = uint8(ttl >> 16)
+			r.ednsDO = ttl&(1<<15) != 0
+		}
+	}
+	return true, 0
+}
+
+// limit is the largest answer the client can take over the transport.
+func (r *request) limit(t Transport, maxUDP int) int {
+	if t == TCP {
+		return maxTCPSize
+	}
+	if !r.edns {
+		return minUDPSize
+	}
+	n := int(r.ednsSize)
+	if n < minUDPSize {
+		n = minUDPSize
+	}
+	if n > maxUDP {
+		n = maxUDP
+	}
+	return n
+}
+
+// header writes the response header for the request into out[0:12].
+func (r *request) header(out []byte, rcode int, authoritative bool, an, ns, ar uint16) {
+	binary.BigEndian.PutUint16(out, r.id)
+	flags := uint16(flagQR) | uint16(r.opcode&0xF)<<11 | r.flags&(flagRD|flagCD) | uint16(rcode&0xF)
+	if authoritative {
+		flags |= flagAA
+	}
+	binary.BigEndian.PutUint16(out[2:], flags)
+	qd := uint16(0)
+	if r.question != nil {
+		qd = 1
+	}
+	binary.BigEndian.PutUint16(out[4:], qd)
+	binary.BigEndian.PutUint16(out[6:], an)
+	binary.BigEndian.PutUint16(out[8:], ns)
+	binary.BigEndian.PutUint16(out[10:], ar)
+}
+
+// appendOPT adds the EDNS OPT record of the response and counts it.
+func (r *request) appendOPT(out []byte, rcode int, maxUDP int) []byte {
+	if !r.edns {
+		return out
+	}
+	out = append(out, 0) // root owner
+	out = binary.BigEndian.AppendUint16(out, dns.TypeOPT)
+	out = binary.BigEndian.AppendUint16(out, uint16(maxUDP))
+	ttl := uint32(rcode>>4) << 24 // extended rcode; version 0
+	if r.ednsDO {
+		ttl |= 1 << 15
+	}
+	out = binary.BigEndian.AppendUint32(out, ttl)
+	out = binary.BigEndian.AppendUint16(out, 0)
+	binary.BigEndian.PutUint16(out[10:], binary.BigEndian.Uint16(out[10:])+1)
+	return out
+}
+
+// errorResponse is header + question (if any) + OPT, with rcode.
+func (r *request) errorResponse(out []byte, rcode int, authoritative bool, maxUDP int) []byte {
+	out = append(out[:0], make([]byte, headerLen)...)
+	r.header(out, rcode, authoritative, 0, 0, 0)
+	out = append(out, r.question...)
+	return r.appendOPT(out, rcode, maxUDP)
+}

@@ -1,0 +1,157 @@
+package zone
+
+import (
+	"net/netip"
+	"strings"
+
+	"github.com/clusterdns/clusterdns/internal/cluster"
+	"github.com/miekg/dns"
+)
+
+// DashedIP is the label CoreDNS derives from an address for endpoints without
+// a hostname: 10.244.1.5 -> "10-244-1-5", 2001:db8::1 -> "2001-db8--1", with
+// "0" appended when the IPv6 form ends in a dash (2001:db8:: -> "2001-db8--0").
+func DashedIP(a netip.Addr) string {
+	if a.Is4() || a.Is4In6() {
+		return strings.ReplaceAll(a.Unmap().String(), ".", "-")
+	}
+	s := strings.ReplaceAll(a.String(), ":", "-")
+	if strings.HasSuffix(s, "-") {
+		s += "0"
+	}
+	return s
+}
+
+// ParseDashedIP is the inverse of DashedIP as the pod-record rule reads it:
+// exactly three dashes and no "--" is IPv4, anything else is IPv6.
+func ParseDashedIP(label string) (netip.Addr, bool) {
+	var s string
+	if strings.Count(label, "-") == 3 && !strings.Contains(label, "--") {
+		s = strings.ReplaceAll(label, "-", ".")
+	} else {
+		s = strings.ReplaceAll(label, "-", ":")
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil || a.Zone() != "" {
+		return netip.Addr{}, false
+	}
+	return a, true
+}
+
+// maxPodNameLabel: pod names of 64 characters or more are never used as
+// endpoint names (they are not DNS labels); the dashed IP is used instead.
+const maxPodNameLabel = 63
+
+// EndpointName is the label an endpoint address is published under below its
+// service: the EndpointSlice hostname; else, with endpointPodNames, the name
+// of the pod it targets; else the dashed IP. The second result names the
+// field that decided it.
+func EndpointName(ep *cluster.Endpoint, addr netip.Addr, endpointPodNames bool) (label, decidedBy string) {
+	if ep.Hostname != "" {
+		return strings.ToLower(ep.Hostname), "hostname"
+	}
+	if endpointPodNames && ep.TargetRef != nil && ep.TargetRef.Name != "" && len(ep.TargetRef.Name) <= maxPodNameLabel {
+		return strings.ToLower(ep.TargetRef.Name), "targetRef.name"
+	}
+	return DashedIP(addr), "addresses"
+}
+
+// IsDNSLabel reports whether s can stand as one label of a name we publish:
+// 1 to 63 characters of letters, digits, '-' and '_' (Kubernetes object names
+// are stricter; labels may start with a digit, as the spec requires).
+func IsDNSLabel(s string) bool {
+	if len(s) == 0 || len(s) > 63 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '-', c == '_':
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// reverseName is the PTR owner name of an address (in-addr.arpa. or the
+// full-nibble ip6.arpa. form), lower case.
+func reverseName(a netip.Addr) string {
+	r, _ := dns.ReverseAddr(a.Unmap().String())
+	return strings.ToLower(r)
+}
+
+// AddrFromReverse parses an in-addr.arpa. or ip6.arpa. name that names one
+// full address.
+func AddrFromReverse(name string) (netip.Addr, bool) {
+	name = strings.ToLower(dns.Fqdn(name))
+	switch {
+	case strings.HasSuffix(name, ".in-addr.arpa."):
+		labels := strings.Split(strings.TrimSuffix(name, ".in-addr.arpa."), ".")
+		if len(labels) != 4 {
+			return netip.Addr{}, false
+		}
+		var b [4]byte
+		for i, l := range labels {
+			if len(l) == 0 || len(l) > 3 || (len(l) > 1 && l[0] == '0') {
+				return netip.Addr{}, false
+			}
+			v := 0
+			for _, c := range []byte(l) {
+				if c < '0' || c > '9' {
+					return netip.Addr{}, false
+				}
+				v = v*10 + int(c-'0')
+			}
+			if v > 255 {
+				return netip.Addr{}, false
+			}
+			b[3-i] = byte(v)
+		}
+		return netip.AddrFrom4(b), true
+	case strings.HasSuffix(name, ".ip6.arpa."):
+		labels := strings.Split(strings.TrimSuffix(name, ".ip6.arpa."), ".")
+		if len(labels) != 32 {
+			return netip.Addr{}, false
+		}
+		var b [16]byte
+		for i, l := range labels {
+			if len(l) != 1 {
+				return netip.Addr{}, false
+			}
+			var v byte
+			switch c := l[0]; {
+			case c >= '0' && c <= '9':
+				v = c - '0'
+			case c >= 'a' && c <= 'f':
+				v = c - 'a' + 10
+			default:
+				return netip.Addr{}, false
+			}
+			pos := 31 - i
+			if pos%2 == 0 {
+				b[pos/2] |= v << 4
+			} else {
+				b[pos/2] |= v
+			}
+		}
+		return netip.AddrFrom16(b), true
+	}
+	return netip.Addr{}, false
+}
+
+// lowerASCII lower-cases A-Z only, keeping the length (DNS case folding).
+func lowerASCII(s string) string {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c >= 'A' && c <= 'Z' {
+			b := []byte(s)
+			for j := i; j < len(b); j++ {
+				if b[j] >= 'A' && b[j] <= 'Z' {
+					b[j] += 'a' - 'A'
+				}
+			}
+			return string(b)
+		}
+	}
+	return s
+}

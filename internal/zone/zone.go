@@ -1,0 +1,187 @@
+// Package zone is the record engine of clusterdns: a pure function (Build)
+// from a cluster.State to an immutable Snapshot of every name the cluster
+// zone holds, and the lookup rules (Snapshot.Lookup) that answer a question
+// from it.
+//
+// Every DNS rule of the project lives here, once: the Kubernetes DNS
+// specification (schema 1.1.0) and, where the specification is silent,
+// the behaviour of CoreDNS's kubernetes plugin with default options
+// (NXDOMAIN versus NODATA, endpoint naming, SRV weights, the owner-name case).
+// The server, explain, probe and lint ask this package; none of them derives a
+// record on its own.
+//
+// It does not read manifests or talk to an API server (sources do), does not
+// decide what is ready beyond reading EndpointSlice conditions (the
+// EndpointSlice controller, real or played by the manifest source, does), and
+// does not parse or write DNS messages except for pre-packing answers in wire
+// form (package server handles requests).
+package zone
+
+import (
+	"net/netip"
+
+	"github.com/clusterdns/clusterdns/internal/cluster"
+	"github.com/miekg/dns"
+)
+
+// SchemaVersion is the Kubernetes DNS schema version served at dns-version.<zone>.
+const SchemaVersion = "1.1.0"
+
+// versionTTL is the TTL of the dns-version TXT record, as CoreDNS.
+const versionTTL = 28800
+
+// Source says where a record came from: the object, the field of it that
+// produced the data, and where the object was read.
+type Source struct {
+	Object cluster.ObjectRef
+	Field  string
+	Origin cluster.Origin
+}
+
+// String renders the source as "EndpointSlice ns/name endpoints[0].addresses[0] (file:line)".
+func (s Source) String() string {
+	r := s.Object.String()
+	if s.Field != "" {
+		r += " " + s.Field
+	}
+	if o := s.Origin.String(); o != "" {
+		r += " (" + o + ")"
+	}
+	return r
+}
+
+// Record is one resource record with its provenance.
+type Record struct {
+	RR   dns.RR
+	From Source
+}
+
+// Answer is what a question gets: rcode and sections. Negative answers carry
+// the zone SOA in Ns.
+type Answer struct {
+	Rcode  int
+	Answer []Record
+	Ns     []Record
+	Extra  []Record
+	// Zone is the served zone the question fell in ("" if none: REFUSED).
+	Zone string
+
+	wire     *template
+	negative bool
+}
+
+// Negative reports whether the answer is the zone's shared NXDOMAIN or NODATA
+// (no records but the zone SOA in authority), which a server writes without a
+// template: see Snapshot.AppendNegative.
+func (a *Answer) Negative() bool { return a.negative }
+
+// Msg renders the answer as a dns.Msg for the question (qname keeps its
+// case in owner names, as the wire form does).
+func (a *Answer) Msg(qname string, qtype uint16) *dns.Msg {
+	m := new(dns.Msg)
+	m.SetQuestion(qname, qtype)
+	m.Response = true
+	m.Authoritative = a.Zone != ""
+	m.Rcode = a.Rcode
+	for _, r := range a.Answer {
+		m.Answer = append(m.Answer, r.RR)
+	}
+	for _, r := range a.Ns {
+		m.Ns = append(m.Ns, r.RR)
+	}
+	for _, r := range a.Extra {
+		m.Extra = append(m.Extra, r.RR)
+	}
+	return m
+}
+
+// NodeKind says what a name in the zone is.
+type NodeKind int
+
+// Kinds of names.
+const (
+	KindApex NodeKind = iota + 1
+	KindEmpty
+	KindVersion
+	KindNameserver
+	KindService
+	KindPort
+	KindEndpoint
+	KindPod
+	KindReverse
+)
+
+// node is one name that exists in a served zone, with its precomputed
+// answers per query type. Types not in answers get NODATA.
+type node struct {
+	name    string
+	zone    *servedZone
+	kind    NodeKind
+	service *cluster.Service
+	answers map[uint16]*Answer
+}
+
+// servedZone is one zone served by the snapshot, with its negative-answer SOA.
+type servedZone struct {
+	name    string
+	labels  int
+	reverse bool
+	soa     Record
+	// nodata and nxdomain are shared negative answers for this zone.
+	nodata   *Answer
+	nxdomain *Answer
+	negative *negativeTemplate
+}
+
+// Snapshot is the immutable DNS view of one cluster.State: every name of the
+// served zones with its records. It is safe for concurrent use.
+type Snapshot struct {
+	opts  Options
+	zones []*servedZone // longest name first
+	nodes map[string]*node
+	// exposed namespaces (exist and pass the namespaces filter).
+	namespaces map[string]bool
+	// services by "name.namespace" for the lookups that cannot be precomputed.
+	services map[string]*serviceData
+	// Serial is the SOA serial of this snapshot.
+	Serial uint32
+	// Stats counts what the snapshot holds.
+	Stats Stats
+}
+
+// Stats counts the contents of a snapshot.
+type Stats struct {
+	Names    int
+	Records  int
+	Services int
+}
+
+// Options returns the (normalized) options the snapshot was built with.
+func (s *Snapshot) Options() Options { return s.opts }
+
+// zoneOf returns the longest served zone containing the canonical name.
+func (s *Snapshot) zoneOf(name string) *servedZone {
+	for _, z := range s.zones {
+		if dns.IsSubDomain(z.name, name) {
+			return z
+		}
+	}
+	return nil
+}
+
+// Zones returns the served zone names, forward zones first.
+func (s *Snapshot) Zones() []string {
+	out := append([]string(nil), s.opts.Zones...)
+	return append(out, s.opts.ReverseZones...)
+}
+
+// ExposedNamespace reports whether names in the namespace are served.
+func (s *Snapshot) ExposedNamespace(ns string) bool { return s.namespaces[ns] }
+
+// addrFamilyType is the query type that carries the address.
+func addrFamilyType(a netip.Addr) uint16 {
+	if a.Is4() || a.Is4In6() {
+		return dns.TypeA
+	}
+	return dns.TypeAAAA
+}
