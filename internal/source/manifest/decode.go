@@ -1,0 +1,616 @@
+package manifest
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"path"
+	"reflect"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	sigsjson "sigs.k8s.io/json"
+
+	"github.com/clusterdns/clusterdns/internal/cluster"
+)
+
+// Object is one Kubernetes object read from a manifest, before anything is
+// derived from it. Items of a List are objects of their own.
+type Object struct {
+	File     string
+	Document int // 0-based index of the YAML document or JSON value in File
+	Line     int // line the object starts on
+
+	APIVersion string
+	Kind       string
+	// Namespace is metadata.namespace, "default" if a namespaced kind leaves
+	// it out, "" for Namespaces.
+	Namespace string
+	Name      string
+
+	// Typed is the object decoded into its k8s.io/api type (*corev1.Service,
+	// *appsv1.StatefulSet, ...) with Namespace defaulted, or nil for a kind
+	// this package does not read.
+	Typed runtime.Object
+
+	tree   *node
+	parsed any // the DNS-relevant conversion, see convert.go
+}
+
+// Known reports whether the object is of a kind this package reads.
+func (o *Object) Known() bool { return o.Typed != nil }
+
+// Ref returns the object reference ("Service default/web").
+func (o *Object) Ref() cluster.ObjectRef {
+	return cluster.ObjectRef{Kind: o.Kind, Namespace: o.Namespace, Name: o.Name}
+}
+
+// Origin returns where the object was read.
+func (o *Object) Origin() cluster.Origin {
+	return cluster.Origin{File: o.File, Document: o.Document, Line: o.Line}
+}
+
+// FieldLine returns the line of a field given as Kubernetes prints field
+// paths ("spec.ports[0].targetPort"). For a field that is not written it
+// returns the line of its nearest written parent.
+func (o *Object) FieldLine(fieldPath string) int {
+	if o.tree == nil {
+		return o.Line
+	}
+	return o.tree.lookupString(fieldPath).line
+}
+
+// kindInfo describes a kind this package reads.
+type kindInfo struct {
+	apiVersion string
+	namespaced bool
+	new        func() runtime.Object
+}
+
+var knownKinds = map[string]kindInfo{
+	"Namespace":     {"v1", false, func() runtime.Object { return new(corev1.Namespace) }},
+	"Service":       {"v1", true, func() runtime.Object { return new(corev1.Service) }},
+	"Pod":           {"v1", true, func() runtime.Object { return new(corev1.Pod) }},
+	"Endpoints":     {"v1", true, func() runtime.Object { return new(corev1.Endpoints) }},
+	"EndpointSlice": {"discovery.k8s.io/v1", true, func() runtime.Object { return new(discoveryv1.EndpointSlice) }},
+	"StatefulSet":   {"apps/v1", true, func() runtime.Object { return new(appsv1.StatefulSet) }},
+	"Deployment":    {"apps/v1", true, func() runtime.Object { return new(appsv1.Deployment) }},
+	"ReplicaSet":    {"apps/v1", true, func() runtime.Object { return new(appsv1.ReplicaSet) }},
+	"DaemonSet":     {"apps/v1", true, func() runtime.Object { return new(appsv1.DaemonSet) }},
+	"Job":           {"batch/v1", true, func() runtime.Object { return new(batchv1.Job) }},
+}
+
+// document is one YAML document or JSON value of a file.
+type document struct {
+	index int
+	line  int
+	root  *node
+}
+
+// Decode parses the bytes of one manifest file into its objects, in file
+// order, without deriving anything. YAML files may hold several documents;
+// JSON files one value or a stream of values. Lists are flattened into their
+// items. Objects of kinds this package does not read are returned with a nil
+// Typed and are not checked beyond apiVersion and kind.
+//
+// The error joins an *Error for every problem found; the objects that could
+// be decoded are returned even then.
+func Decode(file string, data []byte) ([]Object, error) {
+	d := decoder{file: file}
+	data = bytes.TrimPrefix(data, []byte("\ufeff")) // byte order mark
+	for _, doc := range d.documents(data) {
+		if doc.root.kind == nullNode {
+			continue // empty document
+		}
+		if doc.root.kind != mapNode {
+			d.errs.add(file, doc.index, doc.line, "document is a %s, not an object", doc.root.kind)
+			continue
+		}
+		d.object(doc, doc.root)
+	}
+	d.errs.sortByPosition(nil)
+	return d.objs, d.errs.join()
+}
+
+type decoder struct {
+	file string
+	objs []Object
+	errs errorList
+}
+
+var yamlLineRE = regexp.MustCompile(`^yaml: line (\d+): `)
+
+// yamlParserProblems are the messages of yaml.v3's parser (as opposed to
+// its scanner), whose line numbers it reports 0-based.
+var yamlParserProblems = map[string]bool{
+	"did not find expected <stream-start>":   true,
+	"did not find expected <document start>": true,
+	"did not find expected node content":     true,
+	"did not find expected key":              true,
+	"did not find expected '-' indicator":    true,
+	"did not find expected ',' or ']'":       true,
+	"did not find expected ',' or '}'":       true,
+	"found undefined tag handle":             true,
+	"found duplicate %YAML directive":        true,
+	"found incompatible YAML document":       true,
+	"found duplicate %TAG directive":         true,
+}
+
+// documents splits data into documents. A syntax error ends the file: what
+// follows it cannot be read reliably.
+func (d *decoder) documents(data []byte) []document {
+	if isJSON(d.file, data) {
+		docs, err := d.jsonDocuments(data)
+		if err == nil || strings.EqualFold(path.Ext(d.file), ".json") {
+			if err != nil {
+				d.errs = append(d.errs, err)
+			}
+			return docs
+		}
+		// Not JSON after all (a YAML flow mapping, say): read it as YAML.
+	}
+	var docs []document
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	for i := 0; ; i++ {
+		var y yaml.Node
+		err := dec.Decode(&y)
+		if err == io.EOF {
+			return docs
+		}
+		if err != nil {
+			line := 1
+			msg := err.Error()
+			if m := yamlLineRE.FindStringSubmatch(msg); m != nil {
+				line, _ = strconv.Atoi(m[1])
+				msg = msg[len(m[0]):]
+				if yamlParserProblems[msg] {
+					line++ // yaml.v3 prints parser (not scanner) error lines 0-based
+				}
+			}
+			msg = "YAML syntax error: " + strings.TrimPrefix(msg, "yaml: ")
+			d.errs.add(d.file, i, line, "%s", msg)
+			return docs
+		}
+		c := yamlConverter{}
+		root, err := c.convert(&y, y.Line)
+		if err != nil {
+			d.errs.addErr(d.file, i, errLine(err, y.Line), err)
+			continue
+		}
+		line := y.Line
+		if len(y.Content) > 0 && root.kind != nullNode {
+			line = y.Content[0].Line
+		}
+		docs = append(docs, document{index: i, line: line, root: root})
+	}
+}
+
+// jsonDocuments reads a JSON value or stream of values. A syntax error ends
+// it; the values before it are returned.
+func (d *decoder) jsonDocuments(data []byte) ([]document, *Error) {
+	r := newJSONReader(data)
+	var docs []document
+	for i := 0; ; i++ {
+		root, line, err := r.next()
+		if err == io.EOF {
+			return docs, nil
+		}
+		if err != nil {
+			return docs, &Error{File: d.file, Document: i, Line: errLine(err, line), Err: fmt.Errorf("JSON syntax error: %w", err)}
+		}
+		docs = append(docs, document{index: i, line: line, root: root})
+	}
+}
+
+// isJSON reports whether a file is to be read as JSON: by its extension, or,
+// for other names, by starting with '{' or '['.
+func isJSON(file string, data []byte) bool {
+	switch strings.ToLower(path.Ext(file)) {
+	case ".json":
+		return true
+	case ".yaml", ".yml":
+		return false
+	}
+	trimmed := bytes.TrimLeft(data, " \t\r\n\ufeff")
+	return len(trimmed) > 0 && (trimmed[0] == '{' || trimmed[0] == '[')
+}
+
+func errLine(err error, fallback int) int {
+	var pe *posError
+	if errors.As(err, &pe) && pe.line > 0 {
+		return pe.line
+	}
+	return fallback
+}
+
+// object reads the object a document holds.
+func (d *decoder) object(doc document, n *node) {
+	fail := func(at *node, format string, args ...any) { d.errs.add(d.file, doc.index, at.line, format, args...) }
+	apiVersion, kind := n.get("apiVersion"), n.get("kind")
+	switch {
+	case kind == nil || kind.kind == nullNode || kind.text == "":
+		fail(n, "object has no kind")
+	case kind.kind != stringNode:
+		fail(kind, "kind: must be a string, got %s", kind.kind)
+	case apiVersion == nil || apiVersion.kind == nullNode || apiVersion.text == "":
+		fail(n, "%s has no apiVersion", kind.text)
+	case apiVersion.kind != stringNode:
+		fail(apiVersion, "apiVersion: must be a string, got %s", apiVersion.kind)
+	default:
+		d.typedObject(doc, n, apiVersion.text, kind.text)
+	}
+}
+
+func (d *decoder) typedObject(doc document, n *node, apiVersion, kind string) {
+	fail := func(at *node, format string, args ...any) { d.errs.add(d.file, doc.index, at.line, format, args...) }
+
+	if items := n.get("items"); strings.HasSuffix(kind, "List") && (items != nil || isKnownList(kind)) {
+		if items == nil || items.kind == nullNode {
+			return
+		}
+		if items.kind != listNode {
+			fail(items, "items: must be a list, got %s", items.kind)
+			return
+		}
+		elemKind := strings.TrimSuffix(kind, "List")
+		for _, item := range items.vals {
+			if item.kind != mapNode {
+				fail(item, "item of %s is a %s, not an object", kind, item.kind)
+				continue
+			}
+			// Items of typed lists (ServiceList) may leave out kind and
+			// apiVersion; items of a List may not.
+			itemAPIVersion, itemKind := apiVersion, elemKind
+			if v := item.get("kind"); v != nil {
+				if v.kind != stringNode {
+					fail(v, "kind: must be a string, got %s", v.kind)
+					continue
+				}
+				itemKind = v.text
+			}
+			if a := item.get("apiVersion"); a != nil {
+				if a.kind != stringNode {
+					fail(a, "apiVersion: must be a string, got %s", a.kind)
+					continue
+				}
+				itemAPIVersion = a.text
+			} else if itemKind != elemKind {
+				itemAPIVersion = ""
+			}
+			if itemKind == "" {
+				fail(item, "object has no kind")
+				continue
+			}
+			if itemAPIVersion == "" {
+				fail(item, "%s has no apiVersion", itemKind)
+				continue
+			}
+			d.typedObject(doc, item, itemAPIVersion, itemKind)
+		}
+		return
+	}
+
+	obj := Object{File: d.file, Document: doc.index, Line: n.line, APIVersion: apiVersion, Kind: kind, tree: n}
+	info, known := knownKinds[kind]
+	if !known {
+		for k := range knownKinds {
+			if strings.EqualFold(k, kind) {
+				fail(n.get("kind"), "unknown kind %q (did you mean %s?)", kind, k)
+				return
+			}
+		}
+		meta := n.get("metadata")
+		if v := meta.get("name"); v != nil && v.kind == stringNode {
+			obj.Name = v.text
+		}
+		if v := meta.get("namespace"); v != nil && v.kind == stringNode {
+			obj.Namespace = v.text
+		}
+		d.objs = append(d.objs, obj)
+		return
+	}
+	if apiVersion != info.apiVersion {
+		at := n.get("apiVersion")
+		if at == nil {
+			at = n
+		}
+		fail(at, "unknown apiVersion %q for %s (want %s)", apiVersion, kind, info.apiVersion)
+		return
+	}
+
+	typed := info.new()
+	if !d.decodeTyped(doc, n, treeRef(n, kind, info.namespaced), typed) {
+		return
+	}
+	meta := typed.(metav1.Object)
+	if meta.GetName() == "" {
+		at := n.get("metadata")
+		if at == nil {
+			at = n
+		}
+		if meta.GetGenerateName() != "" {
+			fail(at, "%s has no metadata.name (generateName is not supported: names must be known)", kind)
+		} else {
+			fail(at, "%s has no metadata.name", kind)
+		}
+		return
+	}
+	if !info.namespaced {
+		meta.SetNamespace("")
+	} else if meta.GetNamespace() == "" {
+		meta.SetNamespace("default")
+	}
+	obj.Name, obj.Namespace, obj.Typed = meta.GetName(), meta.GetNamespace(), typed
+
+	var fe fieldErrors
+	// Names that become DNS labels must be DNS labels. (Service names may
+	// start with a digit: RelaxedServiceNameValidation.)
+	if kind == "Namespace" || kind == "Service" {
+		checkDNSLabel([]any{"metadata", "name"}, obj.Name, &fe)
+	}
+	if info.namespaced && obj.Namespace != "default" {
+		checkDNSLabel([]any{"metadata", "namespace"}, obj.Namespace, &fe)
+	}
+	obj.parsed = convert(typed, &fe)
+	for _, e := range fe {
+		at, _ := n.lookup(e.path)
+		d.errs.add(d.file, doc.index, at.line, "%s: %s: %s", obj.Ref(), formatPath(e.path), e.msg)
+	}
+	d.objs = append(d.objs, obj)
+}
+
+// treeRef names an object that could not be decoded by what its metadata
+// says: "Service default/web", or just the kind.
+func treeRef(n *node, kind string, namespaced bool) string {
+	meta := n.get("metadata")
+	name := meta.get("name")
+	if name == nil || name.kind != stringNode || name.text == "" {
+		return kind
+	}
+	ref := cluster.ObjectRef{Kind: kind, Name: name.text}
+	if namespaced {
+		ref.Namespace = "default"
+		if ns := meta.get("namespace"); ns != nil && ns.kind == stringNode && ns.text != "" {
+			ref.Namespace = ns.text
+		}
+	}
+	return ref.String()
+}
+
+func isKnownList(kind string) bool {
+	if kind == "List" {
+		return true
+	}
+	_, ok := knownKinds[strings.TrimSuffix(kind, "List")]
+	return ok
+}
+
+// decodeTyped decodes n into typed the way the API server does: field names
+// are case-sensitive, unknown and duplicate fields are errors.
+// what names the object in messages.
+func (d *decoder) decodeTyped(doc document, n *node, what string, typed runtime.Object) bool {
+	data := n.encodeJSON()
+	strictErrs, err := sigsjson.UnmarshalStrict(data, typed)
+	if err != nil {
+		line, msg := describeDecodeError(n, err, typed)
+		d.errs.add(d.file, doc.index, line, "%s: %s", what, msg)
+		return false
+	}
+	for _, se := range strictErrs {
+		line, msg := n.line, se.Error()
+		var fe sigsjson.FieldError
+		if errors.As(se, &fe) {
+			line = n.lookupString(fe.FieldPath()).line
+			if hint := fieldHint(reflect.TypeOf(typed), fe.FieldPath()); hint != "" {
+				msg += " (did you mean " + hint + "?)"
+			}
+		}
+		d.errs.add(d.file, doc.index, line, "%s: %s", what, msg)
+	}
+	return true // unknown fields are errors, but the rest of the object is good
+}
+
+// describeDecodeError finds the line of a typed decode error and phrases it
+// with the field path and the value written.
+func describeDecodeError(n *node, err error, typed runtime.Object) (int, string) {
+	var ute *json.UnmarshalTypeError
+	if !errors.As(err, &ute) {
+		// An error of a custom unmarshaler (Time, Quantity): if it quotes a
+		// value written once in the object, that is where it is.
+		if m := quotedRE.FindStringSubmatch(err.Error()); m != nil {
+			if at, p, ok := findString(n, m[1]); ok {
+				return at.line, formatPath(p) + ": " + err.Error()
+			}
+		}
+		return n.line, err.Error()
+	}
+	at, p := n.at(int(ute.Offset) - 1)
+	if f := fieldsOf(p); ute.Field != "" && f != ute.Field && !strings.HasPrefix(f, ute.Field+".") {
+		// The error came from a custom unmarshaler (intstr, Quantity) whose
+		// offset is relative to the value: find the value by its field path.
+		at, p = findField(n, strings.Split(ute.Field, "."), nil)
+		if at == nil {
+			return n.line, err.Error()
+		}
+	}
+	want := typeName(ute.Type)
+	msg := fmt.Sprintf("%s: cannot use %s as %s", formatPath(p), describeValue(at), want)
+	switch {
+	case at.kind == boolNode && want == "string":
+		msg += " (unquoted true/false/yes/no/on/off are booleans in YAML as kubectl reads it: quote the value)"
+	case at.kind == numberNode && want == "string":
+		msg += " (quote the value)"
+	}
+	return at.line, msg
+}
+
+var quotedRE = regexp.MustCompile(`"([^"]+)"`)
+
+// findString returns the only string value equal to text, if there is
+// exactly one.
+func findString(n *node, text string) (*node, []any, bool) {
+	var found *node
+	var foundPath []any
+	count := 0
+	var walk func(n *node, p []any)
+	walk = func(n *node, p []any) {
+		switch n.kind {
+		case stringNode:
+			if n.text == text {
+				found, foundPath = n, p
+				count++
+			}
+		case mapNode:
+			for i, v := range n.vals {
+				walk(v, at(p, n.keys[i]))
+			}
+		case listNode:
+			for i, v := range n.vals {
+				walk(v, at(p, i))
+			}
+		}
+	}
+	walk(n, nil)
+	return found, foundPath, count == 1
+}
+
+func describeValue(n *node) string {
+	switch n.kind {
+	case stringNode:
+		return fmt.Sprintf("string %q", n.text)
+	case numberNode:
+		return "number " + n.text
+	case boolNode:
+		return "boolean " + n.text
+	}
+	return n.kind.String()
+}
+
+func typeName(t reflect.Type) string {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch t.Kind() {
+	case reflect.Struct, reflect.Map:
+		return "object"
+	case reflect.Slice, reflect.Array:
+		return "list"
+	}
+	return t.Kind().String()
+}
+
+// fieldsOf renders a path without its indices, as encoding/json names fields.
+func fieldsOf(p []any) string {
+	var parts []string
+	for _, seg := range p {
+		if s, ok := seg.(string); ok {
+			parts = append(parts, s)
+		}
+	}
+	return strings.Join(parts, ".")
+}
+
+// findField finds the first value at a field path (indices left out),
+// preferring one whose kind is not a plain string or integer.
+func findField(n *node, fields []string, p []any) (*node, []any) {
+	var first *node
+	var firstPath []any
+	var walk func(n *node, fields []string, p []any) bool
+	walk = func(n *node, fields []string, p []any) bool {
+		if n.kind == listNode {
+			for i, v := range n.vals {
+				if walk(v, fields, append(p[:len(p):len(p)], i)) {
+					return true
+				}
+			}
+			return false
+		}
+		if len(fields) == 0 {
+			if first == nil {
+				first, firstPath = n, p
+			}
+			suspicious := n.kind == boolNode || n.kind == mapNode || n.kind == listNode ||
+				(n.kind == numberNode && strings.ContainsAny(n.text, ".eE"))
+			if suspicious {
+				first, firstPath = n, p
+			}
+			return suspicious
+		}
+		v := n.get(fields[0])
+		if v == nil {
+			return false
+		}
+		return walk(v, fields[1:], append(p[:len(p):len(p)], fields[0]))
+	}
+	walk(n, fields, p)
+	return first, firstPath
+}
+
+// fieldHint returns the JSON name of a field of the typed object that
+// matches the last element of an unknown field path but for case.
+func fieldHint(t reflect.Type, fieldPath string) string {
+	segs := strings.Split(regexp.MustCompile(`\[\d+\]`).ReplaceAllString(fieldPath, ""), ".")
+	for i, seg := range segs {
+		for t.Kind() == reflect.Pointer || t.Kind() == reflect.Slice || t.Kind() == reflect.Map {
+			t = t.Elem()
+		}
+		if t.Kind() != reflect.Struct {
+			return ""
+		}
+		names := jsonFields(t)
+		if i == len(segs)-1 {
+			for name := range names {
+				if strings.EqualFold(name, seg) {
+					return name
+				}
+			}
+			return ""
+		}
+		ft, ok := names[seg]
+		if !ok {
+			return ""
+		}
+		t = ft
+	}
+	return ""
+}
+
+// jsonFields maps the JSON names of a struct's fields, inlined ones
+// included, to their types.
+func jsonFields(t reflect.Type) map[string]reflect.Type {
+	out := map[string]reflect.Type{}
+	for i := range t.NumField() {
+		f := t.Field(i)
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if name == "-" {
+			continue
+		}
+		if name == "" && f.Anonymous {
+			ft := f.Type
+			if ft.Kind() == reflect.Pointer {
+				ft = ft.Elem()
+			}
+			if ft.Kind() == reflect.Struct {
+				for k, v := range jsonFields(ft) {
+					out[k] = v
+				}
+			}
+			continue
+		}
+		if name == "" {
+			name = f.Name
+		}
+		out[name] = f.Type
+	}
+	return out
+}
