@@ -1,0 +1,365 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/netip"
+	"os"
+	"path/filepath"
+
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/clusterdns/clusterdns/examples"
+	"github.com/clusterdns/clusterdns/internal/cluster"
+	"github.com/clusterdns/clusterdns/internal/server"
+	"github.com/clusterdns/clusterdns/internal/source/manifest"
+	"github.com/clusterdns/clusterdns/internal/zone"
+	"github.com/fsnotify/fsnotify"
+	"github.com/miekg/dns"
+	"github.com/spf13/cobra"
+)
+
+// stateFlags are the flags of every command that reads cluster state.
+type stateFlags struct {
+	manifests    []string
+	podCIDRs     []string
+	serviceCIDRs []string
+}
+
+func (f *stateFlags) register(cmd *cobra.Command) {
+	fl := cmd.Flags()
+	fl.StringArrayVar(&f.manifests, "manifests", nil, "manifest file or directory (recursive) to read cluster state from, - for stdin; repeatable. Without it the embedded example cluster is used")
+	fl.StringSliceVar(&f.podCIDRs, "pod-cidr", []string{"10.244.0.0/16"}, "CIDRs (one per family) pod IPs are given from, for pods whose manifests have none")
+	fl.StringSliceVar(&f.serviceCIDRs, "service-cidr", []string{"10.96.0.0/12"}, "CIDRs (one per family) cluster IPs are given from, for services whose manifests have none")
+}
+
+func parsePrefixes(flag string, vals []string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, v := range vals {
+		p, err := netip.ParsePrefix(strings.TrimSpace(v))
+		if err != nil {
+			return nil, fmt.Errorf("--%s %q: %w", flag, v, err)
+		}
+		out = append(out, p.Masked())
+	}
+	return out, nil
+}
+
+func (f *stateFlags) manifestOptions() (manifest.Options, error) {
+	o := manifest.DefaultOptions()
+	var err error
+	if o.PodCIDRs, err = parsePrefixes("pod-cidr", f.podCIDRs); err != nil {
+		return o, err
+	}
+	if o.ServiceCIDRs, err = parsePrefixes("service-cidr", f.serviceCIDRs); err != nil {
+		return o, err
+	}
+	return o, nil
+}
+
+// embedded reports whether the example cluster is the source.
+func (f *stateFlags) embedded() bool { return len(f.manifests) == 0 }
+
+// load reads the cluster state once.
+func (f *stateFlags) load(ctx context.Context, stdin io.Reader) (*cluster.State, error) {
+	o, err := f.manifestOptions()
+	if err != nil {
+		return nil, err
+	}
+	if f.embedded() {
+		sub, err := fs.Sub(examples.Cluster, "cluster")
+		if err != nil {
+			return nil, fmt.Errorf("opening the embedded example: %w", err)
+		}
+		return manifest.LoadFS(ctx, sub, o)
+	}
+	return manifest.Load(ctx, f.manifests, stdin, o)
+}
+
+type zoneFlags struct {
+	zones            []string
+	reverseZones     []string
+	ttl              uint32
+	podRecords       string
+	endpointPodNames bool
+	namespaces       []string
+	ignoreEmpty      bool
+}
+
+func (f *zoneFlags) register(cmd *cobra.Command) {
+	fl := cmd.Flags()
+	fl.StringArrayVar(&f.zones, "zone", []string{"cluster.local"}, "cluster domain to serve; repeatable (the first is used for PTR targets)")
+	fl.StringArrayVar(&f.reverseZones, "reverse-zone", []string{"in-addr.arpa", "ip6.arpa"}, "reverse zone to answer PTR queries in; repeatable")
+	fl.Uint32Var(&f.ttl, "ttl", 5, "TTL of every record, 0 to 3600 seconds (dns-version keeps 28800)")
+	fl.StringVar(&f.podRecords, "pod-records", "disabled", "<a-b-c-d>.<ns>.pod.<zone> names: disabled, insecure or verified")
+	fl.BoolVar(&f.endpointPodNames, "endpoint-pod-names", false, "name endpoints without a hostname after their pod instead of their IP")
+	fl.StringSliceVar(&f.namespaces, "namespaces", nil, "serve only these namespaces (default: all)")
+	fl.BoolVar(&f.ignoreEmpty, "ignore-empty-service", false, "NXDOMAIN for ClusterIP services with no ready endpoints")
+}
+
+func (f *zoneFlags) options() (zone.Options, error) {
+	o := zone.DefaultOptions()
+	o.Zones = f.zones
+	o.ReverseZones = f.reverseZones
+	if f.ttl > zone.MaxTTL {
+		return o, fmt.Errorf("--ttl %d: must be between 0 and %d", f.ttl, zone.MaxTTL)
+	}
+	o.TTL = f.ttl
+	p, err := zone.ParsePodRecords(f.podRecords)
+	if err != nil {
+		return o, fmt.Errorf("--pod-records: %w", err)
+	}
+	o.PodRecords = p
+	o.EndpointPodNames = f.endpointPodNames
+	o.Namespaces = f.namespaces
+	o.IgnoreEmptyService = f.ignoreEmpty
+	return o, nil
+}
+
+type serveFlags struct {
+	state     stateFlags
+	zone      zoneFlags
+	listen    string
+	maxUDP    int
+	logLevel  string
+	logFormat string
+	debounce  time.Duration
+}
+
+func newServeCmd(s streams) *cobra.Command {
+	var f serveFlags
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Serve the cluster zone over DNS (UDP and TCP)",
+		Long: `Serve answers DNS queries for the cluster zone, authoritatively, from the
+cluster state in --manifests (or the embedded example cluster). When a manifest
+file changes the zone is rebuilt; an edit that does not load is logged and the
+last good state keeps being served.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runServe(cmd.Context(), s, &f)
+		},
+	}
+	f.state.register(cmd)
+	f.zone.register(cmd)
+	fl := cmd.Flags()
+	fl.StringVar(&f.listen, "listen", "127.0.0.1:5353", "address to serve DNS on, UDP and TCP")
+	fl.IntVar(&f.maxUDP, "max-udp-size", server.DefaultMaxUDPSize, "largest UDP answer, even when a client offers more (EDNS)")
+	fl.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
+	fl.StringVar(&f.logFormat, "log-format", "text", "text or json")
+	fl.DurationVar(&f.debounce, "reload-delay", 200*time.Millisecond, "wait this long after a manifest change before reloading")
+	return cmd
+}
+
+// serving builds snapshots from states and hands them to the server.
+type serving struct {
+	opts   zone.Options
+	srv    *server.Server
+	log    *slog.Logger
+	serial atomic.Uint32
+}
+
+func (sv *serving) apply(state *cluster.State) (*zone.Snapshot, error) {
+	// The serial only moves forward, one second of resolution like CoreDNS,
+	// and at least one per change.
+	next := uint32(time.Now().Unix())
+	if prev := sv.serial.Load(); next <= prev {
+		next = prev + 1
+	}
+	o := sv.opts
+	o.Serial = next
+	snap, err := zone.Build(state, o)
+	if err != nil {
+		return nil, err
+	}
+	sv.serial.Store(next)
+	sv.srv.Swap(snap, true)
+	return snap, nil
+}
+
+func runServe(ctx context.Context, s streams, f *serveFlags) error {
+	log, err := newLogger(s.err, f.logLevel, f.logFormat)
+	if err != nil {
+		return err
+	}
+	zopts, err := f.zone.options()
+	if err != nil {
+		return err
+	}
+	if _, err := f.state.manifestOptions(); err != nil {
+		return err
+	}
+	if ap, err := netip.ParseAddrPort(f.listen); err == nil && !ap.Addr().IsUnspecified() {
+		zopts.NameserverIPs = []netip.Addr{ap.Addr()}
+	}
+	state, err := f.state.load(ctx, s.in)
+	if err != nil {
+		return &exitError{code: 1, err: fmt.Errorf("loading cluster state: %w", err)}
+	}
+	srv := server.New(server.Config{MaxUDPSize: f.maxUDP, Logger: log})
+	sv := &serving{opts: zopts, srv: srv, log: log}
+	snap, err := sv.apply(state)
+	if err != nil {
+		return &exitError{code: 1, err: err}
+	}
+	log.Info("zone built", "source", sourceName(&f.state), "services", snap.Stats.Services, "names", snap.Stats.Names, "records", snap.Stats.Records, "serial", snap.Serial)
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	if !f.state.embedded() && !readsStdin(f.state.manifests) {
+		go func() {
+			if err := watchManifests(ctx, f, s, sv); err != nil {
+				log.Error("watching manifests failed; changes will not be picked up", "err", err)
+			}
+		}()
+	}
+	err = srv.ListenAndServe(ctx, f.listen, func(udp, _ net.Addr) {
+		log.Info("serving DNS", "udp", udp.String(), "tcp", udp.String(), "zones", strings.Join(snap.Zones(), " "))
+		printDigHelp(s.out, udp, snap)
+	})
+	if err != nil {
+		return &exitError{code: 1, err: err}
+	}
+	return nil
+}
+
+func sourceName(f *stateFlags) string {
+	if f.embedded() {
+		return "embedded example cluster"
+	}
+	return strings.Join(f.manifests, ",")
+}
+
+func readsStdin(paths []string) bool {
+	for _, p := range paths {
+		if p == "-" {
+			return true
+		}
+	}
+	return false
+}
+
+// printDigHelp prints a few dig commands that get answers from this server.
+func printDigHelp(w io.Writer, addr net.Addr, snap *zone.Snapshot) {
+	ua, ok := addr.(*net.UDPAddr)
+	if !ok {
+		return
+	}
+	host := ua.IP.String()
+	if ua.IP.IsUnspecified() {
+		host = "127.0.0.1"
+	}
+	at := fmt.Sprintf("dig @%s -p %d", host, ua.Port)
+	fmt.Fprintf(w, "clusterdns is serving %s on %s (UDP and TCP). Try:\n", strings.Join(snap.Zones(), " "), addr)
+	for _, q := range snap.Examples(6) {
+		fmt.Fprintf(w, "  %s %s %s\n", at, dns.TypeToString[q.Type], q.Name)
+	}
+}
+
+// watchManifests reloads the manifests when a file under them changes.
+func watchManifests(ctx context.Context, f *serveFlags, s streams, sv *serving) error {
+	w, err := fsnotify.NewWatcher()
+	if err != nil {
+		return fmt.Errorf("starting file watcher: %w", err)
+	}
+	defer w.Close()
+	if err := addWatches(w, f.state.manifests); err != nil {
+		return err
+	}
+	var timer *time.Timer
+	fire := make(chan struct{}, 1)
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case ev, ok := <-w.Events:
+			if !ok {
+				return nil
+			}
+			if ev.Has(fsnotify.Create) {
+				if fi, err := os.Stat(ev.Name); err == nil && fi.IsDir() {
+					_ = addWatches(w, []string{ev.Name})
+				}
+			}
+			if timer == nil {
+				timer = time.AfterFunc(f.debounce, func() {
+					select {
+					case fire <- struct{}{}:
+					default:
+					}
+				})
+			} else {
+				timer.Reset(f.debounce)
+			}
+		case err, ok := <-w.Errors:
+			if !ok {
+				return nil
+			}
+			sv.log.Warn("file watcher error", "err", err)
+		case <-fire:
+			state, err := f.state.load(ctx, s.in)
+			if err != nil {
+				sv.log.Error("reload failed; still serving the last good state", "err", err)
+				continue
+			}
+			snap, err := sv.apply(state)
+			if err != nil {
+				sv.log.Error("rebuild failed; still serving the last good state", "err", err)
+				continue
+			}
+			sv.log.Info("zone reloaded", "services", snap.Stats.Services, "names", snap.Stats.Names, "records", snap.Stats.Records, "serial", snap.Serial)
+		}
+	}
+}
+
+// addWatches watches each path's directory (files are replaced by editors,
+// so the directory is what reliably sees the change) and, for directories,
+// every directory below.
+func addWatches(w *fsnotify.Watcher, paths []string) error {
+	seen := map[string]bool{}
+	add := func(dir string) error {
+		if seen[dir] {
+			return nil
+		}
+		seen[dir] = true
+		if err := w.Add(dir); err != nil {
+			return fmt.Errorf("watching %s: %w", dir, err)
+		}
+		return nil
+	}
+	for _, p := range paths {
+		fi, err := os.Stat(p)
+		if err != nil {
+			return fmt.Errorf("watching %s: %w", p, err)
+		}
+		if !fi.IsDir() {
+			if err := add(filepath.Dir(p)); err != nil {
+				return err
+			}
+			continue
+		}
+		err = filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			if d.IsDir() {
+				if path != p && strings.HasPrefix(d.Name(), ".") {
+					return filepath.SkipDir
+				}
+				return add(path)
+			}
+			return nil
+		})
+		if err != nil && !errors.Is(err, fs.SkipDir) {
+			return err
+		}
+	}
+	return nil
+}
