@@ -1,0 +1,311 @@
+// Package conformance runs the CoreDNS query-and-answer vectors
+// (testdata/coredns-cases.json, from shared/conformance) against clusterdns:
+// each fixture's objects go through the manifest source and the record
+// engine, and every case whose options clusterdns supports is sent as a real
+// DNS query to a running server and compared as the file's conventions say.
+package conformance
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+	"testing/fstest"
+	"time"
+
+	"github.com/clusterdns/clusterdns/internal/cluster"
+	"github.com/clusterdns/clusterdns/internal/server"
+	"github.com/clusterdns/clusterdns/internal/source/manifest"
+	"github.com/clusterdns/clusterdns/internal/zone"
+	"github.com/miekg/dns"
+)
+
+type vectors struct {
+	Objects  map[string][]json.RawMessage `json:"objects"`
+	Fixtures map[string]struct {
+		Objects map[string][]json.RawMessage `json:"objects"`
+	} `json:"fixtures"`
+	Cases         []testCase `json:"cases"`
+	Derived       []testCase `json:"derived_cases"`
+	AXFR          []testCase `json:"axfr_cases"`
+	Supplementary []testCase `json:"supplementary_cases"`
+}
+
+type testCase struct {
+	ID            string         `json:"id"`
+	Suite         string         `json:"suite"`
+	Qname         string         `json:"qname"`
+	Qtype         string         `json:"qtype"`
+	Rcode         string         `json:"rcode"`
+	Answer        []string       `json:"answer"`
+	Ns            []string       `json:"ns"`
+	Extra         []string       `json:"extra"`
+	PluginOptions map[string]any `json:"plugin_options"`
+	Zones         []string       `json:"zones"`
+	Fixture       string         `json:"fixture"`
+	Environment   struct {
+		LocalIPs  []string `json:"local_ips"`
+		APISynced *bool    `json:"api_synced"`
+		Transfer  bool     `json:"transfer"`
+	} `json:"environment"`
+}
+
+// notRun lists the cases clusterdns does not run, with the reason; the
+// README repeats it. A case is skipped only for a reason listed here.
+var unsupportedOptions = map[string]string{
+	"multicluster": "multicluster (MCS ServiceImport) zones are not implemented",
+	"zonal":        "zonal (topology) names are not implemented",
+}
+
+// needsUpstream are cases whose expected answer includes records that CoreDNS
+// fetched from an upstream server for an ExternalName target outside the
+// zone; clusterdns serve does not forward.
+var needsUpstream = map[string]bool{"serve-044": true}
+
+func loadVectors(t testing.TB) *vectors {
+	t.Helper()
+	path := filepath.Join("..", "..", "..", "shared", "conformance", "coredns-cases.json")
+	if _, err := os.Stat(path); err != nil {
+		path = filepath.Join("testdata", "coredns-cases.json")
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("reading vectors: %v", err)
+	}
+	var v vectors
+	if err := json.Unmarshal(b, &v); err != nil {
+		t.Fatalf("decoding %s: %v", path, err)
+	}
+	return &v
+}
+
+// fixtureFS writes a fixture's objects as one JSON document per file.
+func fixtureFS(objects map[string][]json.RawMessage) fstest.MapFS {
+	fs := fstest.MapFS{}
+	kinds := make([]string, 0, len(objects))
+	for k := range objects {
+		kinds = append(kinds, k)
+	}
+	sort.Strings(kinds)
+	for _, k := range kinds {
+		for i, o := range objects[k] {
+			fs[fmt.Sprintf("%s/%03d.json", k, i)] = &fstest.MapFile{Data: o}
+		}
+	}
+	return fs
+}
+
+// skipReason says why a case is not run, or "" if it is.
+func skipReason(c testCase) string {
+	for opt := range c.PluginOptions {
+		if r, ok := unsupportedOptions[opt]; ok {
+			return r
+		}
+	}
+	if c.Environment.Transfer || c.Qtype == "AXFR" || c.Qtype == "IXFR" {
+		return "zone transfer is not implemented"
+	}
+	if needsUpstream[c.ID] {
+		return "needs an upstream resolver for an out-of-zone ExternalName target"
+	}
+	return ""
+}
+
+func optionsFor(t testing.TB, c testCase) zone.Options {
+	o := zone.DefaultOptions()
+	o.Zones, o.ReverseZones = nil, nil
+	for _, z := range c.Zones {
+		if strings.HasSuffix(z, "in-addr.arpa.") || strings.HasSuffix(z, "ip6.arpa.") {
+			o.ReverseZones = append(o.ReverseZones, z)
+		} else {
+			o.Zones = append(o.Zones, z)
+		}
+	}
+	for k, v := range c.PluginOptions {
+		switch k {
+		case "namespaces":
+			for _, ns := range v.([]any) {
+				o.Namespaces = append(o.Namespaces, ns.(string))
+			}
+		case "pods":
+			p, err := zone.ParsePodRecords(v.(string))
+			if err != nil {
+				t.Fatal(err)
+			}
+			o.PodRecords = p
+		case "ttl":
+			n, err := strconv.Atoi(fmt.Sprint(v))
+			if err != nil {
+				t.Fatal(err)
+			}
+			o.TTL = uint32(n)
+		case "endpoint_pod_names":
+			o.EndpointPodNames = true
+		case "ignore":
+			if v != "empty_service" {
+				t.Fatalf("unknown ignore %v", v)
+			}
+			o.IgnoreEmptyService = true
+		default:
+			t.Fatalf("case %s: option %q is neither supported nor listed as unsupported", c.ID, k)
+		}
+	}
+	for _, ip := range c.Environment.LocalIPs {
+		o.NameserverIPs = append(o.NameserverIPs, netip.MustParseAddr(ip))
+	}
+	return o
+}
+
+// normalize makes an RR string comparable: the SOA serial is "don't care".
+func normalize(rrs []string) []string {
+	out := make([]string, 0, len(rrs))
+	for _, s := range rrs {
+		f := strings.Split(s, "\t")
+		if len(f) == 5 && f[3] == "SOA" {
+			soa := strings.Fields(f[4])
+			if len(soa) == 7 {
+				soa[2] = "0"
+			}
+			f[4] = strings.Join(soa, " ")
+			s = strings.Join(f, "\t")
+		}
+		out = append(out, s)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func rrStrings(rrs []dns.RR) []string {
+	var out []string
+	for _, rr := range rrs {
+		if rr.Header().Rrtype == dns.TypeOPT {
+			continue
+		}
+		out = append(out, rr.String())
+	}
+	return out
+}
+
+type running struct {
+	addr string
+	srv  *server.Server
+}
+
+// startServer serves the snapshot on a loopback port for the test's life.
+func startServer(t testing.TB, snap *zone.Snapshot, synced bool) running {
+	t.Helper()
+	srv := server.New(server.Config{})
+	srv.Swap(snap, synced)
+	ctx, cancel := context.WithCancel(context.Background())
+	ready := make(chan string, 1)
+	done := make(chan error, 1)
+	go func() {
+		done <- srv.ListenAndServe(ctx, "127.0.0.1:0", func(u, _ net.Addr) { ready <- u.String() })
+	}()
+	var addr string
+	select {
+	case addr = <-ready:
+	case err := <-done:
+		t.Fatalf("server: %v", err)
+	case <-time.After(5 * time.Second):
+		t.Fatal("server did not start")
+	}
+	t.Cleanup(func() { cancel(); <-done })
+	return running{addr: addr, srv: srv}
+}
+
+func TestCoreDNSConformance(t *testing.T) {
+	v := loadVectors(t)
+	all := append(append(append(append([]testCase{}, v.Cases...), v.Derived...), v.AXFR...), v.Supplementary...)
+	states := map[string]*cluster.State{}
+	ran, skipped := 0, map[string]int{}
+	for i, c := range all {
+		if r := skipReason(c); r != "" {
+			skipped[r]++
+			continue
+		}
+		objs := v.Objects
+		if c.Fixture != "main" {
+			objs = v.Fixtures[c.Fixture].Objects
+		}
+		st := states[c.Fixture]
+		if st == nil {
+			st = loadFixture(t, c.Fixture, objs)
+			states[c.Fixture] = st
+		}
+		opts := optionsFor(t, c)
+		snap, err := zone.Build(st, opts)
+		if err != nil {
+			t.Fatalf("%s: build: %v", c.ID, err)
+		}
+		synced := c.Environment.APISynced == nil || *c.Environment.APISynced
+		srv := startServer(t, snap, synced)
+		ran++
+		// Every case over UDP; every fifth over TCP too.
+		nets := []string{"udp"}
+		if i%5 == 0 {
+			nets = append(nets, "tcp")
+		}
+		for _, network := range nets {
+			t.Run(c.ID+"/"+network, func(t *testing.T) {
+				checkCase(t, srv.addr, network, c)
+			})
+		}
+	}
+	t.Logf("ran %d of %d cases; not run: %v", ran, len(all), skipped)
+	// The numbers in README.md; change both together.
+	if ran != 117 {
+		t.Errorf("ran %d cases, README says 117", ran)
+	}
+}
+
+func loadFixture(t *testing.T, name string, objs map[string][]json.RawMessage) *cluster.State {
+	t.Helper()
+	st, err := manifest.LoadFS(context.Background(), fixtureFS(objs), manifest.DefaultOptions())
+	if err != nil {
+		t.Fatalf("fixture %s: %v", name, err)
+	}
+	return st
+}
+func checkCase(t *testing.T, addr, network string, c testCase) {
+	qt, ok := dns.StringToType[c.Qtype]
+	if !ok {
+		t.Fatalf("unknown qtype %s", c.Qtype)
+	}
+	m := new(dns.Msg)
+	m.SetQuestion(c.Qname, qt)
+	cl := &dns.Client{Net: network, Timeout: 3 * time.Second}
+	resp, _, err := cl.Exchange(m, addr)
+	if err != nil {
+		t.Fatalf("query %s %s: %v", c.Qname, c.Qtype, err)
+	}
+	if got := dns.RcodeToString[resp.Rcode]; got != c.Rcode {
+		t.Errorf("rcode = %s, want %s", got, c.Rcode)
+	}
+	if resp.Rcode != dns.RcodeRefused && !resp.Authoritative {
+		t.Errorf("AA not set")
+	}
+	if len(resp.Question) != 1 || resp.Question[0].Name != c.Qname {
+		t.Errorf("question = %v, want %s echoed", resp.Question, c.Qname)
+	}
+	for _, sec := range []struct {
+		name      string
+		got, want []string
+	}{
+		{"answer", rrStrings(resp.Answer), c.Answer},
+		{"ns", rrStrings(resp.Ns), c.Ns},
+		{"extra", rrStrings(resp.Extra), c.Extra},
+	} {
+		g, w := normalize(sec.got), normalize(sec.want)
+		if strings.Join(g, "\n") != strings.Join(w, "\n") {
+			t.Errorf("%s section:\n got: %s\nwant: %s", sec.name, strings.Join(g, "\n      "), strings.Join(w, "\n      "))
+		}
+	}
+}
