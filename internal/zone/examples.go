@@ -16,8 +16,10 @@ type Question struct {
 // of each kind first (a headless service, an SRV name, a per-pod name, a
 // ClusterIP service, an ExternalName, a PTR), for people to try.
 func (s *Snapshot) Examples(n int) []Question {
-	names := make([]string, 0, len(s.nodes))
-	for name := range s.nodes {
+	byName := map[string]*node{}
+	s.eachNode(func(n *node) { byName[n.name] = n })
+	names := make([]string, 0, len(byName))
+	for name := range byName {
 		names = append(names, name)
 	}
 	sort.Strings(names)
@@ -36,18 +38,40 @@ func (s *Snapshot) Examples(n int) []Question {
 		{KindVersion, dns.TypeTXT, 0},
 	}
 	var out []Question
-	for _, w := range wants {
+	// The headless names shown are all of the first headless service that
+	// has SRV records, so that they tell one story.
+	var story *node
+	pick := func(w want, sameService bool) *node {
 		for _, name := range names {
-			nd := s.nodes[name]
+			nd := byName[name]
 			if nd.kind != w.kind || nd.answers[w.qtype] == nil {
 				continue
 			}
 			if nd.service != nil && ((w.headless == 1 && !nd.service.Headless) || (w.headless == -1 && nd.service.Headless)) {
 				continue
 			}
-			out = append(out, Question{Name: name, Type: w.qtype})
-			break
+			if sameService && (story == nil || nd.service != story.service) {
+				continue
+			}
+			return nd
 		}
+		return nil
+	}
+	for _, w := range wants {
+		var nd *node
+		if w.headless == 1 {
+			nd = pick(w, true)
+		}
+		if nd == nil {
+			nd = pick(w, false)
+		}
+		if nd == nil {
+			continue
+		}
+		if story == nil && w.headless == 1 {
+			story = nd
+		}
+		out = append(out, Question{Name: nd.name, Type: w.qtype})
 		if len(out) == n {
 			break
 		}

@@ -46,7 +46,7 @@ type Wire struct {
 func (a *Answer) Wire(qname string, qtype uint16) Wire {
 	t := a.wire
 	if t == nil {
-		t = packTemplate(qname, qtype, nil, a)
+		t = packTemplate(qname, qtype, a)
 	}
 	zl := 0
 	if a.Zone != "" {
@@ -73,7 +73,7 @@ type packer struct {
 	patches []int
 }
 
-func packTemplate(qname string, qtype uint16, _ *servedZone, a *Answer) *template {
+func packTemplate(qname string, qtype uint16, a *Answer) *template {
 	p := &packer{buf: make([]byte, 12, 512), qname: qname, zone: a.Zone, dict: map[string]int{}}
 	binary.BigEndian.PutUint16(p.buf[2:], 1<<15|1<<10|uint16(a.Rcode&0xF)) // QR, AA, rcode
 	binary.BigEndian.PutUint16(p.buf[4:], 1)

@@ -1,0 +1,339 @@
+package zone
+
+import (
+	"fmt"
+	"math"
+	"net/netip"
+	"strings"
+
+	"github.com/clusterdns/clusterdns/internal/cluster"
+	"github.com/miekg/dns"
+)
+
+// readyAddr is one ready address of a service's EndpointSlices, with the
+// label it is published under.
+type readyAddr struct {
+	addr    netip.Addr
+	label   string
+	slice   *cluster.EndpointSlice
+	epIdx   int
+	addrIdx int
+	ports   []slicePort
+}
+
+func (r *readyAddr) source() Source {
+	return Source{
+		Object: r.slice.Ref(),
+		Field:  fmt.Sprintf("endpoints[%d].addresses[%d]", r.epIdx, r.addrIdx),
+		Origin: r.slice.Origin,
+	}
+}
+
+// slicePort is an EndpointSlice port that has a number.
+type slicePort struct {
+	name  string // lower case
+	proto string // lower case
+	port  uint16
+	idx   int
+}
+
+// serviceData is what Build knows about one served Service.
+type serviceData struct {
+	svc   *cluster.Service
+	ready []readyAddr
+	// exists is false for a service that has no names at all: a headless
+	// service without ready endpoints, an ExternalName that is no name,
+	// an empty ClusterIP service under IgnoreEmptyService.
+	exists bool
+	// externalName is the canonical CNAME target of an ExternalName service.
+	externalName string
+}
+
+func (d *serviceData) headless() bool { return d.svc.Headless }
+
+func (d *serviceData) external() bool { return d.svc.Type == cluster.ServiceTypeExternalName }
+
+// externalTarget returns the CNAME target of spec.externalName, or "" when it
+// is not a domain name (an IP literal, empty): CoreDNS publishes nothing then.
+func externalTarget(v string) string {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return ""
+	}
+	if _, err := netip.ParseAddr(strings.TrimSuffix(v, ".")); err == nil {
+		return ""
+	}
+	f := dns.Fqdn(v)
+	for _, l := range splitLabels(f) {
+		if !IsDNSLabel(l) {
+			return ""
+		}
+	}
+	return f
+}
+
+// appendReady appends the ready addresses of one slice. An endpoint is ready
+// when conditions.ready is true or unset (the EndpointSlice API's "unknown").
+func appendReady(out []readyAddr, es *cluster.EndpointSlice, endpointPodNames bool) []readyAddr {
+	var ports []slicePort
+	for i, p := range es.Ports {
+		if p.Port == nil || *p.Port <= 0 || *p.Port > 65535 {
+			continue
+		}
+		proto := strings.ToLower(string(p.Protocol))
+		if proto == "" {
+			proto = "tcp"
+		}
+		ports = append(ports, slicePort{name: strings.ToLower(p.Name), proto: proto, port: uint16(*p.Port), idx: i})
+	}
+	for ei := range es.Endpoints {
+		ep := &es.Endpoints[ei]
+		if ep.Conditions.Ready != nil && !*ep.Conditions.Ready {
+			continue
+		}
+		for ai, a := range ep.Addresses {
+			if !a.IsValid() {
+				continue
+			}
+			if (es.AddressType == cluster.AddressTypeIPv4) != a.Unmap().Is4() {
+				continue
+			}
+			label, _ := EndpointName(ep, a, endpointPodNames)
+			if !IsDNSLabel(label) {
+				continue
+			}
+			out = append(out, readyAddr{addr: a.Unmap(), label: label, slice: es, epIdx: ei, addrIdx: ai, ports: ports})
+		}
+	}
+	return out
+}
+
+func hdr(name string, t uint16, ttl uint32) dns.RR_Header {
+	return dns.RR_Header{Name: name, Rrtype: t, Class: dns.ClassINET, Ttl: ttl}
+}
+
+func addrRR(owner string, a netip.Addr, ttl uint32) dns.RR {
+	if a.Is4() {
+		return &dns.A{Hdr: hdr(owner, dns.TypeA, ttl), A: a.AsSlice()}
+	}
+	return &dns.AAAA{Hdr: hdr(owner, dns.TypeAAAA, ttl), AAAA: a.AsSlice()}
+}
+
+func appendUniqueAddr(rs []Record, owner string, a netip.Addr, ttl uint32, src Source) []Record {
+	rr := addrRR(owner, a, ttl)
+	for _, r := range rs {
+		if dns.IsDuplicate(r.RR, rr) {
+			return rs
+		}
+	}
+	return append(rs, Record{RR: rr, From: src})
+}
+
+func appendUnique(rs []Record, r Record) []Record {
+	for _, x := range rs {
+		if dns.IsDuplicate(x.RR, r.RR) {
+			return rs
+		}
+	}
+	return append(rs, r)
+}
+
+// srvWeight is CoreDNS's weight for n items: floor(100/n) computed as it
+// does, over the items before duplicates are removed.
+func srvWeight(n int) uint16 {
+	if n == 0 {
+		return 0
+	}
+	return uint16(math.Floor((100.0 / float64(100*n)) * 100))
+}
+
+func (d *serviceData) cname(owner string, ttl uint32) Record {
+	return Record{
+		RR:   &dns.CNAME{Hdr: hdr(owner, dns.TypeCNAME, ttl), Target: d.externalName},
+		From: Source{Object: d.svc.Ref(), Field: "spec.externalName", Origin: d.svc.Origin},
+	}
+}
+
+// addresses is the A or AAAA RRset at the service name: the ClusterIPs, or
+// the ready endpoint addresses of a headless service.
+func (d *serviceData) addresses(owner string, qt uint16, ttl uint32) *Answer {
+	a := &Answer{}
+	if d.headless() {
+		for i := range d.ready {
+			r := &d.ready[i]
+			if addrFamilyType(r.addr) == qt {
+				a.Answer = appendUniqueAddr(a.Answer, owner, r.addr, ttl, r.source())
+			}
+		}
+		return a
+	}
+	for i, ip := range d.svc.ClusterIPs {
+		if addrFamilyType(ip) == qt {
+			a.Answer = appendUniqueAddr(a.Answer, owner, ip.Unmap(), ttl,
+				Source{Object: d.svc.Ref(), Field: fmt.Sprintf("spec.clusterIPs[%d]", i), Origin: d.svc.Origin})
+		}
+	}
+	return a
+}
+
+// matchPort is the CoreDNS port/protocol match: an empty query label matches
+// anything, otherwise the comparison is case-insensitive.
+func matchPort(queryPort, queryProto, name, proto string, any bool) bool {
+	if any {
+		return true
+	}
+	return (queryPort == "" || queryPort == name) && (queryProto == "" || queryProto == proto)
+}
+
+// srv is the SRV answer at the service name (any=true: every port, named or
+// not) or at _port._proto below it. ClusterIP services point at the service
+// name with the service port; headless services point at each ready
+// endpoint's name with the EndpointSlice port (the resolved targetPort).
+func (d *serviceData) srv(owner, zone, port, proto string, any bool, ttl uint32) *Answer {
+	a := &Answer{}
+	svcName := strings.ToLower(d.svc.Name) + "." + strings.ToLower(d.svc.Namespace) + ".svc." + zone
+	type item struct {
+		rr   *dns.SRV
+		src  Source
+		glue Record
+	}
+	var items []item
+	if d.headless() {
+		for i := range d.ready {
+			r := &d.ready[i]
+			for _, p := range r.ports {
+				if !matchPort(port, proto, p.name, p.proto, any) {
+					continue
+				}
+				target := r.label + "." + svcName
+				items = append(items, item{
+					rr:   &dns.SRV{Hdr: hdr(owner, dns.TypeSRV, ttl), Port: p.port, Target: target},
+					src:  Source{Object: r.slice.Ref(), Field: fmt.Sprintf("ports[%d]", p.idx), Origin: r.slice.Origin},
+					glue: Record{RR: addrRR(target, r.addr, ttl), From: r.source()},
+				})
+			}
+		}
+	} else {
+		for i, ip := range d.svc.ClusterIPs {
+			for j, p := range d.svc.Ports {
+				pname, pproto := strings.ToLower(p.Name), strings.ToLower(string(p.Protocol))
+				if pproto == "" {
+					pproto = "tcp"
+				}
+				if !matchPort(port, proto, pname, pproto, any) || p.Port <= 0 || p.Port > 65535 {
+					continue
+				}
+				items = append(items, item{
+					rr:  &dns.SRV{Hdr: hdr(owner, dns.TypeSRV, ttl), Port: uint16(p.Port), Target: svcName},
+					src: Source{Object: d.svc.Ref(), Field: fmt.Sprintf("spec.ports[%d]", j), Origin: d.svc.Origin},
+					glue: Record{RR: addrRR(svcName, ip.Unmap(), ttl),
+						From: Source{Object: d.svc.Ref(), Field: fmt.Sprintf("spec.clusterIPs[%d]", i), Origin: d.svc.Origin}},
+				})
+			}
+		}
+	}
+	w := srvWeight(len(items))
+	for _, it := range items {
+		it.rr.Weight = w
+		a.Answer = appendUnique(a.Answer, Record{RR: it.rr, From: it.src})
+		a.Extra = appendUnique(a.Extra, it.glue)
+	}
+	return a
+}
+
+// namedPorts lists the distinct (name, protocol) pairs, lower case, that have
+// a _name._proto SRV name.
+func (d *serviceData) namedPorts() [][2]string {
+	seen := map[[2]string]bool{}
+	var out [][2]string
+	add := func(name, proto string) {
+		if name == "" || !IsDNSLabel(name) {
+			return
+		}
+		k := [2]string{name, proto}
+		if !seen[k] {
+			seen[k] = true
+			out = append(out, k)
+		}
+	}
+	if d.headless() {
+		for i := range d.ready {
+			for _, p := range d.ready[i].ports {
+				add(p.name, p.proto)
+			}
+		}
+		return out
+	}
+	if len(d.svc.ClusterIPs) == 0 {
+		return nil
+	}
+	for _, p := range d.svc.Ports {
+		proto := strings.ToLower(string(p.Protocol))
+		if proto == "" {
+			proto = "tcp"
+		}
+		add(strings.ToLower(p.Name), proto)
+	}
+	return out
+}
+
+// endpointLabels lists the distinct endpoint labels in first-seen order.
+func (d *serviceData) endpointLabels() []string {
+	seen := map[string]bool{}
+	var out []string
+	for i := range d.ready {
+		if l := d.ready[i].label; !seen[l] {
+			seen[l] = true
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+func (d *serviceData) endpointAddresses(owner, label string, qt uint16, ttl uint32) *Answer {
+	a := &Answer{}
+	for i := range d.ready {
+		r := &d.ready[i]
+		if r.label == label && addrFamilyType(r.addr) == qt {
+			a.Answer = appendUniqueAddr(a.Answer, owner, r.addr, ttl, r.source())
+		}
+	}
+	return a
+}
+
+// endpointSRV is SRV at an endpoint name: one per port of its slices,
+// pointing at itself.
+func (d *serviceData) endpointSRV(owner, label, svcOwner string, ttl uint32) *Answer {
+	a := &Answer{}
+	n := 0
+	for i := range d.ready {
+		if d.ready[i].label == label {
+			n += len(d.ready[i].ports)
+		}
+	}
+	w := srvWeight(n)
+	for i := range d.ready {
+		r := &d.ready[i]
+		if r.label != label {
+			continue
+		}
+		for _, p := range r.ports {
+			a.Answer = appendUnique(a.Answer, Record{
+				RR:   &dns.SRV{Hdr: hdr(owner, dns.TypeSRV, ttl), Weight: w, Port: p.port, Target: owner},
+				From: Source{Object: r.slice.Ref(), Field: fmt.Sprintf("ports[%d]", p.idx), Origin: r.slice.Origin},
+			})
+			a.Extra = appendUnique(a.Extra, Record{RR: addrRR(owner, r.addr, ttl), From: r.source()})
+		}
+	}
+	return a
+}
+
+func filterType(rs []Record, t uint16) []Record {
+	var out []Record
+	for _, r := range rs {
+		if r.RR.Header().Rrtype == t {
+			out = append(out, r)
+		}
+	}
+	return out
+}

@@ -1,0 +1,698 @@
+package zone
+
+import (
+	"fmt"
+	"hash/maphash"
+	"net/netip"
+	"sort"
+	"strings"
+
+	"github.com/clusterdns/clusterdns/internal/cluster"
+	"github.com/miekg/dns"
+)
+
+// node is one name that exists in a served zone, with its precomputed
+// answers per query type. Types not in answers get NODATA.
+type node struct {
+	name    string
+	zone    *servedZone
+	kind    NodeKind
+	service *cluster.Service
+	answers map[uint16]*Answer
+}
+
+// set stores the answer for a type if it has records; an empty answer is
+// NODATA, which the lookup gives for every type not stored.
+func (n *node) set(qtype uint16, a *Answer) {
+	if a != nil && len(a.Answer) > 0 {
+		a.Zone = n.zone.name
+		a.wire = packTemplate(n.name, qtype, a)
+		n.answers[qtype] = a
+	}
+}
+
+// servedZone is one zone served by the snapshot, with its negative-answer SOA.
+type servedZone struct {
+	name    string
+	labels  int
+	reverse bool
+	soa     Record
+	// nodata and nxdomain are shared negative answers for this zone.
+	nodata   *Answer
+	nxdomain *Answer
+	negative *negativeTemplate
+}
+
+// fragment is everything one Service contributes to the zone: its names in
+// every forward zone and the PTR entries of its addresses. A change to the
+// service or its EndpointSlices replaces the fragment and nothing else.
+type fragment struct {
+	data  *serviceData
+	nodes map[string]*node
+	ptrs  []ptrEntry
+	// nameservers is set when an endpoint carries one of the server's own
+	// addresses, so the fragment names the apex NS set.
+	nameservers bool
+}
+
+// ptrEntry is one PTR target an address has.
+type ptrEntry struct {
+	key       string // fragment key of the service
+	ip        netip.Addr
+	clusterIP bool
+	record    Record
+}
+
+// ptrSet is the PTR name of one address: every entry, and the answer
+// derived from them.
+type ptrSet struct {
+	entries []ptrEntry
+	node    *node
+}
+
+// podSet is a <a-b-c-d>.<ns>.pod.<zone> name (verified pod records) with the
+// pods carrying that address.
+type podSet struct {
+	pods  map[string]podAddr // "<ns>/<pod>" -> address entry
+	nodes map[string]*node   // zone -> name
+}
+
+type podAddr struct {
+	ip  netip.Addr
+	src Source
+}
+
+// Snapshot is the immutable DNS view of one cluster state: every name of the
+// served zones with its records. It is safe for concurrent use. A new
+// snapshot made by Update shares everything the change did not touch.
+type Snapshot struct {
+	opts  Options
+	zones []*servedZone // longest name first
+	// static holds the names that do not belong to a service: apexes,
+	// dns-version, ns.dns, svc/pod and the namespace names.
+	static     map[string]*node
+	namespaces map[string]bool
+	services   shards[string, *fragment]
+	ptrs       shards[netip.Addr, *ptrSet]
+	// pods maps "<dashed-ip>.<ns>" to verified pod records; podIPs maps
+	// "<ns>/<name>" to the keys a pod holds, to remove them on change.
+	pods   shards[string, *podSet]
+	podIPs shards[string, []string]
+	// nsKeys are the fragments that name the apex NS set.
+	nsKeys map[string]bool
+	// Serial is the SOA serial of this snapshot.
+	Serial uint32
+	// Stats counts what the snapshot holds.
+	Stats Stats
+}
+
+// Stats counts the contents of a snapshot.
+type Stats struct {
+	Services int
+	Names    int
+	Records  int
+}
+
+// Options returns the (normalized) options the snapshot was built with.
+func (s *Snapshot) Options() Options { return s.opts }
+
+// Zones returns the served zone names, forward zones first.
+func (s *Snapshot) Zones() []string {
+	out := append([]string(nil), s.opts.Zones...)
+	return append(out, s.opts.ReverseZones...)
+}
+
+// ExposedNamespace reports whether names in the namespace are served.
+func (s *Snapshot) ExposedNamespace(ns string) bool { return s.namespaces[ns] }
+
+// zoneOf returns the longest served zone containing the canonical name.
+func (s *Snapshot) zoneOf(name string) *servedZone {
+	for _, z := range s.zones {
+		if inZone(name, z.name) {
+			return z
+		}
+	}
+	return nil
+}
+
+// inZone reports whether the canonical name is the zone or below it.
+func inZone(name, zone string) bool {
+	if len(name) == len(zone) {
+		return name == zone
+	}
+	return len(name) > len(zone) && name[len(name)-len(zone)-1] == '.' && name[len(name)-len(zone):] == zone
+}
+
+// Change is a set of updates to apply to a snapshot.
+type Change struct {
+	// Namespaces, if not nil, replaces the set of existing namespaces.
+	// Services of namespaces that go away are dropped; services of
+	// namespaces that appear must be listed in Services.
+	Namespaces []string
+	// Services replaces each listed service (and its EndpointSlices).
+	Services []ServiceUpdate
+	// Pods replaces each listed pod (pod records in verified mode).
+	Pods []PodUpdate
+	// Serial is the SOA serial of the new snapshot.
+	Serial uint32
+}
+
+// ServiceUpdate is the current state of one service: nil Service means it is
+// gone. Slices are all the EndpointSlices labelled with its name.
+type ServiceUpdate struct {
+	Namespace, Name string
+	Service         *cluster.Service
+	Slices          []*cluster.EndpointSlice
+}
+
+// PodUpdate is the current state of one pod; nil Pod means it is gone.
+type PodUpdate struct {
+	Namespace, Name string
+	Pod             *cluster.Pod
+}
+
+// Build derives the snapshot of a cluster state. It is a pure function: the
+// same state and options give the same snapshot. It is Update applied to an
+// empty snapshot, so a snapshot maintained by updates and one built whole
+// from the same state answer alike.
+func Build(state *cluster.State, opts Options) (*Snapshot, error) {
+	s, err := Empty(opts)
+	if err != nil {
+		return nil, err
+	}
+	ch := Change{Serial: s.opts.Serial, Namespaces: []string{}}
+	for i := range state.Namespaces {
+		ch.Namespaces = append(ch.Namespaces, state.Namespaces[i].Name)
+	}
+	slicesBy := map[string][]*cluster.EndpointSlice{}
+	for i := range state.EndpointSlices {
+		es := &state.EndpointSlices[i]
+		k := ServiceKey(es.Namespace, es.ServiceName)
+		slicesBy[k] = append(slicesBy[k], es)
+	}
+	for i := range state.Services {
+		svc := &state.Services[i]
+		ch.Services = append(ch.Services, ServiceUpdate{Namespace: svc.Namespace, Name: svc.Name, Service: svc, Slices: slicesBy[ServiceKey(svc.Namespace, svc.Name)]})
+	}
+	for i := range state.Pods {
+		p := &state.Pods[i]
+		ch.Pods = append(ch.Pods, PodUpdate{Namespace: p.Namespace, Name: p.Name, Pod: p})
+	}
+	return s.Update(ch), nil
+}
+
+// ServiceKey is the key a service's fragment is stored under: "name.namespace",
+// lower case, as it appears in its DNS names.
+func ServiceKey(namespace, name string) string {
+	return strings.ToLower(name) + "." + strings.ToLower(namespace)
+}
+
+// Empty returns a snapshot with the zones and nothing in them.
+func Empty(opts Options) (*Snapshot, error) {
+	o, err := opts.normalize()
+	if err != nil {
+		return nil, fmt.Errorf("building zone: %w", err)
+	}
+	s := &Snapshot{opts: o, namespaces: map[string]bool{}, nsKeys: map[string]bool{}, Serial: o.Serial}
+	seed := maphash.MakeSeed()
+	s.services.seed, s.ptrs.seed, s.pods.seed, s.podIPs.seed = seed, seed, seed, seed
+	for _, z := range o.Zones {
+		s.zones = append(s.zones, newServedZone(z, false, o, o.Serial))
+	}
+	for _, z := range o.ReverseZones {
+		s.zones = append(s.zones, newServedZone(z, true, o, o.Serial))
+	}
+	sort.SliceStable(s.zones, func(i, j int) bool { return s.zones[i].labels > s.zones[j].labels })
+	s.rebuildStatic()
+	return s, nil
+}
+
+func newServedZone(name string, reverse bool, o Options, serial uint32) *servedZone {
+	soaTTL := o.TTL
+	if soaTTL > 300 {
+		soaTTL = 300
+	}
+	z := &servedZone{name: name, labels: dns.CountLabel(name), reverse: reverse}
+	z.soa = Record{RR: &dns.SOA{
+		Hdr:     dns.RR_Header{Name: name, Rrtype: dns.TypeSOA, Class: dns.ClassINET, Ttl: soaTTL},
+		Ns:      "ns.dns." + name,
+		Mbox:    "hostmaster." + name,
+		Serial:  serial,
+		Refresh: 7200,
+		Retry:   1800,
+		Expire:  86400,
+		Minttl:  o.TTL,
+	}, From: Source{Field: "zone apex"}}
+	z.nodata = &Answer{Rcode: dns.RcodeSuccess, Ns: []Record{z.soa}, Zone: name, negative: true}
+	z.nxdomain = &Answer{Rcode: dns.RcodeNameError, Ns: []Record{z.soa}, Zone: name, negative: true}
+	z.negative = newNegativeTemplate(z.soa.RR.(*dns.SOA), name)
+	return z
+}
+
+// Update returns a new snapshot with the change applied. The receiver is not
+// modified; the new snapshot shares every fragment the change did not touch.
+// The work done is proportional to the change, not to the zone, except when
+// the namespace set changes.
+func (s *Snapshot) Update(ch Change) *Snapshot {
+	n := *s
+	n.Serial = ch.Serial
+	if ch.Serial != s.Serial {
+		// The SOA carries the serial: new zone objects, same names.
+		n.zones = nil
+		for _, z := range s.zones {
+			n.zones = append(n.zones, newServedZone(z.name, z.reverse, s.opts, ch.Serial))
+		}
+	}
+	staticDirty := ch.Serial != s.Serial
+	svcUpd := map[string]*fragment{}
+	ptrUpd := map[netip.Addr]*ptrSet{}
+	if ch.Namespaces != nil {
+		n.namespaces = map[string]bool{}
+		filter := map[string]bool{}
+		for _, ns := range s.opts.Namespaces {
+			filter[ns] = true
+		}
+		for _, ns := range ch.Namespaces {
+			ns = strings.ToLower(ns)
+			if len(filter) == 0 || filter[ns] {
+				n.namespaces[ns] = true
+			}
+		}
+		staticDirty = true
+		// Services of namespaces that went away are dropped.
+		s.services.each(func(k string, f *fragment) {
+			if !n.namespaces[strings.ToLower(f.data.svc.Namespace)] {
+				svcUpd[k] = nil
+				n.removePTRs(f, ptrUpd)
+			}
+		})
+	}
+	for _, u := range ch.Services {
+		key := ServiceKey(u.Namespace, u.Name)
+		if old, ok := svcUpd[key]; ok && old != nil {
+			n.removePTRs(old, ptrUpd)
+		} else if old := s.services.get(key); old != nil && !ok {
+			n.removePTRs(old, ptrUpd)
+		}
+		f := n.newFragment(u)
+		svcUpd[key] = f
+		if f != nil {
+			n.addPTRs(f, ptrUpd)
+		}
+	}
+	// The apex NS set follows the fragments that carry own addresses.
+	nsDirty := false
+	if len(svcUpd) > 0 {
+		n.nsKeys = cloneSet(s.nsKeys)
+		for k, f := range svcUpd {
+			had := n.nsKeys[k]
+			has := f != nil && f.nameservers
+			if had != has {
+				nsDirty = true
+			}
+			if has {
+				nsDirty = true // its addresses may have changed
+				n.nsKeys[k] = true
+			} else {
+				delete(n.nsKeys, k)
+			}
+		}
+	}
+	n.services = s.services.with(svcUpd)
+	for ip, set := range ptrUpd {
+		if set != nil {
+			n.finishPTR(ip, set)
+			if set.node == nil {
+				ptrUpd[ip] = nil
+			}
+		}
+	}
+	n.ptrs = s.ptrs.with(ptrUpd)
+	if len(ch.Pods) > 0 {
+		n.updatePods(s, ch.Pods)
+	}
+	if staticDirty || nsDirty {
+		n.rebuildStatic()
+	}
+	n.Stats = Stats{Services: n.services.len()}
+	n.Stats.Names, n.Stats.Records = n.count()
+	return &n
+}
+
+func cloneSet(m map[string]bool) map[string]bool {
+	c := make(map[string]bool, len(m))
+	for k, v := range m {
+		c[k] = v
+	}
+	return c
+}
+
+func (s *Snapshot) count() (names, records int) {
+	add := func(nd *node) {
+		names++
+		for _, a := range nd.answers {
+			records += len(a.Answer)
+		}
+	}
+	for _, nd := range s.static {
+		add(nd)
+	}
+	s.services.each(func(_ string, f *fragment) {
+		for _, nd := range f.nodes {
+			add(nd)
+		}
+	})
+	s.ptrs.each(func(_ netip.Addr, p *ptrSet) { add(p.node) })
+	s.pods.each(func(_ string, p *podSet) {
+		for _, nd := range p.nodes {
+			add(nd)
+		}
+	})
+	return names, records
+}
+
+// newFragment derives what one service contributes; nil when it contributes
+// nothing (deleted, in a namespace not served, or an invalid name).
+func (s *Snapshot) newFragment(u ServiceUpdate) *fragment {
+	svc := u.Service
+	if svc == nil {
+		return nil
+	}
+	ns, name := strings.ToLower(svc.Namespace), strings.ToLower(svc.Name)
+	if !s.namespaces[ns] || !IsDNSLabel(name) {
+		return nil
+	}
+	d := &serviceData{svc: svc, exists: true}
+	if d.external() {
+		d.externalName = externalTarget(svc.ExternalName)
+		d.exists = d.externalName != ""
+	} else {
+		for _, es := range u.Slices {
+			if es.AddressType == cluster.AddressTypeFQDN || !strings.EqualFold(es.ServiceName, svc.Name) || !strings.EqualFold(es.Namespace, svc.Namespace) {
+				continue
+			}
+			d.ready = appendReady(d.ready, es, s.opts.EndpointPodNames)
+		}
+		if d.headless() || s.opts.IgnoreEmptyService {
+			d.exists = len(d.ready) > 0
+		}
+	}
+	f := &fragment{data: d, nodes: map[string]*node{}}
+	if !d.exists {
+		return f
+	}
+	ttl := s.opts.TTL
+	for _, z := range s.zones {
+		if z.reverse {
+			continue
+		}
+		owner := name + "." + ns + ".svc." + z.name
+		sn := f.add(owner, z, KindService, svc)
+		if d.external() {
+			// A/AAAA/TXT follow the CNAME at query time (see Lookup): the
+			// target may be another service, which changes on its own.
+			sn.set(dns.TypeCNAME, &Answer{Answer: []Record{d.cname(owner, ttl)}})
+			continue
+		}
+		sn.set(dns.TypeA, d.addresses(owner, dns.TypeA, ttl))
+		sn.set(dns.TypeAAAA, d.addresses(owner, dns.TypeAAAA, ttl))
+		sn.set(dns.TypeSRV, d.srv(owner, z.name, "", "", true, ttl))
+		for _, pp := range d.namedPorts() {
+			po := "_" + pp[0] + "._" + pp[1] + "." + owner
+			pn := f.add(po, z, KindPort, svc)
+			pn.set(dns.TypeSRV, d.srv(po, z.name, pp[0], pp[1], false, ttl))
+		}
+		for _, label := range d.endpointLabels() {
+			eo := label + "." + owner
+			en := f.add(eo, z, KindEndpoint, svc)
+			en.set(dns.TypeA, d.endpointAddresses(eo, label, dns.TypeA, ttl))
+			en.set(dns.TypeAAAA, d.endpointAddresses(eo, label, dns.TypeAAAA, ttl))
+			en.set(dns.TypeSRV, d.endpointSRV(eo, label, owner, ttl))
+		}
+	}
+	// PTR entries: the ClusterIPs, and every ready endpoint address.
+	if !d.external() && len(s.opts.Zones) > 0 {
+		primary := name + "." + ns + ".svc." + s.opts.Zones[0]
+		key := ServiceKey(svc.Namespace, svc.Name)
+		if !d.headless() {
+			for i, ip := range svc.ClusterIPs {
+				ip = ip.Unmap()
+				f.ptrs = append(f.ptrs, ptrEntry{key: key, ip: ip, clusterIP: true, record: Record{
+					RR:   &dns.PTR{Hdr: hdr(reverseName(ip), dns.TypePTR, ttl), Ptr: primary},
+					From: Source{Object: svc.Ref(), Field: fmt.Sprintf("spec.clusterIPs[%d]", i), Origin: svc.Origin},
+				}})
+			}
+		}
+		for i := range d.ready {
+			r := &d.ready[i]
+			f.ptrs = append(f.ptrs, ptrEntry{key: key, ip: r.addr, record: Record{
+				RR:   &dns.PTR{Hdr: hdr(reverseName(r.addr), dns.TypePTR, ttl), Ptr: r.label + "." + primary},
+				From: r.source(),
+			}})
+		}
+	}
+	own := map[netip.Addr]bool{}
+	for _, ip := range s.opts.NameserverIPs {
+		own[ip.Unmap()] = true
+	}
+	for i := range d.ready {
+		if own[d.ready[i].addr] {
+			f.nameservers = true
+		}
+	}
+	return f
+}
+
+func (f *fragment) add(name string, z *servedZone, kind NodeKind, svc *cluster.Service) *node {
+	if n, ok := f.nodes[name]; ok {
+		return n
+	}
+	n := &node{name: name, zone: z, kind: kind, service: svc, answers: map[uint16]*Answer{}}
+	f.nodes[name] = n
+	return n
+}
+
+// ptrSetFor returns the working copy of an address's PTR set in this update.
+func (s *Snapshot) ptrSetFor(ip netip.Addr, upd map[netip.Addr]*ptrSet) *ptrSet {
+	if set, ok := upd[ip]; ok && set != nil {
+		return set
+	}
+	set := &ptrSet{}
+	if old := s.ptrs.get(ip); old != nil {
+		set.entries = append(set.entries, old.entries...)
+	}
+	upd[ip] = set
+	return set
+}
+
+func (s *Snapshot) removePTRs(f *fragment, upd map[netip.Addr]*ptrSet) {
+	for _, e := range f.ptrs {
+		set := s.ptrSetFor(e.ip, upd)
+		kept := set.entries[:0]
+		for _, x := range set.entries {
+			if x.key != e.key {
+				kept = append(kept, x)
+			}
+		}
+		set.entries = kept
+	}
+}
+
+func (s *Snapshot) addPTRs(f *fragment, upd map[netip.Addr]*ptrSet) {
+	for _, e := range f.ptrs {
+		set := s.ptrSetFor(e.ip, upd)
+		set.entries = append(set.entries, e)
+	}
+}
+
+// finishPTR derives an address's PTR answer from its entries: a ClusterIP
+// names its service only (the first by namespace/name); otherwise every
+// endpoint name the address is published under.
+func (s *Snapshot) finishPTR(ip netip.Addr, set *ptrSet) {
+	set.node = nil
+	if len(set.entries) == 0 {
+		return
+	}
+	owner := reverseName(ip)
+	z := s.zoneOf(owner)
+	if z == nil || !z.reverse {
+		return
+	}
+	sort.SliceStable(set.entries, func(i, j int) bool { return set.entries[i].key < set.entries[j].key })
+	a := &Answer{}
+	for _, e := range set.entries {
+		if e.clusterIP {
+			a.Answer = []Record{e.record}
+			break
+		}
+		a.Answer = appendUnique(a.Answer, e.record)
+	}
+	nd := &node{name: owner, zone: z, kind: KindReverse, answers: map[uint16]*Answer{}}
+	nd.set(dns.TypePTR, a)
+	set.node = nd
+}
+
+// updatePods applies pod changes to the verified pod records.
+func (s *Snapshot) updatePods(prev *Snapshot, pods []PodUpdate) {
+	if s.opts.PodRecords != PodsVerified {
+		return
+	}
+	setUpd := map[string]*podSet{}
+	keyUpd := map[string][]string{}
+	working := func(k string) *podSet {
+		if set, ok := setUpd[k]; ok && set != nil {
+			return set
+		}
+		set := &podSet{pods: map[string]podAddr{}}
+		if old := prev.pods.get(k); old != nil {
+			for n, a := range old.pods {
+				set.pods[n] = a
+			}
+		}
+		setUpd[k] = set
+		return set
+	}
+	for _, u := range pods {
+		ns := strings.ToLower(u.Namespace)
+		pk := ns + "/" + u.Name
+		oldKeys, ok := keyUpd[pk]
+		if !ok {
+			oldKeys = prev.podIPs.get(pk)
+		}
+		for _, k := range oldKeys {
+			delete(working(k).pods, pk)
+		}
+		var keys []string
+		if p := u.Pod; p != nil && s.namespaces[ns] && !p.Terminating() &&
+			p.Phase != cluster.PodSucceeded && p.Phase != cluster.PodFailed && p.Phase != cluster.PodUnknown {
+			for j, ip := range p.IPs {
+				k := DashedIP(ip) + "." + ns
+				keys = append(keys, k)
+				working(k).pods[pk] = podAddr{ip: ip.Unmap(), src: Source{Object: p.Ref(), Field: fmt.Sprintf("status.podIPs[%d]", j), Origin: p.Origin}}
+			}
+		}
+		keyUpd[pk] = keys
+	}
+	for k, set := range setUpd {
+		if len(set.pods) == 0 {
+			setUpd[k] = nil
+			continue
+		}
+		label, ns, _ := strings.Cut(k, ".")
+		names := make([]string, 0, len(set.pods))
+		for n := range set.pods {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		for _, z := range s.zones {
+			if z.reverse {
+				continue
+			}
+			owner := label + "." + ns + ".pod." + z.name
+			nd := &node{name: owner, zone: z, kind: KindPod, answers: map[uint16]*Answer{}}
+			byType := map[uint16]*Answer{}
+			for _, n := range names {
+				pa := set.pods[n]
+				qt := addrFamilyType(pa.ip)
+				if byType[qt] == nil {
+					byType[qt] = &Answer{}
+				}
+				byType[qt].Answer = appendUniqueAddr(byType[qt].Answer, owner, pa.ip, s.opts.TTL, pa.src)
+			}
+			for qt, a := range byType {
+				nd.set(qt, a)
+			}
+			if set.nodes == nil {
+				set.nodes = map[string]*node{}
+			}
+			set.nodes[z.name] = nd
+		}
+	}
+	s.pods = prev.pods.with(setUpd)
+	s.podIPs = prev.podIPs.with(keyUpd)
+}
+
+// rebuildStatic makes the names that belong to no service: apex SOA and NS,
+// ns.dns, dns-version, svc, pod and the namespace names. Its cost is the
+// number of namespaces and nameserver services.
+func (s *Snapshot) rebuildStatic() {
+	s.static = map[string]*node{}
+	ttl := s.opts.TTL
+	add := func(name string, z *servedZone, kind NodeKind) *node {
+		n := &node{name: name, zone: z, kind: kind, answers: map[uint16]*Answer{}}
+		s.static[name] = n
+		return n
+	}
+	own := map[netip.Addr]bool{}
+	for _, ip := range s.opts.NameserverIPs {
+		own[ip.Unmap()] = true
+	}
+	var nsFrags []*fragment
+	for k := range s.nsKeys {
+		if f := s.services.get(k); f != nil {
+			nsFrags = append(nsFrags, f)
+		}
+	}
+	sort.Slice(nsFrags, func(i, j int) bool {
+		a, b := nsFrags[i].data.svc, nsFrags[j].data.svc
+		return a.Namespace+"/"+a.Name < b.Namespace+"/"+b.Name
+	})
+	for _, z := range s.zones {
+		apex := add(z.name, z, KindApex)
+		apex.set(dns.TypeSOA, &Answer{Answer: []Record{z.soa}})
+		ns := &Answer{}
+		var nsAddrs []Record
+		if !z.reverse {
+			v := add("dns-version."+z.name, z, KindVersion)
+			v.set(dns.TypeTXT, &Answer{Answer: []Record{{
+				RR:   &dns.TXT{Hdr: hdr("dns-version."+z.name, dns.TypeTXT, versionTTL), Txt: []string{SchemaVersion}},
+				From: Source{Field: "Kubernetes DNS schema version"},
+			}}})
+			add("svc."+z.name, z, KindEmpty)
+			add("pod."+z.name, z, KindEmpty)
+			for nsName := range s.namespaces {
+				add(nsName+".svc."+z.name, z, KindEmpty)
+				add(nsName+".pod."+z.name, z, KindEmpty)
+			}
+			for _, f := range nsFrags {
+				d := f.data
+				svcName := strings.ToLower(d.svc.Name) + "." + strings.ToLower(d.svc.Namespace) + ".svc." + z.name
+				for i := range d.ready {
+					r := &d.ready[i]
+					if !own[r.addr] {
+						continue
+					}
+					if d.headless() {
+						target := r.label + "." + svcName
+						ns.Answer = appendUnique(ns.Answer, Record{RR: &dns.NS{Hdr: hdr(z.name, dns.TypeNS, ttl), Ns: target}, From: r.source()})
+						ns.Extra = appendUnique(ns.Extra, Record{RR: addrRR(target, r.addr, ttl), From: r.source()})
+						nsAddrs = appendUniqueAddr(nsAddrs, "ns.dns."+z.name, r.addr, ttl, r.source())
+						continue
+					}
+					ns.Answer = appendUnique(ns.Answer, Record{RR: &dns.NS{Hdr: hdr(z.name, dns.TypeNS, ttl), Ns: svcName},
+						From: Source{Object: d.svc.Ref(), Field: "metadata.name", Origin: d.svc.Origin}})
+					for j, ip := range d.svc.ClusterIPs {
+						src := Source{Object: d.svc.Ref(), Field: fmt.Sprintf("spec.clusterIPs[%d]", j), Origin: d.svc.Origin}
+						ns.Extra = appendUnique(ns.Extra, Record{RR: addrRR(svcName, ip.Unmap(), ttl), From: src})
+						nsAddrs = appendUniqueAddr(nsAddrs, "ns.dns."+z.name, ip.Unmap(), ttl, src)
+					}
+				}
+			}
+		}
+		if len(ns.Answer) == 0 {
+			target := "ns.dns." + z.name
+			ns.Answer = []Record{{RR: &dns.NS{Hdr: hdr(z.name, dns.TypeNS, ttl), Ns: target}, From: Source{Field: "server addresses"}}}
+			for _, ip := range s.opts.NameserverIPs {
+				r := Record{RR: addrRR(target, ip.Unmap(), ttl), From: Source{Field: "server addresses"}}
+				ns.Extra = appendUnique(ns.Extra, r)
+				nsAddrs = appendUnique(nsAddrs, r)
+			}
+		}
+		apex.set(dns.TypeNS, ns)
+		if !z.reverse {
+			nn := add("ns.dns."+z.name, z, KindNameserver)
+			nn.set(dns.TypeA, &Answer{Answer: filterType(nsAddrs, dns.TypeA)})
+			nn.set(dns.TypeAAAA, &Answer{Answer: filterType(nsAddrs, dns.TypeAAAA)})
+		}
+	}
+}
