@@ -19,11 +19,13 @@ import (
 	"github.com/clusterdns/clusterdns/examples"
 	"github.com/clusterdns/clusterdns/internal/cluster"
 	"github.com/clusterdns/clusterdns/internal/server"
+	"github.com/clusterdns/clusterdns/internal/source/kube"
 	"github.com/clusterdns/clusterdns/internal/source/manifest"
 	"github.com/clusterdns/clusterdns/internal/zone"
 	"github.com/fsnotify/fsnotify"
 	"github.com/miekg/dns"
 	"github.com/spf13/cobra"
+	"k8s.io/klog/v2"
 )
 
 // stateFlags are the flags of every command that reads cluster state.
@@ -124,13 +126,15 @@ func (f *zoneFlags) options() (zone.Options, error) {
 }
 
 type serveFlags struct {
-	state     stateFlags
-	zone      zoneFlags
-	listen    string
-	maxUDP    int
-	logLevel  string
-	logFormat string
-	debounce  time.Duration
+	state      stateFlags
+	zone       zoneFlags
+	kube       kubeFlags
+	listen     string
+	healthAddr string
+	maxUDP     int
+	logLevel   string
+	logFormat  string
+	debounce   time.Duration
 }
 
 func newServeCmd(s streams) *cobra.Command {
@@ -139,9 +143,18 @@ func newServeCmd(s streams) *cobra.Command {
 		Use:   "serve",
 		Short: "Serve the cluster zone over DNS (UDP and TCP)",
 		Long: `Serve answers DNS queries for the cluster zone, authoritatively, from the
-cluster state in --manifests (or the embedded example cluster). When a manifest
-file changes the zone is rebuilt; an edit that does not load is logged and the
-last good state keeps being served.`,
+cluster state of a live cluster (--kubeconfig, or the pod's service account
+when run in a cluster) or of --manifests (without either: the embedded example
+cluster).
+
+From a cluster it watches Services, EndpointSlices and Namespaces (and Pods
+with --pod-records verified); each change rebuilds only the names of the
+service it touches. Until the first full state is in, names that would not
+exist answer SERVFAIL and /ready says 503; if the API server goes away later,
+the last state keeps being served.
+
+From manifests, a changed file rebuilds the zone; an edit that does not load
+is logged and the last good state keeps being served.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runServe(cmd.Context(), s, &f)
@@ -149,8 +162,10 @@ last good state keeps being served.`,
 	}
 	f.state.register(cmd)
 	f.zone.register(cmd)
+	f.kube.register(cmd)
 	fl := cmd.Flags()
 	fl.StringVar(&f.listen, "listen", "127.0.0.1:5353", "address to serve DNS on, UDP and TCP")
+	fl.StringVar(&f.healthAddr, "health-addr", "127.0.0.1:8080", `address of the HTTP endpoints /health (alive) and /ready (serving a synced state); "" to disable`)
 	fl.IntVar(&f.maxUDP, "max-udp-size", server.DefaultMaxUDPSize, "largest UDP answer, even when a client offers more (EDNS)")
 	fl.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
 	fl.StringVar(&f.logFormat, "log-format", "text", "text or json")
@@ -164,15 +179,42 @@ type serving struct {
 	srv    *server.Server
 	log    *slog.Logger
 	serial atomic.Uint32
+
+	// live source: the current snapshot, updated in place by changes.
+	cur    *zone.Snapshot
+	synced atomic.Bool
+}
+
+// Apply updates the current snapshot with a change from the live source and
+// serves it (kube.Sink).
+func (sv *serving) Apply(ch zone.Change) {
+	ch.Serial = sv.nextSerial(ch.Serial)
+	sv.cur = sv.cur.Update(ch)
+	sv.serial.Store(ch.Serial)
+	sv.srv.Swap(sv.cur, sv.synced.Load())
+}
+
+// Synced marks the live state complete: NXDOMAIN is NXDOMAIN from now on.
+func (sv *serving) Synced() {
+	sv.synced.Store(true)
+	sv.srv.SetSynced(true)
+}
+
+// nextSerial keeps the SOA serial moving forward, at least one per change.
+func (sv *serving) nextSerial(want uint32) uint32 {
+	if want == 0 {
+		want = uint32(time.Now().Unix())
+	}
+	if prev := sv.serial.Load(); want <= prev {
+		want = prev + 1
+	}
+	return want
 }
 
 func (sv *serving) apply(state *cluster.State) (*zone.Snapshot, error) {
 	// The serial only moves forward, one second of resolution like CoreDNS,
 	// and at least one per change.
-	next := uint32(time.Now().Unix())
-	if prev := sv.serial.Load(); next <= prev {
-		next = prev + 1
-	}
+	next := sv.nextSerial(0)
 	o := sv.opts
 	o.Serial = next
 	snap, err := zone.Build(state, o)
@@ -196,38 +238,111 @@ func runServe(ctx context.Context, s streams, f *serveFlags) error {
 	if _, err := f.state.manifestOptions(); err != nil {
 		return err
 	}
-	if ap, err := netip.ParseAddrPort(f.listen); err == nil && !ap.Addr().IsUnspecified() {
-		zopts.NameserverIPs = []netip.Addr{ap.Addr()}
-	}
-	state, err := f.state.load(ctx, s.in)
+	live, err := f.kube.live(&f.state)
 	if err != nil {
-		return &exitError{code: 1, err: fmt.Errorf("loading cluster state: %w", err)}
+		return err
 	}
+	zopts.NameserverIPs = nameserverIPs(f.listen)
 	srv := server.New(server.Config{MaxUDPSize: f.maxUDP, Logger: log})
 	sv := &serving{opts: zopts, srv: srv, log: log}
-	snap, err := sv.apply(state)
-	if err != nil {
-		return &exitError{code: 1, err: err}
-	}
-	log.Info("zone built", "source", sourceName(&f.state), "services", snap.Stats.Services, "names", snap.Stats.Names, "records", snap.Stats.Records, "serial", snap.Serial)
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	if !f.state.embedded() && !readsStdin(f.state.manifests) {
-		go func() {
-			if err := watchManifests(ctx, f, s, sv); err != nil {
-				log.Error("watching manifests failed; changes will not be picked up", "err", err)
+	var src *kube.Source
+	if live {
+		klog.SetSlogLogger(log.With("component", "client-go"))
+		src, err = kube.New(f.kube.options(zopts, log))
+		if err != nil {
+			return &exitError{code: 1, err: err}
+		}
+		sv.cur, err = zone.Empty(zopts)
+		if err != nil {
+			return &exitError{code: 1, err: err}
+		}
+		srv.Swap(sv.cur, false)
+	} else {
+		state, err := f.state.load(ctx, s.in)
+		if err != nil {
+			return &exitError{code: 1, err: fmt.Errorf("loading cluster state: %w", err)}
+		}
+		snap, err := sv.apply(state)
+		if err != nil {
+			return &exitError{code: 1, err: err}
+		}
+		sv.synced.Store(true)
+		log.Info("zone built", "source", sourceName(&f.state), "services", snap.Stats.Services, "names", snap.Stats.Names, "records", snap.Stats.Records, "serial", snap.Serial)
+		if !f.state.embedded() && !readsStdin(f.state.manifests) {
+			go func() {
+				if err := watchManifests(ctx, f, s, sv); err != nil {
+					log.Error("watching manifests failed; changes will not be picked up", "err", err)
+				}
+			}()
+		}
+	}
+
+	errc := make(chan error, 3)
+	if f.healthAddr != "" {
+		hs, err := startHealth(ctx, f.healthAddr, sv.synced.Load, log)
+		if err != nil {
+			return &exitError{code: 1, err: err}
+		}
+		defer hs.Close()
+	}
+	listening := make(chan struct{})
+	go func() {
+		errc <- srv.ListenAndServe(ctx, f.listen, func(udp, _ net.Addr) {
+			log.Info("serving DNS", "udp", udp.String(), "tcp", udp.String(), "zones", strings.Join(srv.Snapshot().Zones(), " "))
+			if !live {
+				printDigHelp(s.out, udp, srv.Snapshot())
+			} else {
+				fmt.Fprintf(s.out, "clusterdns is serving %s on %s (UDP and TCP) from %s\n", strings.Join(srv.Snapshot().Zones(), " "), udp, src.Host())
 			}
+			close(listening)
+		})
+	}()
+	if live {
+		go func() {
+			select {
+			case <-listening:
+			case <-ctx.Done():
+				return
+			}
+			errc <- src.Run(ctx, sv)
 		}()
 	}
-	err = srv.ListenAndServe(ctx, f.listen, func(udp, _ net.Addr) {
-		log.Info("serving DNS", "udp", udp.String(), "tcp", udp.String(), "zones", strings.Join(snap.Zones(), " "))
-		printDigHelp(s.out, udp, snap)
-	})
+	select {
+	case err = <-errc:
+	case <-ctx.Done():
+		err = nil
+	}
+	cancel()
 	if err != nil {
 		return &exitError{code: 1, err: err}
 	}
 	return nil
+}
+
+// nameserverIPs are the addresses the apex NS set falls back to: the listen
+// address, or every address of the host when it listens on all of them.
+func nameserverIPs(listen string) []netip.Addr {
+	ap, err := netip.ParseAddrPort(listen)
+	if err != nil {
+		return nil
+	}
+	if !ap.Addr().IsUnspecified() {
+		return []netip.Addr{ap.Addr()}
+	}
+	addrs, err := net.InterfaceAddrs()
+	if err != nil {
+		return nil
+	}
+	var out []netip.Addr
+	for _, a := range addrs {
+		if p, err := netip.ParsePrefix(a.String()); err == nil && !p.Addr().IsLoopback() && !p.Addr().IsLinkLocalUnicast() {
+			out = append(out, p.Addr())
+		}
+	}
+	return out
 }
 
 func sourceName(f *stateFlags) string {

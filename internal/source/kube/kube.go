@@ -1,0 +1,486 @@
+// Package kube is the live-cluster source: client-go informers on Services,
+// EndpointSlices, Namespaces (and Pods, only when pod records are verified)
+// whose changes become zone.Change values for the services they touch.
+//
+// It keeps only the fields of the cluster model in its caches (a transform
+// drops managedFields, status and the rest as objects arrive), converts
+// objects with the same code as the manifest source, and never rebuilds the
+// whole zone for an event: a change to a Service or one of its
+// EndpointSlices updates that service alone. It does not decide readiness
+// (the cluster's EndpointSlice controller did) nor answer queries.
+package kube
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/clusterdns/clusterdns/internal/source/manifest"
+	"github.com/clusterdns/clusterdns/internal/zone"
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/informers"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/tools/clientcmd"
+)
+
+// Options configure the source.
+type Options struct {
+	// Kubeconfig is the kubeconfig file; empty with InCluster set means the
+	// pod's service account.
+	Kubeconfig string
+	// Context overrides the kubeconfig's current context.
+	Context string
+	// InCluster uses the in-cluster configuration.
+	InCluster bool
+	// Pods starts the Pod informer (needed for verified pod records).
+	Pods bool
+	// UserAgent is sent to the API server.
+	UserAgent string
+	Logger    *slog.Logger
+}
+
+// InClusterAvailable reports whether the process runs in a pod with a
+// service account, where the in-cluster configuration works.
+func InClusterAvailable() bool {
+	if os.Getenv("KUBERNETES_SERVICE_HOST") == "" || os.Getenv("KUBERNETES_SERVICE_PORT") == "" {
+		return false
+	}
+	_, err := os.Stat("/var/run/secrets/kubernetes.io/serviceaccount/token")
+	return err == nil
+}
+
+// RestConfig returns the client configuration the options describe.
+func RestConfig(o Options) (*rest.Config, error) {
+	var cfg *rest.Config
+	var err error
+	switch {
+	case o.Kubeconfig != "":
+		rules := &clientcmd.ClientConfigLoadingRules{ExplicitPath: o.Kubeconfig}
+		overrides := &clientcmd.ConfigOverrides{CurrentContext: o.Context}
+		cfg, err = clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, overrides).ClientConfig()
+		if err != nil {
+			return nil, fmt.Errorf("loading kubeconfig %s: %w", o.Kubeconfig, err)
+		}
+	case o.InCluster:
+		cfg, err = rest.InClusterConfig()
+		if err != nil {
+			return nil, fmt.Errorf("loading in-cluster configuration: %w", err)
+		}
+	default:
+		return nil, errors.New("no kubeconfig and not in a cluster")
+	}
+	cfg = rest.CopyConfig(cfg)
+	cfg.UserAgent = o.UserAgent
+	cfg.AcceptContentTypes = "application/vnd.kubernetes.protobuf,application/json"
+	cfg.ContentType = "application/vnd.kubernetes.protobuf"
+	if cfg.QPS == 0 {
+		cfg.QPS, cfg.Burst = 50, 100
+	}
+	return cfg, nil
+}
+
+// Sink receives what the source sees. Apply must return once the change is
+// being served: the source measures programming latency up to there.
+type Sink interface {
+	// Apply makes a snapshot with the change and serves it.
+	Apply(ch zone.Change)
+	// Synced is called once, after the first full state has been applied.
+	Synced()
+}
+
+// Source watches a cluster.
+type Source struct {
+	opts   Options
+	client kubernetes.Interface
+	host   string
+	log    *slog.Logger
+
+	svcInf, sliceInf, nsInf, podInf cache.SharedIndexInformer
+
+	mu      sync.Mutex
+	pending pendingSet
+	kick    chan struct{}
+
+	latency *Latency
+	conn    connectionState
+}
+
+// pendingSet is what changed since the last apply.
+type pendingSet struct {
+	namespaces bool
+	services   map[string]bool // "<ns>/<name>"
+	pods       map[string]bool // "<ns>/<name>"
+	slices     []sliceEvent
+}
+
+// sliceEvent is one EndpointSlice change, for the programming latency.
+type sliceEvent struct {
+	service  string // "<ns>/<name>"
+	trigger  time.Time
+	received time.Time
+}
+
+// New makes a source from options; it does not contact the API server.
+func New(o Options) (*Source, error) {
+	cfg, err := RestConfig(o)
+	if err != nil {
+		return nil, err
+	}
+	client, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("creating the Kubernetes client: %w", err)
+	}
+	return NewForClient(client, cfg.Host, o), nil
+}
+
+// NewForClient makes a source on an existing client (tests use a fake one).
+func NewForClient(client kubernetes.Interface, host string, o Options) *Source {
+	log := o.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	s := &Source{opts: o, client: client, host: host, log: log, kick: make(chan struct{}, 1), latency: NewLatency()}
+	s.pending.reset()
+	return s
+}
+
+func (p *pendingSet) reset() {
+	*p = pendingSet{services: map[string]bool{}, pods: map[string]bool{}}
+}
+
+// Latency returns the programming-latency histograms.
+func (s *Source) Latency() *Latency { return s.latency }
+
+// Host is the API server address.
+func (s *Source) Host() string { return s.host }
+
+const (
+	sliceByService = "byService"
+	annTrigger     = corev1.EndpointsLastChangeTriggerTime
+)
+
+// Run starts the informers, applies the full state once they have synced,
+// then applies changes as they come, until ctx is done.
+func (s *Source) Run(ctx context.Context, sink Sink) error {
+	factory := informers.NewSharedInformerFactoryWithOptions(s.client, 0)
+	s.svcInf = factory.Core().V1().Services().Informer()
+	s.sliceInf = factory.Discovery().V1().EndpointSlices().Informer()
+	s.nsInf = factory.Core().V1().Namespaces().Informer()
+	infs := []cache.SharedIndexInformer{s.svcInf, s.sliceInf, s.nsInf}
+	if s.opts.Pods {
+		// Terminal pods never get records: leave them on the server.
+		s.podInf = informers.NewSharedInformerFactoryWithOptions(s.client, 0,
+			informers.WithTweakListOptions(func(lo *metav1.ListOptions) {
+				lo.FieldSelector = "status.phase!=Succeeded,status.phase!=Failed,status.phase!=Unknown"
+			})).Core().V1().Pods().Informer()
+		infs = append(infs, s.podInf)
+	}
+	for _, inf := range infs {
+		if err := inf.SetTransform(trim); err != nil {
+			return fmt.Errorf("setting informer transform: %w", err)
+		}
+		if err := inf.SetWatchErrorHandlerWithContext(s.watchError); err != nil {
+			return fmt.Errorf("setting watch error handler: %w", err)
+		}
+	}
+	if err := s.sliceInf.AddIndexers(cache.Indexers{sliceByService: func(obj any) ([]string, error) {
+		es, ok := obj.(*discoveryv1.EndpointSlice)
+		if !ok {
+			return nil, nil
+		}
+		if name := es.Labels[discoveryv1.LabelServiceName]; name != "" {
+			return []string{es.Namespace + "/" + name}, nil
+		}
+		return nil, nil
+	}}); err != nil {
+		return fmt.Errorf("adding the EndpointSlice index: %w", err)
+	}
+	handlers := []struct {
+		inf cache.SharedIndexInformer
+		h   cache.ResourceEventHandlerFuncs
+	}{
+		{s.svcInf, cache.ResourceEventHandlerFuncs{
+			AddFunc:    func(o any) { s.serviceChanged(o) },
+			UpdateFunc: func(old, o any) { s.serviceChanged(o) },
+			DeleteFunc: func(o any) { s.serviceChanged(o) },
+		}},
+		{s.sliceInf, cache.ResourceEventHandlerFuncs{
+			AddFunc:    func(o any) { s.sliceChanged(nil, o) },
+			UpdateFunc: func(old, o any) { s.sliceChanged(old, o) },
+			DeleteFunc: func(o any) { s.sliceChanged(nil, o) },
+		}},
+		{s.nsInf, cache.ResourceEventHandlerFuncs{
+			AddFunc:    func(o any) { s.namespaceChanged() },
+			DeleteFunc: func(o any) { s.namespaceChanged() },
+		}},
+	}
+	if s.podInf != nil {
+		handlers = append(handlers, struct {
+			inf cache.SharedIndexInformer
+			h   cache.ResourceEventHandlerFuncs
+		}{s.podInf, cache.ResourceEventHandlerFuncs{
+			AddFunc:    func(o any) { s.podChanged(o) },
+			UpdateFunc: func(old, o any) { s.podChanged(o) },
+			DeleteFunc: func(o any) { s.podChanged(o) },
+		}})
+	}
+	for _, h := range handlers {
+		if _, err := h.inf.AddEventHandler(h.h); err != nil {
+			return fmt.Errorf("adding event handler: %w", err)
+		}
+	}
+	var wg sync.WaitGroup
+	for _, inf := range infs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			inf.RunWithContext(ctx)
+		}()
+	}
+	defer wg.Wait()
+
+	s.log.Info("watching the Kubernetes API", "server", s.host, "pods", s.opts.Pods)
+	synced := make([]cache.InformerSynced, 0, len(infs))
+	for _, inf := range infs {
+		synced = append(synced, inf.HasSynced)
+	}
+	start := time.Now()
+	if !cache.WaitForCacheSync(ctx.Done(), synced...) {
+		return ctx.Err()
+	}
+	// Everything that happened before is in the full state.
+	s.mu.Lock()
+	s.pending.reset()
+	s.mu.Unlock()
+	full := s.fullChange()
+	sink.Apply(full)
+	sink.Synced()
+	s.log.Info("informers synced; serving the cluster", "after", time.Since(start).Round(time.Millisecond),
+		"namespaces", len(full.Namespaces), "services", len(full.Services), "pods", len(full.Pods))
+
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-s.kick:
+		}
+		s.mu.Lock()
+		p := s.pending
+		s.pending.reset()
+		s.mu.Unlock()
+		ch := s.change(p)
+		sink.Apply(ch)
+		served := time.Now()
+		s.observe(p.slices, served)
+	}
+}
+
+func (s *Source) notify() {
+	select {
+	case s.kick <- struct{}{}:
+	default:
+	}
+}
+
+func objectKey(o any) (string, bool) {
+	if d, ok := o.(cache.DeletedFinalStateUnknown); ok {
+		return d.Key, true
+	}
+	k, err := cache.MetaNamespaceKeyFunc(o)
+	return k, err == nil
+}
+
+func (s *Source) serviceChanged(o any) {
+	k, ok := objectKey(o)
+	if !ok {
+		return
+	}
+	s.mu.Lock()
+	s.pending.services[k] = true
+	s.mu.Unlock()
+	s.notify()
+}
+
+func (s *Source) sliceChanged(old, o any) {
+	received := time.Now()
+	var keys []string
+	var trigger time.Time
+	tombstone := false
+	if d, ok := o.(cache.DeletedFinalStateUnknown); ok {
+		o = d.Obj
+		tombstone = true
+	}
+	if es, ok := o.(*discoveryv1.EndpointSlice); ok {
+		if name := es.Labels[discoveryv1.LabelServiceName]; name != "" {
+			keys = append(keys, es.Namespace+"/"+name)
+		}
+		if ts, ok := es.Annotations[annTrigger]; ok {
+			if t, err := time.Parse(time.RFC3339Nano, ts); err == nil {
+				trigger = t
+			}
+		}
+	}
+	if es, ok := old.(*discoveryv1.EndpointSlice); ok {
+		if name := es.Labels[discoveryv1.LabelServiceName]; name != "" && (len(keys) == 0 || keys[0] != es.Namespace+"/"+name) {
+			keys = append(keys, es.Namespace+"/"+name)
+		}
+	}
+	if len(keys) == 0 {
+		return
+	}
+	s.mu.Lock()
+	for _, k := range keys {
+		s.pending.services[k] = true
+	}
+	if !trigger.IsZero() && !tombstone && len(keys) == 1 {
+		s.pending.slices = append(s.pending.slices, sliceEvent{service: keys[0], trigger: trigger, received: received})
+	}
+	s.mu.Unlock()
+	s.notify()
+}
+
+func (s *Source) namespaceChanged() {
+	s.mu.Lock()
+	s.pending.namespaces = true
+	s.mu.Unlock()
+	s.notify()
+}
+
+func (s *Source) podChanged(o any) {
+	k, ok := objectKey(o)
+	if !ok {
+		return
+	}
+	s.mu.Lock()
+	s.pending.pods[k] = true
+	s.mu.Unlock()
+	s.notify()
+}
+
+// fullChange lists everything in the caches.
+func (s *Source) fullChange() zone.Change {
+	p := pendingSet{namespaces: true, services: map[string]bool{}, pods: map[string]bool{}}
+	for _, k := range s.svcInf.GetStore().ListKeys() {
+		p.services[k] = true
+	}
+	if s.podInf != nil {
+		for _, k := range s.podInf.GetStore().ListKeys() {
+			p.pods[k] = true
+		}
+	}
+	return s.change(p)
+}
+
+// change reads the current objects of what is pending into a zone.Change.
+func (s *Source) change(p pendingSet) zone.Change {
+	ch := zone.Change{Serial: uint32(time.Now().Unix())}
+	if p.namespaces {
+		ch.Namespaces = []string{}
+		for _, o := range s.nsInf.GetStore().List() {
+			if ns, ok := o.(*corev1.Namespace); ok {
+				ch.Namespaces = append(ch.Namespaces, ns.Name)
+				// Services of a namespace that appeared must be listed.
+				objs, _ := s.svcInf.GetIndexer().ByIndex(cache.NamespaceIndex, ns.Name)
+				for _, so := range objs {
+					if k, ok := objectKey(so); ok {
+						p.services[k] = true
+					}
+				}
+			}
+		}
+		sort.Strings(ch.Namespaces)
+	}
+	keys := make([]string, 0, len(p.services))
+	for k := range p.services {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		ns, name, _ := strings.Cut(k, "/")
+		u := zone.ServiceUpdate{Namespace: ns, Name: name}
+		if o, ok, _ := s.svcInf.GetStore().GetByKey(k); ok {
+			if svc, ok := o.(*corev1.Service); ok {
+				c, err := manifest.ConvertService(svc)
+				if err != nil {
+					s.log.Warn("service has values DNS cannot use", "service", k, "err", err)
+				}
+				u.Service = &c
+			}
+		}
+		if u.Service != nil {
+			objs, _ := s.sliceInf.GetIndexer().ByIndex(sliceByService, k)
+			for _, o := range objs {
+				es, ok := o.(*discoveryv1.EndpointSlice)
+				if !ok {
+					continue
+				}
+				c, err := manifest.ConvertEndpointSlice(es)
+				if err != nil {
+					s.log.Warn("EndpointSlice has values DNS cannot use", "endpointslice", es.Namespace+"/"+es.Name, "err", err)
+				}
+				if c != nil {
+					u.Slices = append(u.Slices, c)
+				}
+			}
+		}
+		ch.Services = append(ch.Services, u)
+	}
+	for k := range p.pods {
+		ns, name, _ := strings.Cut(k, "/")
+		u := zone.PodUpdate{Namespace: ns, Name: name}
+		if o, ok, _ := s.podInf.GetStore().GetByKey(k); ok {
+			if pod, ok := o.(*corev1.Pod); ok {
+				c, err := manifest.ConvertPod(pod)
+				if err != nil {
+					s.log.Warn("pod has values DNS cannot use", "pod", k, "err", err)
+				}
+				u.Pod = &c
+			}
+		}
+		ch.Pods = append(ch.Pods, u)
+	}
+	return ch
+}
+
+// serviceKind is the latency label of a service, as CoreDNS names them.
+func (s *Source) serviceKind(key string) string {
+	o, ok, _ := s.svcInf.GetStore().GetByKey(key)
+	if !ok {
+		return ""
+	}
+	svc, ok := o.(*corev1.Service)
+	if !ok {
+		return ""
+	}
+	switch {
+	case svc.Spec.ClusterIP != corev1.ClusterIPNone:
+		return KindClusterIP
+	case len(svc.Spec.Selector) > 0:
+		return KindHeadlessWithSelector
+	}
+	return KindHeadlessWithoutSelector
+}
+
+func (s *Source) observe(events []sliceEvent, served time.Time) {
+	for _, e := range events {
+		kind := s.serviceKind(e.service)
+		if kind == "" {
+			continue
+		}
+		total := served.Sub(e.trigger)
+		internal := served.Sub(e.received)
+		s.latency.Observe(kind, total, internal)
+		s.log.Info("dns programming latency", "service", e.service, "kind", kind,
+			"trigger_to_served", total.Round(time.Microsecond), "event_to_swap", internal.Round(time.Microsecond))
+	}
+}

@@ -1,0 +1,235 @@
+package kube
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/clusterdns/clusterdns/internal/zone"
+	"github.com/miekg/dns"
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes/fake"
+)
+
+// recordingSink keeps the latest snapshot, as the server would.
+type recordingSink struct {
+	mu     sync.Mutex
+	snap   *zone.Snapshot
+	synced bool
+	serial uint32
+}
+
+func (r *recordingSink) Apply(ch zone.Change) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.serial++
+	ch.Serial = r.serial
+	r.snap = r.snap.Update(ch)
+}
+
+func (r *recordingSink) Synced() {
+	r.mu.Lock()
+	r.synced = true
+	r.mu.Unlock()
+}
+
+func (r *recordingSink) answer(name string, qt uint16) string {
+	r.mu.Lock()
+	s := r.snap
+	r.mu.Unlock()
+	a := s.Lookup(name, qt)
+	var rrs []string
+	for _, rec := range a.Answer {
+		f := strings.Split(rec.RR.String(), "\t")
+		rrs = append(rrs, f[3]+" "+f[4])
+	}
+	sort.Strings(rrs)
+	return dns.RcodeToString[a.Rcode] + " " + strings.Join(rrs, ", ")
+}
+
+func waitAnswer(t *testing.T, sink *recordingSink, name string, qt uint16, want string) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	var got string
+	for time.Now().Before(deadline) {
+		if got = sink.answer(name, qt); got == want {
+			return
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	t.Fatalf("%s %s = %q, want %q", name, dns.TypeToString[qt], got, want)
+}
+
+func headless(name string) *corev1.Service {
+	return &corev1.Service{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "default", ManagedFields: []metav1.ManagedFieldsEntry{{Manager: "kubectl"}},
+			Annotations: map[string]string{"big": strings.Repeat("x", 1000)}},
+		Spec: corev1.ServiceSpec{ClusterIP: corev1.ClusterIPNone, ClusterIPs: []string{corev1.ClusterIPNone}, Selector: map[string]string{"app": name},
+			Ports: []corev1.ServicePort{{Name: "http", Port: 80, Protocol: corev1.ProtocolTCP}}},
+	}
+}
+
+func slice(svc, name string, trigger time.Time, addrs ...string) *discoveryv1.EndpointSlice {
+	port, proto, ready := int32(8080), corev1.ProtocolTCP, true
+	es := &discoveryv1.EndpointSlice{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "default",
+			Labels:      map[string]string{discoveryv1.LabelServiceName: svc},
+			Annotations: map[string]string{corev1.EndpointsLastChangeTriggerTime: trigger.UTC().Format(time.RFC3339Nano)}},
+		AddressType: discoveryv1.AddressTypeIPv4,
+		Ports:       []discoveryv1.EndpointPort{{Name: ptr("http"), Port: &port, Protocol: &proto}},
+	}
+	for i, a := range addrs {
+		h := svc + "-" + string(rune('0'+i))
+		es.Endpoints = append(es.Endpoints, discoveryv1.Endpoint{Addresses: []string{a}, Hostname: &h,
+			Conditions: discoveryv1.EndpointConditions{Ready: &ready}})
+	}
+	return es
+}
+
+func ptr[T any](v T) *T { return &v }
+
+func run(t *testing.T, client *fake.Clientset, opts Options) (*Source, *recordingSink, *syncWriter) {
+	t.Helper()
+	logBuf := &syncWriter{}
+	opts.Logger = slog.New(slog.NewTextHandler(logBuf, nil))
+	src := NewForClient(client, "fake", opts)
+	z := zone.DefaultOptions()
+	if opts.Pods {
+		z.PodRecords = zone.PodsVerified
+	}
+	empty, err := zone.Empty(z)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sink := &recordingSink{snap: empty}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- src.Run(ctx, sink) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	})
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		sink.mu.Lock()
+		ok := sink.synced
+		sink.mu.Unlock()
+		if ok {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("never synced")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	return src, sink, logBuf
+}
+
+type syncWriter struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (w *syncWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.Write(p)
+}
+
+func (w *syncWriter) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.String()
+}
+
+func TestLiveChangesFollowTheAPI(t *testing.T) {
+	ctx := context.Background()
+	client := fake.NewClientset(
+		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "default"}},
+		headless("web"),
+		slice("web", "web-abc", time.Now(), "10.244.0.1"),
+	)
+	src, sink, logs := run(t, client, Options{})
+	waitAnswer(t, sink, "web.default.svc.cluster.local.", dns.TypeA, "NOERROR A 10.244.0.1")
+	waitAnswer(t, sink, "web-0.web.default.svc.cluster.local.", dns.TypeA, "NOERROR A 10.244.0.1")
+
+	// A slice update: the new address is served, and the latency observed.
+	if _, err := client.DiscoveryV1().EndpointSlices("default").Update(ctx, slice("web", "web-abc", time.Now(), "10.244.0.1", "10.244.0.2"), metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitAnswer(t, sink, "web.default.svc.cluster.local.", dns.TypeA, "NOERROR A 10.244.0.1, A 10.244.0.2")
+	waitAnswer(t, sink, "_http._tcp.web.default.svc.cluster.local.", dns.TypeSRV,
+		"NOERROR SRV 0 50 8080 web-0.web.default.svc.cluster.local., SRV 0 50 8080 web-1.web.default.svc.cluster.local.")
+	total, _ := src.Latency().Snapshot()
+	if total[KindHeadlessWithSelector].Count == 0 {
+		t.Errorf("no programming latency observed: %v", total)
+	}
+	if !strings.Contains(logs.String(), "dns programming latency") {
+		t.Errorf("latency not logged:\n%s", logs.String())
+	}
+
+	// A second service, then the first one deleted.
+	if _, err := client.CoreV1().Services("default").Create(ctx, &corev1.Service{
+		ObjectMeta: metav1.ObjectMeta{Name: "api", Namespace: "default"},
+		Spec:       corev1.ServiceSpec{ClusterIP: "10.96.0.10", ClusterIPs: []string{"10.96.0.10"}, Ports: []corev1.ServicePort{{Name: "http", Port: 80}}},
+	}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitAnswer(t, sink, "api.default.svc.cluster.local.", dns.TypeA, "NOERROR A 10.96.0.10")
+	if err := client.CoreV1().Services("default").Delete(ctx, "web", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitAnswer(t, sink, "web.default.svc.cluster.local.", dns.TypeA, "NXDOMAIN ")
+	waitAnswer(t, sink, "1.0.244.10.in-addr.arpa.", dns.TypePTR, "NXDOMAIN ")
+
+	// A namespace that appears brings its services.
+	if _, err := client.CoreV1().Services("late").Create(ctx, &corev1.Service{
+		ObjectMeta: metav1.ObjectMeta{Name: "x", Namespace: "late"},
+		Spec:       corev1.ServiceSpec{ClusterIP: "10.96.0.11", ClusterIPs: []string{"10.96.0.11"}},
+	}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitAnswer(t, sink, "x.late.svc.cluster.local.", dns.TypeA, "NXDOMAIN ")
+	if _, err := client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "late"}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitAnswer(t, sink, "x.late.svc.cluster.local.", dns.TypeA, "NOERROR A 10.96.0.11")
+}
+
+func TestTransformKeepsOnlyTheModel(t *testing.T) {
+	client := fake.NewClientset(&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "default"}}, headless("web"))
+	src, _, _ := run(t, client, Options{})
+	o, ok, _ := src.svcInf.GetStore().GetByKey("default/web")
+	if !ok {
+		t.Fatal("service not cached")
+	}
+	svc := o.(*corev1.Service)
+	if len(svc.ManagedFields) != 0 || len(svc.Annotations) != 0 {
+		t.Errorf("cached service keeps managedFields/annotations: %+v", svc.ObjectMeta)
+	}
+	if svc.Spec.ClusterIP != corev1.ClusterIPNone || len(svc.Spec.Ports) != 1 {
+		t.Errorf("cached service lost DNS fields: %+v", svc.Spec)
+	}
+}
+
+func TestVerifiedPodRecordsWatchPods(t *testing.T) {
+	ctx := context.Background()
+	client := fake.NewClientset(&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "default"}},
+		&corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "p", Namespace: "default"},
+			Status: corev1.PodStatus{Phase: corev1.PodRunning, PodIP: "10.244.3.4", PodIPs: []corev1.PodIP{{IP: "10.244.3.4"}}}})
+	_, sink, _ := run(t, client, Options{Pods: true})
+	waitAnswer(t, sink, "10-244-3-4.default.pod.cluster.local.", dns.TypeA, "NOERROR A 10.244.3.4")
+	if err := client.CoreV1().Pods("default").Delete(ctx, "p", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitAnswer(t, sink, "10-244-3-4.default.pod.cluster.local.", dns.TypeA, "NXDOMAIN ")
+}
