@@ -27,6 +27,16 @@ type Config struct {
 	// MaxTCPConns bounds concurrent TCP connections; default 1024.
 	MaxTCPConns int
 	Logger      *slog.Logger
+	// Observer, if set, is told about every answered query (metrics, and
+	// tests that check which questions a client sent).
+	Observer Observer
+}
+
+// Observer sees every answered query. name is the question name in lower
+// case presentation form with the trailing dot, valid only during the call.
+// It must be fast and safe for concurrent use.
+type Observer interface {
+	ObserveQuery(name []byte, qtype uint16, rcode int, t Transport, size int)
 }
 
 // Server answers queries from the current snapshot.
@@ -77,7 +87,16 @@ func (s *Server) Snapshot() *zone.Snapshot { return s.snap.Load() }
 func (s *Server) Respond(msg []byte, out []byte, t Transport) []byte {
 	var r request
 	var canon [1024]byte
-	ok, rcode := parse(msg, &r, canon[:0])
+	resp := s.respond(msg, out, t, &r, canon[:0])
+	if o := s.cfg.Observer; o != nil && resp != nil {
+		o.ObserveQuery(r.canon, r.qtype, int(binary.BigEndian.Uint16(resp[2:])&0xF), t, len(resp))
+	}
+	return resp
+}
+
+func (s *Server) respond(msg []byte, out []byte, t Transport, rp *request, canonBuf []byte) []byte {
+	r := rp
+	ok, rcode := parse(msg, r, canonBuf)
 	if !ok {
 		return nil
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"strings"
 	"testing"
 	"time"
 
@@ -293,4 +294,32 @@ func TestSwapWhileServing(t *testing.T) {
 		}
 	}
 	close(stop)
+}
+
+type recordingObserver struct {
+	names []string
+	rcode []int
+}
+
+func (o *recordingObserver) ObserveQuery(name []byte, qtype uint16, rcode int, _ Transport, _ int) {
+	o.names = append(o.names, string(name)+" "+dns.TypeToString[qtype])
+	o.rcode = append(o.rcode, rcode)
+}
+
+func TestObserverSeesEveryAnsweredQuery(t *testing.T) {
+	obs := &recordingObserver{}
+	s := New(Config{Observer: obs})
+	s.Swap(testSnapshot(t, 1), true)
+	for _, q := range []string{"API.default.svc.cluster.local.", "nope.default.svc.cluster.local.", "example.com."} {
+		m := new(dns.Msg)
+		m.SetQuestion(q, dns.TypeA)
+		exchange(t, s, m, UDP)
+	}
+	want := "api.default.svc.cluster.local. A|nope.default.svc.cluster.local. A|example.com. A"
+	if got := fmt.Sprint(strings.Join(obs.names, "|")); got != want {
+		t.Errorf("observed %q, want %q", got, want)
+	}
+	if fmt.Sprint(obs.rcode) != "[0 3 5]" {
+		t.Errorf("rcodes %v", obs.rcode)
+	}
 }
