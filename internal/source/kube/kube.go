@@ -21,6 +21,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/clusterdns/clusterdns/internal/cluster"
 	"github.com/clusterdns/clusterdns/internal/source/manifest"
 	"github.com/clusterdns/clusterdns/internal/zone"
 	corev1 "k8s.io/api/core/v1"
@@ -483,4 +484,52 @@ func (s *Source) observe(events []sliceEvent, served time.Time) {
 		s.log.Info("dns programming latency", "service", e.service, "kind", kind,
 			"trigger_to_served", total.Round(time.Microsecond), "event_to_swap", internal.Round(time.Microsecond))
 	}
+}
+
+// ListState reads the DNS-relevant objects of the cluster once (for
+// one-shot commands such as explain): namespaces, services, EndpointSlices
+// and pods, converted like the informers' objects.
+func ListState(ctx context.Context, o Options) (*cluster.State, error) {
+	cfg, err := RestConfig(o)
+	if err != nil {
+		return nil, err
+	}
+	client, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("creating the Kubernetes client: %w", err)
+	}
+	st := &cluster.State{}
+	nss, err := client.CoreV1().Namespaces().List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("listing namespaces on %s: %w", cfg.Host, err)
+	}
+	for _, n := range nss.Items {
+		st.Namespaces = append(st.Namespaces, cluster.Namespace{Name: n.Name})
+	}
+	svcs, err := client.CoreV1().Services("").List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("listing services on %s: %w", cfg.Host, err)
+	}
+	for i := range svcs.Items {
+		s, _ := manifest.ConvertService(&svcs.Items[i])
+		st.Services = append(st.Services, s)
+	}
+	slices, err := client.DiscoveryV1().EndpointSlices("").List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("listing EndpointSlices on %s: %w", cfg.Host, err)
+	}
+	for i := range slices.Items {
+		if es, _ := manifest.ConvertEndpointSlice(&slices.Items[i]); es != nil {
+			st.EndpointSlices = append(st.EndpointSlices, *es)
+		}
+	}
+	pods, err := client.CoreV1().Pods("").List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("listing pods on %s: %w", cfg.Host, err)
+	}
+	for i := range pods.Items {
+		p, _ := manifest.ConvertPod(&pods.Items[i])
+		st.Pods = append(st.Pods, p)
+	}
+	return st, nil
 }

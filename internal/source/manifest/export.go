@@ -49,3 +49,28 @@ func (fe fieldErrors) err() error {
 	}
 	return fmt.Errorf("%s", b.String())
 }
+
+// The EndpointSlice controller's rules as this package plays them, for
+// diagnostics (explain, lint) that must say why a pod is or is not an
+// endpoint without restating the rules.
+
+// SelectorMatches reports whether a Service selector selects the labels.
+func SelectorMatches(selector, labels map[string]string) bool {
+	return len(selector) > 0 && selectorMatches(selector, labels)
+}
+
+// PodInEndpoints reports whether the controller lists the pod at all: it is
+// not terminal (Succeeded, Failed) and has an IP.
+func PodInEndpoints(pod *cluster.Pod) bool { return shouldPodBeInEndpoints(pod) }
+
+// PodEndpoint is the endpoint the controller writes for the pod behind the
+// service in one address family (readiness, hostname), if the pod has an
+// address of that family.
+func PodEndpoint(pod *cluster.Pod, svc *cluster.Service, family cluster.AddressType) (cluster.Endpoint, bool) {
+	return podToEndpoint(pod, svc, family)
+}
+
+// TargetPort resolves a service port's targetPort against the pod as the
+// controller does; false when a named targetPort matches no container port
+// of the same protocol (the port is then left out for that pod).
+func TargetPort(pod *cluster.Pod, sp cluster.ServicePort) (int32, bool) { return findPort(pod, sp) }

@@ -1,0 +1,127 @@
+package explain
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/clusterdns/clusterdns/internal/source/manifest"
+	"github.com/clusterdns/clusterdns/internal/zone"
+	"github.com/miekg/dns"
+)
+
+type expectation struct {
+	Name  string   `json:"name"`
+	Type  string   `json:"type"`
+	Rcode string   `json:"rcode"`
+	Codes []string `json:"codes"`
+}
+
+func codesOf(r *Result) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, c := range r.Causes {
+		if !seen[c.Code] {
+			seen[c.Code] = true
+			out = append(out, c.Code)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// TestCauseCatalogue runs every case of testdata/explain: one manifest set
+// per cause of the seed's table and per cause code, with the codes each
+// question must produce (exactly), in text and JSON.
+func TestCauseCatalogue(t *testing.T) {
+	dirs, err := filepath.Glob("../../testdata/explain/*")
+	if err != nil || len(dirs) == 0 {
+		t.Fatalf("no cases: %v", err)
+	}
+	covered := map[string]bool{}
+	for _, dir := range dirs {
+		t.Run(filepath.Base(dir), func(t *testing.T) {
+			state, err := manifest.Load(context.Background(), []string{filepath.Join(dir, "manifests.yaml")}, nil, manifest.DefaultOptions())
+			if err != nil {
+				t.Fatal(err)
+			}
+			var exps []expectation
+			b, err := os.ReadFile(filepath.Join(dir, "expect.json"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := json.Unmarshal(b, &exps); err != nil {
+				t.Fatal(err)
+			}
+			ex, err := New(state, zone.DefaultOptions())
+			if err != nil {
+				t.Fatal(err)
+			}
+			full, err := zone.Build(state, zone.DefaultOptions())
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, exp := range exps {
+				r := ex.Explain(exp.Name, dns.StringToType[exp.Type])
+				var text bytes.Buffer
+				r.WriteText(&text)
+				if r.Rcode != exp.Rcode {
+					t.Errorf("%s %s: rcode %s, want %s\n%s", exp.Name, exp.Type, r.Rcode, exp.Rcode, text.String())
+				}
+				want := append([]string{}, exp.Codes...)
+				sort.Strings(want)
+				if got := codesOf(r); strings.Join(got, ",") != strings.Join(want, ",") {
+					t.Errorf("%s %s: codes %v, want %v\n%s", exp.Name, exp.Type, got, want, text.String())
+				}
+				for _, c := range exp.Codes {
+					covered[c] = true
+					if !strings.Contains(text.String(), c) {
+						t.Errorf("text output lacks %s", c)
+					}
+				}
+				if len(exp.Codes) == 0 && r.HasErrors() {
+					t.Errorf("%s: a healthy name has an error cause", exp.Name)
+				}
+				// The verdict is the engine's: the whole cluster's snapshot
+				// gives the same answer.
+				if whole := full.Lookup(exp.Name, dns.StringToType[exp.Type]); dns.RcodeToString[whole.Rcode] != r.Rcode || len(whole.Answer) != len(r.Answer) {
+					t.Errorf("%s: explain says %s %d records, the full snapshot %s %d", exp.Name, r.Rcode, len(r.Answer), dns.RcodeToString[whole.Rcode], len(whole.Answer))
+				}
+				js, err := json.Marshal(r)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var generic map[string]any
+				if err := json.Unmarshal(js, &generic); err != nil {
+					t.Fatal(err)
+				}
+				for _, k := range []string{"name", "type", "rcode", "answer", "path", "causes"} {
+					if _, ok := generic[k]; !ok {
+						t.Errorf("JSON lacks %q: %s", k, js)
+					}
+				}
+				for _, c := range r.Causes {
+					if c.Message == "" || c.Severity == "" {
+						t.Errorf("cause without message or severity: %+v", c)
+					}
+					if c.Severity == SeverityError && c.Fix == "" {
+						t.Errorf("error cause without a fix: %+v", c)
+					}
+				}
+			}
+		})
+	}
+	// Codes that need a live server or a resolver model are covered by
+	// their own tests.
+	others := map[string]bool{CodeServerDisagrees: true, CodeServerUnreachable: true, CodeSearchPathExpansion: true}
+	for _, c := range Codes {
+		if !covered[c] && !others[c] {
+			t.Errorf("no testdata case produces %s", c)
+		}
+	}
+}

@@ -1,0 +1,59 @@
+package explain
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/miekg/dns"
+)
+
+// SearchFunc expands a name as a client in a namespace would (package resolv
+// models the resolvers): the questions in the order sent, each answered by
+// ask, and the name that resolved it ("" if none).
+type SearchFunc func(name string, qtype uint16, namespace string, ndots int, ask func(name string, qtype uint16) int) (queries []Query, resolvedBy string)
+
+// ExplainShort explains a name as a pod in namespace would ask it: a name
+// with a trailing dot, or with at least ndots dots, is asked as is; a shorter
+// one goes through the search path first (with e.Search), and the cost in
+// queries is a cause of its own.
+func (e *Explainer) ExplainShort(qname string, qtype uint16, namespace string, ndots int) *Result {
+	if strings.HasSuffix(qname, ".") || e.Search == nil {
+		return e.Explain(qname, qtype)
+	}
+	ask := func(name string, qt uint16) int {
+		n, ok := e.parse(name)
+		if !ok {
+			return dns.RcodeRefused
+		}
+		snap := e.walk(&Result{qtype: qt}, n)
+		return snap.Lookup(name, qt).Rcode
+	}
+	queries, resolvedBy := e.Search(qname, qtype, namespace, ndots, ask)
+	target := resolvedBy
+	if target == "" {
+		// Nothing resolved: explain the name the user most likely meant,
+		// the first expansion in the cluster zone.
+		target = dns.Fqdn(qname)
+		for _, q := range queries {
+			if _, ok := e.parse(q.Name); ok {
+				target = q.Name
+				break
+			}
+		}
+	}
+	r := e.Explain(target, qtype)
+	r.Queries = queries
+	wasted := len(queries)
+	for _, q := range queries {
+		if q.Name == resolvedBy {
+			wasted--
+		}
+	}
+	if len(queries) > 1 {
+		r.add(Cause{Code: CodeSearchPathExpansion, Severity: SeverityInfo,
+			Message: fmt.Sprintf("%q has fewer than %d dots, so the resolver tries the search path first: %d queries for one lookup, %d of them wasted", qname, ndots, len(queries), wasted),
+			Fix:     fmt.Sprintf("use the fully qualified name with a trailing dot (%s), or lower ndots in the pod's dnsConfig", strings.TrimSuffix(target, ".")+".")})
+		sortCauses(r.Causes)
+	}
+	return r
+}
