@@ -11,3 +11,11 @@ fuzz:
 
 ci:
 	bash .ci/run
+
+# End-to-end against a real control plane (etcd, kube-apiserver,
+# kube-controller-manager) and real CoreDNS; see test/e2e/doc.go. Needs etcd
+# (Debian: etcd-server); build.sh builds the rest once into ~/.cache/clusterdns.
+.PHONY: e2e
+e2e:
+	bash test/e2e/tools/build.sh
+	go test -tags e2e -count=1 -v -timeout 40m ./test/e2e/

@@ -7,10 +7,14 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync/atomic"
 	"time"
 
+	"github.com/clusterdns/clusterdns/internal/metrics"
+	"github.com/clusterdns/clusterdns/internal/server"
 	"github.com/clusterdns/clusterdns/internal/source/kube"
 	"github.com/clusterdns/clusterdns/internal/zone"
+	"github.com/miekg/dns"
 	"github.com/spf13/cobra"
 )
 
@@ -89,4 +93,48 @@ func startHealth(ctx context.Context, addr string, ready func() bool, log *slog.
 	}()
 	log.Info("health endpoints", "addr", ln.Addr().String(), "paths", "/health /ready")
 	return hs, nil
+}
+
+// startMetrics serves the Prometheus endpoint /metrics.
+func startMetrics(ctx context.Context, addr string, m *metrics.Metrics, log *slog.Logger) (*http.Server, error) {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", m.Handler())
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("listening for metrics on %s: %w", addr, err)
+	}
+	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go func() {
+		if err := hs.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("metrics endpoint stopped", "err", err)
+		}
+	}()
+	log.Info("metrics endpoint", "addr", ln.Addr().String(), "path", "/metrics")
+	return hs, nil
+}
+
+// queryLogger logs a sample of queries: every 1/rate-th one, counted, so
+// the sample is even and costs nothing random per query.
+func queryLogger(log *slog.Logger, rate float64) func(*server.QueryEvent) {
+	every := uint64(1 / rate)
+	if every == 0 {
+		every = 1
+	}
+	var n atomic.Uint64
+	return func(q *server.QueryEvent) {
+		if n.Add(1)%every != 0 {
+			return
+		}
+		client := ""
+		if q.Remote.IsValid() {
+			client = q.Remote.String()
+		}
+		proto := "udp"
+		if q.Transport == server.TCP {
+			proto = "tcp"
+		}
+		log.Info("query", "name", string(q.Name), "type", dns.TypeToString[q.Qtype], "rcode", dns.RcodeToString[q.Rcode],
+			"size", q.ResponseSize, "duration", time.Since(q.Start), "client", client, "proto", proto)
+	}
 }

@@ -18,6 +18,7 @@ import (
 
 	"github.com/clusterdns/clusterdns/examples"
 	"github.com/clusterdns/clusterdns/internal/cluster"
+	"github.com/clusterdns/clusterdns/internal/metrics"
 	"github.com/clusterdns/clusterdns/internal/server"
 	"github.com/clusterdns/clusterdns/internal/source/kube"
 	"github.com/clusterdns/clusterdns/internal/source/manifest"
@@ -126,15 +127,17 @@ func (f *zoneFlags) options() (zone.Options, error) {
 }
 
 type serveFlags struct {
-	state      stateFlags
-	zone       zoneFlags
-	kube       kubeFlags
-	listen     string
-	healthAddr string
-	maxUDP     int
-	logLevel   string
-	logFormat  string
-	debounce   time.Duration
+	state       stateFlags
+	zone        zoneFlags
+	kube        kubeFlags
+	listen      string
+	healthAddr  string
+	metricsAddr string
+	logQueries  float64
+	maxUDP      int
+	logLevel    string
+	logFormat   string
+	debounce    time.Duration
 }
 
 func newServeCmd(s streams) *cobra.Command {
@@ -166,6 +169,8 @@ is logged and the last good state keeps being served.`,
 	fl := cmd.Flags()
 	fl.StringVar(&f.listen, "listen", "127.0.0.1:5353", "address to serve DNS on, UDP and TCP")
 	fl.StringVar(&f.healthAddr, "health-addr", "127.0.0.1:8080", `address of the HTTP endpoints /health (alive) and /ready (serving a synced state); "" to disable`)
+	fl.StringVar(&f.metricsAddr, "metrics-addr", "127.0.0.1:9153", `address of the Prometheus endpoint /metrics (CoreDNS-compatible names); "" to disable`)
+	fl.Float64Var(&f.logQueries, "log-queries", 0, "log this fraction of queries (0 to 1): name, type, rcode, size, duration, client")
 	fl.IntVar(&f.maxUDP, "max-udp-size", server.DefaultMaxUDPSize, "largest UDP answer, even when a client offers more (EDNS)")
 	fl.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
 	fl.StringVar(&f.logFormat, "log-format", "text", "text or json")
@@ -183,13 +188,24 @@ type serving struct {
 	// live source: the current snapshot, updated in place by changes.
 	cur    *zone.Snapshot
 	synced atomic.Bool
+
+	metrics *metrics.Metrics
+}
+
+// built records a new snapshot in the metrics.
+func (sv *serving) built(start time.Time, snap *zone.Snapshot) {
+	if sv.metrics != nil {
+		sv.metrics.SnapshotBuilt(time.Since(start), snap.Stats)
+	}
 }
 
 // Apply updates the current snapshot with a change from the live source and
 // serves it (kube.Sink).
 func (sv *serving) Apply(ch zone.Change) {
+	start := time.Now()
 	ch.Serial = sv.nextSerial(ch.Serial)
 	sv.cur = sv.cur.Update(ch)
+	sv.built(start, sv.cur)
 	sv.serial.Store(ch.Serial)
 	sv.srv.Swap(sv.cur, sv.synced.Load())
 }
@@ -198,6 +214,9 @@ func (sv *serving) Apply(ch zone.Change) {
 func (sv *serving) Synced() {
 	sv.synced.Store(true)
 	sv.srv.SetSynced(true)
+	if sv.metrics != nil {
+		sv.metrics.SetSynced(true)
+	}
 }
 
 // nextSerial keeps the SOA serial moving forward, at least one per change.
@@ -214,6 +233,7 @@ func (sv *serving) nextSerial(want uint32) uint32 {
 func (sv *serving) apply(state *cluster.State) (*zone.Snapshot, error) {
 	// The serial only moves forward, one second of resolution like CoreDNS,
 	// and at least one per change.
+	start := time.Now()
 	next := sv.nextSerial(0)
 	o := sv.opts
 	o.Serial = next
@@ -221,6 +241,7 @@ func (sv *serving) apply(state *cluster.State) (*zone.Snapshot, error) {
 	if err != nil {
 		return nil, err
 	}
+	sv.built(start, snap)
 	sv.serial.Store(next)
 	sv.srv.Swap(snap, true)
 	return snap, nil
@@ -243,15 +264,35 @@ func runServe(ctx context.Context, s streams, f *serveFlags) error {
 		return err
 	}
 	zopts.NameserverIPs = nameserverIPs(f.listen)
-	srv := server.New(server.Config{MaxUDPSize: f.maxUDP, Logger: log})
-	sv := &serving{opts: zopts, srv: srv, log: log}
+	if f.logQueries < 0 || f.logQueries > 1 {
+		return fmt.Errorf("--log-queries %v: want a fraction between 0 and 1", f.logQueries)
+	}
+	sv := &serving{opts: zopts, log: log}
+	var observer server.Observer
+	if f.metricsAddr != "" || f.logQueries > 0 {
+		normalized, err := zone.Empty(zopts)
+		if err != nil {
+			return err
+		}
+		sv.metrics = metrics.New(f.listen, normalized.Zones())
+		if f.logQueries > 0 {
+			sv.metrics.SetQueryLog(queryLogger(log, f.logQueries))
+		}
+		observer = sv.metrics
+	}
+	srv := server.New(server.Config{MaxUDPSize: f.maxUDP, Logger: log, Observer: observer})
+	sv.srv = srv
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var src *kube.Source
 	if live {
 		klog.SetSlogLogger(log.With("component", "client-go"))
-		src, err = kube.New(f.kube.options(zopts, log))
+		kopts := f.kube.options(zopts, log)
+		if sv.metrics != nil {
+			kopts.Recorder = sv.metrics
+		}
+		src, err = kube.New(kopts)
 		if err != nil {
 			return &exitError{code: 1, err: err}
 		}
@@ -270,6 +311,9 @@ func runServe(ctx context.Context, s streams, f *serveFlags) error {
 			return &exitError{code: 1, err: err}
 		}
 		sv.synced.Store(true)
+		if sv.metrics != nil {
+			sv.metrics.SetSynced(true)
+		}
 		log.Info("zone built", "source", sourceName(&f.state), "services", snap.Stats.Services, "names", snap.Stats.Names, "records", snap.Stats.Records, "serial", snap.Serial)
 		if !f.state.embedded() && !readsStdin(f.state.manifests) {
 			go func() {
@@ -287,6 +331,13 @@ func runServe(ctx context.Context, s streams, f *serveFlags) error {
 			return &exitError{code: 1, err: err}
 		}
 		defer hs.Close()
+	}
+	if f.metricsAddr != "" {
+		ms, err := startMetrics(ctx, f.metricsAddr, sv.metrics, log)
+		if err != nil {
+			return &exitError{code: 1, err: err}
+		}
+		defer ms.Close()
 	}
 	listening := make(chan struct{})
 	go func() {

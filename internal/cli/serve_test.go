@@ -44,7 +44,7 @@ func startServe(t *testing.T, args ...string) (addr string, out, log *syncBuffer
 	out, log = &syncBuffer{}, &syncBuffer{}
 	done := make(chan int, 1)
 	go func() {
-		done <- Main(ctx, append(append([]string{"serve"}, args...), "--listen", "127.0.0.1:0", "--health-addr", "127.0.0.1:0"), strings.NewReader(""), out, log)
+		done <- Main(ctx, append(append([]string{"serve"}, args...), "--listen", "127.0.0.1:0", "--health-addr", "127.0.0.1:0", "--metrics-addr", "127.0.0.1:0"), strings.NewReader(""), out, log)
 	}()
 	t.Cleanup(func() {
 		cancel()

@@ -54,6 +54,7 @@ type request struct {
 	ednsSize uint16
 	ednsDO   bool
 	ednsVer  uint8
+	zone     string // the served zone of the answer, once looked up
 }
 
 // parse reads the header and question. ok is false when the packet must be

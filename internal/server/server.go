@@ -8,10 +8,12 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/netip"
 	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/clusterdns/clusterdns/internal/zone"
 	"github.com/miekg/dns"
@@ -32,20 +34,40 @@ type Config struct {
 	Observer Observer
 }
 
-// Observer sees every answered query. name is the question name in lower
-// case presentation form with the trailing dot, valid only during the call.
-// It must be fast and safe for concurrent use.
+// Observer sees every answered query. It must be fast and safe for
+// concurrent use; the event and its byte slices are valid only during the
+// call.
 type Observer interface {
-	ObserveQuery(name []byte, qtype uint16, rcode int, t Transport, size int)
+	ObserveQuery(q *QueryEvent)
+}
+
+// QueryEvent describes one answered query.
+type QueryEvent struct {
+	// Name is the question name in lower case presentation form with the
+	// trailing dot (empty when the question could not be read).
+	Name      []byte
+	Qtype     uint16
+	Rcode     int
+	Transport Transport
+	// Remote is the client's address (invalid when not known).
+	Remote netip.AddrPort
+	// Zone is the served zone the name fell in ("" if none).
+	Zone          string
+	RequestSize   int
+	ResponseSize  int
+	Truncated     bool
+	Authoritative bool
+	Start         time.Time
 }
 
 // Server answers queries from the current snapshot.
 type Server struct {
-	cfg    Config
-	log    *slog.Logger
-	snap   atomic.Pointer[zone.Snapshot]
-	synced atomic.Bool
-	bufs   sync.Pool
+	cfg     Config
+	log     *slog.Logger
+	snap    atomic.Pointer[zone.Snapshot]
+	synced  atomic.Bool
+	bufs    sync.Pool
+	scratch sync.Pool
 }
 
 // New returns a server with no snapshot: until Swap, it answers SERVFAIL.
@@ -64,6 +86,7 @@ func New(cfg Config) *Server {
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger}
 	s.bufs.New = func() any { b := make([]byte, 0, 4096); return &b }
+	s.scratch.New = func() any { return new(scratch) }
 	return s
 }
 
@@ -85,11 +108,43 @@ func (s *Server) Snapshot() *zone.Snapshot { return s.snap.Load() }
 // Respond answers one query message, appending the response to out[:0]. It
 // returns nil when the message must be dropped.
 func (s *Server) Respond(msg []byte, out []byte, t Transport) []byte {
-	var r request
-	var canon [1024]byte
-	resp := s.respond(msg, out, t, &r, canon[:0])
-	if o := s.cfg.Observer; o != nil && resp != nil {
-		o.ObserveQuery(r.canon, r.qtype, int(binary.BigEndian.Uint16(resp[2:])&0xF), t, len(resp))
+	return s.RespondFrom(msg, out, t, netip.AddrPort{})
+}
+
+// RespondFrom is Respond for a query from a known client address.
+func (s *Server) RespondFrom(msg []byte, out []byte, t Transport, remote netip.AddrPort) []byte {
+	sc := s.scratch.Get().(*scratch)
+	resp := s.respondWith(sc, msg, out, t, remote)
+	s.scratch.Put(sc)
+	return resp
+}
+
+// scratch is the per-query working memory, reused so that a query
+// allocates nothing.
+type scratch struct {
+	r     request
+	canon [1024]byte
+	ev    QueryEvent
+}
+
+func (s *Server) respondWith(sc *scratch, msg []byte, out []byte, t Transport, remote netip.AddrPort) []byte {
+	sc.r = request{}
+	r := &sc.r
+	o := s.cfg.Observer
+	if o == nil {
+		return s.respond(msg, out, t, r, sc.canon[:0])
+	}
+	start := time.Now()
+	resp := s.respond(msg, out, t, r, sc.canon[:0])
+	if resp != nil {
+		flags := binary.BigEndian.Uint16(resp[2:])
+		rcode := int(flags & 0xF)
+		if r.edns && len(resp) >= 11 && binary.BigEndian.Uint16(resp[len(resp)-10:]) == dns.TypeOPT {
+			rcode |= int(resp[len(resp)-6]) << 4 // extended rcode in the OPT TTL
+		}
+		sc.ev = QueryEvent{Name: r.canon, Qtype: r.qtype, Rcode: rcode, Transport: t, Remote: remote, Zone: r.zone,
+			RequestSize: len(msg), ResponseSize: len(resp), Truncated: flags&flagTC != 0, Authoritative: flags&flagAA != 0, Start: start}
+		o.ObserveQuery(&sc.ev)
 	}
 	return resp
 }
@@ -123,8 +178,10 @@ func (s *Server) respond(msg []byte, out []byte, t Transport, rp *request, canon
 	if snap == nil {
 		return r.errorResponse(out, dns.RcodeServerFailure, false, maxUDP)
 	}
-	name := string(r.canon)
-	ans := snap.Lookup(name, r.qtype)
+	// The name aliases the receive buffer: LookupCanonical does not keep it.
+	name := unsafe.String(unsafe.SliceData(r.canon), len(r.canon))
+	ans := snap.LookupCanonical(name, r.qtype)
+	r.zone = ans.Zone
 	if ans.Zone == "" {
 		return r.errorResponse(out, ans.Rcode, false, maxUDP)
 	}
@@ -229,10 +286,15 @@ func (s *Server) ListenAndServe(ctx context.Context, addr string, ready func(udp
 }
 
 func (s *Server) serveUDP(pc net.PacketConn) error {
+	uc, ok := pc.(*net.UDPConn)
+	if !ok {
+		return fmt.Errorf("serving udp: %T is not a UDP socket", pc)
+	}
 	in := make([]byte, 65535)
 	out := make([]byte, 0, 4096)
+	sc := new(scratch)
 	for {
-		n, from, err := pc.ReadFrom(in)
+		n, from, err := uc.ReadFromUDPAddrPort(in)
 		if err != nil {
 			if errors.Is(err, net.ErrClosed) {
 				return nil
@@ -243,11 +305,11 @@ func (s *Server) serveUDP(pc net.PacketConn) error {
 			}
 			return fmt.Errorf("reading udp: %w", err)
 		}
-		resp := s.Respond(in[:n], out, UDP)
+		resp := s.respondWith(sc, in[:n], out, UDP, from)
 		if resp == nil {
 			continue
 		}
-		if _, err := pc.WriteTo(resp, from); err != nil && errors.Is(err, net.ErrClosed) {
+		if _, err := uc.WriteToUDPAddrPort(resp, from); err != nil && errors.Is(err, net.ErrClosed) {
 			return nil
 		}
 		if cap(resp) <= 64*1024 {
@@ -298,6 +360,10 @@ func (s *Server) serveTCP(ctx context.Context, ln net.Listener) error {
 }
 
 func (s *Server) serveConn(c net.Conn) {
+	var remote netip.AddrPort
+	if ta, ok := c.RemoteAddr().(*net.TCPAddr); ok {
+		remote = ta.AddrPort()
+	}
 	var lenBuf [2]byte
 	in := make([]byte, 0, 512)
 	bp := s.bufs.Get().(*[]byte)
@@ -315,7 +381,7 @@ func (s *Server) serveConn(c net.Conn) {
 		if _, err := io.ReadFull(c, in); err != nil {
 			return
 		}
-		resp := s.Respond(in, (*bp)[:0], TCP)
+		resp := s.RespondFrom(in, (*bp)[:0], TCP, remote)
 		if resp == nil {
 			continue
 		}

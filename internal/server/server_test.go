@@ -301,9 +301,9 @@ type recordingObserver struct {
 	rcode []int
 }
 
-func (o *recordingObserver) ObserveQuery(name []byte, qtype uint16, rcode int, _ Transport, _ int) {
-	o.names = append(o.names, string(name)+" "+dns.TypeToString[qtype])
-	o.rcode = append(o.rcode, rcode)
+func (o *recordingObserver) ObserveQuery(q *QueryEvent) {
+	o.names = append(o.names, string(q.Name)+" "+dns.TypeToString[q.Qtype])
+	o.rcode = append(o.rcode, q.Rcode)
 }
 
 func TestObserverSeesEveryAnsweredQuery(t *testing.T) {

@@ -12,13 +12,19 @@ import (
 // Rcode REFUSED and an empty Zone.
 //
 // The rules, in order: a name that exists answers its records of the type,
-// or NODATA (an ExternalName follows its CNAME inside the zone for A, AAAA
-// and TXT); SOA below an apex is NODATA even for a name that does not exist
+// or NODATA (an ExternalName follows its CNAME inside the zone for A and
+// AAAA, and answers NODATA for the other types but CNAME, as CoreDNS does); SOA below an apex is NODATA even for a name that does not exist
 // (CoreDNS); the few names that cannot be listed ahead (pod records in
 // insecure mode, port labels without their underscore or empty) are worked
 // out now; everything else is NXDOMAIN.
 func (s *Snapshot) Lookup(qname string, qtype uint16) *Answer {
-	name := lowerASCII(dns.Fqdn(qname))
+	return s.LookupCanonical(lowerASCII(dns.Fqdn(qname)), qtype)
+}
+
+// LookupCanonical is Lookup for a name already in canonical form (lower
+// case, fully qualified). It does not retain name, so a server may pass a
+// string that aliases its receive buffer.
+func (s *Snapshot) LookupCanonical(name string, qtype uint16) *Answer {
 	z := s.zoneOf(name)
 	if z == nil {
 		return &Answer{Rcode: dns.RcodeRefused}
@@ -27,8 +33,7 @@ func (s *Snapshot) Lookup(qname string, qtype uint16) *Answer {
 		if a := n.answers[qtype]; a != nil {
 			return a
 		}
-		if n.kind == KindService && n.service.Type == "ExternalName" &&
-			(qtype == dns.TypeA || qtype == dns.TypeAAAA || qtype == dns.TypeTXT) {
+		if n.kind == KindService && n.service.Type == "ExternalName" && (qtype == dns.TypeA || qtype == dns.TypeAAAA) {
 			return s.chase(n, qtype)
 		}
 		return z.nodata
@@ -37,7 +42,7 @@ func (s *Snapshot) Lookup(qname string, qtype uint16) *Answer {
 		return z.nodata
 	}
 	if !z.reverse {
-		if a := s.dynamic(name, qtype, z); a != nil {
+		if a := s.dynamic(strings.Clone(name), qtype, z); a != nil {
 			return a
 		}
 	}
@@ -106,8 +111,7 @@ func (s *Snapshot) Kind(qname string) NodeKind {
 // maxChase bounds CNAME chains inside the zone, as CoreDNS.
 const maxChase = 10
 
-// chase is the answer of an ExternalName service for an address or TXT
-// query: the CNAME, followed inside the served zones as far as it leads. A
+// chase is the answer of an ExternalName service for an address query: the CNAME, followed inside the served zones as far as it leads. A
 // target outside the zones is left to the client's resolver. It is worked
 // out per query because the target is another service, which changes on
 // its own.
@@ -135,7 +139,7 @@ func (s *Snapshot) chase(n *node, qtype uint16) *Answer {
 			cur = next
 			continue
 		}
-		if t := next.answers[qtype]; t != nil && qtype != dns.TypeTXT {
+		if t := next.answers[qtype]; t != nil {
 			a.Answer = append(a.Answer, t.Answer...)
 		}
 		break

@@ -337,3 +337,10 @@ func filterType(rs []Record, t uint16) []Record {
 	}
 	return out
 }
+
+// slicesHostname reports whether the i-th ready address got its name from
+// an EndpointSlice hostname.
+func (d *serviceData) slicesHostname(i int) bool {
+	r := &d.ready[i]
+	return r.slice.Endpoints[r.epIdx].Hostname != ""
+}

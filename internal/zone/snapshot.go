@@ -47,6 +47,7 @@ type servedZone struct {
 // every forward zone and the PTR entries of its addresses. A change to the
 // service or its EndpointSlices replaces the fragment and nothing else.
 type fragment struct {
+	stats Stats
 	data  *serviceData
 	nodes map[string]*node
 	ptrs  []ptrEntry
@@ -106,11 +107,40 @@ type Snapshot struct {
 	Stats Stats
 }
 
-// Stats counts the contents of a snapshot.
+// Stats counts the contents of a snapshot. Update keeps them by adding and
+// subtracting what the replaced parts held, never by walking the zone.
 type Stats struct {
 	Services int
 	Names    int
 	Records  int
+	// Records by the kind of name that holds them.
+	RecordsByKind [numKinds]int
+	// Ready endpoint addresses of headless services with and without an
+	// EndpointSlice hostname (per-pod names from the hostname vs the IP).
+	HeadlessEndpoints             int
+	HeadlessEndpointsWithHostname int
+}
+
+func (a *Stats) add(b Stats, sign int) {
+	a.Services += sign * b.Services
+	a.Names += sign * b.Names
+	a.Records += sign * b.Records
+	for i := range a.RecordsByKind {
+		a.RecordsByKind[i] += sign * b.RecordsByKind[i]
+	}
+	a.HeadlessEndpoints += sign * b.HeadlessEndpoints
+	a.HeadlessEndpointsWithHostname += sign * b.HeadlessEndpointsWithHostname
+}
+
+func (a *Stats) addNode(n *node, sign int) {
+	if n == nil {
+		return
+	}
+	a.Names += sign
+	for _, ans := range n.answers {
+		a.Records += sign * len(ans.Answer)
+		a.RecordsByKind[n.kind] += sign * len(ans.Answer)
+	}
 }
 
 // Options returns the (normalized) options the snapshot was built with.
@@ -318,6 +348,14 @@ func (s *Snapshot) Update(ch Change) *Snapshot {
 			}
 		}
 	}
+	for k, f := range svcUpd {
+		if old := s.services.get(k); old != nil {
+			n.Stats.add(old.stats, -1)
+		}
+		if f != nil {
+			n.Stats.add(f.stats, 1)
+		}
+	}
 	n.services = s.services.with(svcUpd)
 	for ip, set := range ptrUpd {
 		if set != nil {
@@ -327,6 +365,14 @@ func (s *Snapshot) Update(ch Change) *Snapshot {
 			}
 		}
 	}
+	for ip, set := range ptrUpd {
+		if old := s.ptrs.get(ip); old != nil {
+			n.Stats.addNode(old.node, -1)
+		}
+		if set != nil {
+			n.Stats.addNode(set.node, 1)
+		}
+	}
 	n.ptrs = s.ptrs.with(ptrUpd)
 	if len(ch.Pods) > 0 {
 		n.updatePods(s, ch.Pods)
@@ -334,8 +380,6 @@ func (s *Snapshot) Update(ch Change) *Snapshot {
 	if staticDirty || nsDirty {
 		n.rebuildStatic()
 	}
-	n.Stats = Stats{Services: n.services.len()}
-	n.Stats.Names, n.Stats.Records = n.count()
 	return &n
 }
 
@@ -345,30 +389,6 @@ func cloneSet(m map[string]bool) map[string]bool {
 		c[k] = v
 	}
 	return c
-}
-
-func (s *Snapshot) count() (names, records int) {
-	add := func(nd *node) {
-		names++
-		for _, a := range nd.answers {
-			records += len(a.Answer)
-		}
-	}
-	for _, nd := range s.static {
-		add(nd)
-	}
-	s.services.each(func(_ string, f *fragment) {
-		for _, nd := range f.nodes {
-			add(nd)
-		}
-	})
-	s.ptrs.each(func(_ netip.Addr, p *ptrSet) { add(p.node) })
-	s.pods.each(func(_ string, p *podSet) {
-		for _, nd := range p.nodes {
-			add(nd)
-		}
-	})
-	return names, records
 }
 
 // newFragment derives what one service contributes; nil when it contributes
@@ -399,6 +419,7 @@ func (s *Snapshot) newFragment(u ServiceUpdate) *fragment {
 	}
 	f := &fragment{data: d, nodes: map[string]*node{}}
 	if !d.exists {
+		f.stats.Services = 1
 		return f
 	}
 	ttl := s.opts.TTL
@@ -459,6 +480,16 @@ func (s *Snapshot) newFragment(u ServiceUpdate) *fragment {
 		if own[d.ready[i].addr] {
 			f.nameservers = true
 		}
+		if d.headless() {
+			f.stats.HeadlessEndpoints++
+			if d.slicesHostname(i) {
+				f.stats.HeadlessEndpointsWithHostname++
+			}
+		}
+	}
+	f.stats.Services = 1
+	for _, nd := range f.nodes {
+		f.stats.addNode(nd, 1)
 	}
 	return f
 }
@@ -608,6 +639,18 @@ func (s *Snapshot) updatePods(prev *Snapshot, pods []PodUpdate) {
 			set.nodes[z.name] = nd
 		}
 	}
+	for k, set := range setUpd {
+		if old := prev.pods.get(k); old != nil {
+			for _, nd := range old.nodes {
+				s.Stats.addNode(nd, -1)
+			}
+		}
+		if set != nil {
+			for _, nd := range set.nodes {
+				s.Stats.addNode(nd, 1)
+			}
+		}
+	}
 	s.pods = prev.pods.with(setUpd)
 	s.podIPs = prev.podIPs.with(keyUpd)
 }
@@ -616,6 +659,14 @@ func (s *Snapshot) updatePods(prev *Snapshot, pods []PodUpdate) {
 // ns.dns, dns-version, svc, pod and the namespace names. Its cost is the
 // number of namespaces and nameserver services.
 func (s *Snapshot) rebuildStatic() {
+	for _, n := range s.static {
+		s.Stats.addNode(n, -1)
+	}
+	defer func() {
+		for _, n := range s.static {
+			s.Stats.addNode(n, 1)
+		}
+	}()
 	s.static = map[string]*node{}
 	ttl := s.opts.TTL
 	add := func(name string, z *servedZone, kind NodeKind) *node {

@@ -109,7 +109,18 @@ const (
 	KindEndpoint
 	KindPod
 	KindReverse
+	numKinds
 )
+
+var kindNames = [numKinds]string{"", "apex", "empty", "version", "nameserver", "service", "port", "endpoint", "pod", "reverse"}
+
+// String names the kind ("service", "endpoint", ...).
+func (k NodeKind) String() string {
+	if k < numKinds {
+		return kindNames[k]
+	}
+	return "unknown"
+}
 
 // addrFamilyType is the query type that carries the address.
 func addrFamilyType(a netip.Addr) uint16 {

@@ -220,6 +220,7 @@ func TestSpecExternalName(t *testing.T) {
 		{"in-zone target is chased", "toa.ns.svc.cluster.local.", dns.TypeA,
 			"NOERROR: a.ns.svc.cluster.local. A 10.96.0.20; toa.ns.svc.cluster.local. CNAME a.ns.svc.cluster.local."},
 		{"SRV on an ExternalName is NODATA", "e.ns.svc.cluster.local.", dns.TypeSRV, "NOERROR"},
+		{"TXT on an ExternalName is NODATA, as CoreDNS", "e.ns.svc.cluster.local.", dns.TypeTXT, "NOERROR"},
 		{"names below an ExternalName do not exist", "x.e.ns.svc.cluster.local.", dns.TypeA, "NXDOMAIN"},
 		{"an IP literal is no CNAME target", "ipext.ns.svc.cluster.local.", dns.TypeA, "NXDOMAIN"},
 	})

@@ -27,6 +27,9 @@ func (s *Source) watchError(ctx context.Context, r *cache.Reflector, err error) 
 	startProbe := !s.conn.probing
 	s.conn.probing = true
 	s.conn.mu.Unlock()
+	if rec := s.opts.Recorder; rec != nil {
+		rec.WatchError()
+	}
 	if first {
 		s.log.Warn("lost the watch on the Kubernetes API; serving the last known state while client-go retries",
 			"server", s.host, "informer", r.TypeDescription(), "err", err)
@@ -55,6 +58,9 @@ func (s *Source) probeUntilBack(ctx context.Context) {
 		s.conn.lost = false
 		s.conn.probing = false
 		s.conn.mu.Unlock()
+		if rec := s.opts.Recorder; rec != nil {
+			rec.WatchRecovered()
+		}
 		s.log.Info("the Kubernetes API is reachable again; informers resume their watches", "server", s.host, "after", time.Since(lostAt).Round(time.Second))
 		return
 	}

@@ -48,6 +48,16 @@ type Options struct {
 	// UserAgent is sent to the API server.
 	UserAgent string
 	Logger    *slog.Logger
+	// Recorder, if set, is told about watch errors and programming latency
+	// (package metrics).
+	Recorder Recorder
+}
+
+// Recorder receives the source's signals.
+type Recorder interface {
+	WatchError()
+	WatchRecovered()
+	ProgrammingLatency(kind string, total, internal time.Duration)
 }
 
 // InClusterAvailable reports whether the process runs in a pod with a
@@ -481,6 +491,9 @@ func (s *Source) observe(events []sliceEvent, served time.Time) {
 		total := served.Sub(e.trigger)
 		internal := served.Sub(e.received)
 		s.latency.Observe(kind, total, internal)
+		if rec := s.opts.Recorder; rec != nil {
+			rec.ProgrammingLatency(kind, total, internal)
+		}
 		s.log.Info("dns programming latency", "service", e.service, "kind", kind,
 			"trigger_to_served", total.Round(time.Microsecond), "event_to_swap", internal.Round(time.Microsecond))
 	}

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Builds the binaries the e2e tests need into a cache directory, keyed by
+# version, and prints the directory. Later runs find them and skip the build.
+#   kube-apiserver, kube-controller-manager, kubectl  (k8s.io/kubernetes v1.37.2)
+#   coredns                                            (github.com/coredns/coredns v1.14.2)
+# etcd comes from Debian's etcd-server package (see .ci/run).
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+k8s_version=v1.37.2
+coredns_version=v1.14.2
+cache=${CLUSTERDNS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/clusterdns}
+kdir=$cache/kubernetes-$k8s_version
+cdir=$cache/coredns-$coredns_version
+mkdir -p "$kdir" "$cdir"
+export GOFLAGS=-mod=mod
+for cmd in kube-apiserver kube-controller-manager kubectl; do
+  if [ ! -x "$kdir/$cmd" ]; then
+    echo "building $cmd $k8s_version (the first time takes minutes)..." >&2
+    (cd "$here" && go build -o "$kdir/$cmd.tmp" "k8s.io/kubernetes/cmd/$cmd") && mv "$kdir/$cmd.tmp" "$kdir/$cmd"
+  fi
+done
+if [ ! -x "$cdir/coredns" ]; then
+  echo "building coredns $coredns_version..." >&2
+  GOBIN="$cdir" GOFLAGS= go install "github.com/coredns/coredns@$coredns_version"
+fi
+echo "$cache"

@@ -1,0 +1,10 @@
+//go:build tools
+
+// Package tools pins the control-plane binaries the e2e tests build.
+package tools
+
+import (
+	_ "k8s.io/kubernetes/cmd/kube-apiserver"
+	_ "k8s.io/kubernetes/cmd/kube-controller-manager"
+	_ "k8s.io/kubernetes/cmd/kubectl"
+)
