@@ -97,20 +97,26 @@ func startHealth(ctx context.Context, addr string, ready func() bool, log *slog.
 
 // startMetrics serves the Prometheus endpoint /metrics.
 func startMetrics(ctx context.Context, addr string, m *metrics.Metrics, log *slog.Logger) (*http.Server, error) {
+	hs, err := startHandler(ctx, addr, "/metrics", m.Handler())
+	if err != nil {
+		return nil, err
+	}
+	log.Info("metrics endpoint", "addr", hs.Addr, "path", "/metrics")
+	return hs, nil
+}
+
+// startHandler serves one handler at path on addr; the returned server's
+// Addr is the bound address.
+func startHandler(ctx context.Context, addr, path string, h http.Handler) (*http.Server, error) {
 	mux := http.NewServeMux()
-	mux.Handle("GET /metrics", m.Handler())
+	mux.Handle("GET "+path, h)
 	var lc net.ListenConfig
 	ln, err := lc.Listen(ctx, "tcp", addr)
 	if err != nil {
-		return nil, fmt.Errorf("listening for metrics on %s: %w", addr, err)
+		return nil, fmt.Errorf("listening for %s on %s: %w", path, addr, err)
 	}
-	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
-	go func() {
-		if err := hs.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			log.Error("metrics endpoint stopped", "err", err)
-		}
-	}()
-	log.Info("metrics endpoint", "addr", ln.Addr().String(), "path", "/metrics")
+	hs := &http.Server{Addr: ln.Addr().String(), Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = hs.Serve(ln) }()
 	return hs, nil
 }
 

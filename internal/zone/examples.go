@@ -3,6 +3,8 @@ package zone
 import (
 	"sort"
 
+	"github.com/clusterdns/clusterdns/internal/cluster"
+
 	"github.com/miekg/dns"
 )
 
@@ -76,5 +78,43 @@ func (s *Snapshot) Examples(n int) []Question {
 			break
 		}
 	}
+	return out
+}
+
+// ServiceQuestions lists every name a service contributes to the zone with
+// each type that has records there (the service name, its SRV names, its
+// per-endpoint names), sorted; nil if the service has no names. A headless
+// service without ready endpoints has none: its name is NXDOMAIN.
+func (s *Snapshot) ServiceQuestions(namespace, name string) []Question {
+	f := s.services.get(ServiceKey(namespace, name))
+	if f == nil {
+		return nil
+	}
+	var out []Question
+	for n, nd := range f.nodes {
+		for qt := range nd.answers {
+			out = append(out, Question{Name: n, Type: qt})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Name != out[j].Name {
+			return out[i].Name < out[j].Name
+		}
+		return out[i].Type < out[j].Type
+	})
+	return out
+}
+
+// Services lists the services the snapshot holds (in served namespaces),
+// sorted by namespace and name.
+func (s *Snapshot) Services() []*cluster.Service {
+	var out []*cluster.Service
+	s.services.each(func(_ string, f *fragment) { out = append(out, f.data.svc) })
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Namespace != out[j].Namespace {
+			return out[i].Namespace < out[j].Namespace
+		}
+		return out[i].Name < out[j].Name
+	})
 	return out
 }
