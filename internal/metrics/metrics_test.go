@@ -1,7 +1,10 @@
 package metrics
 
 import (
+	"encoding/json"
 	"io"
+	"os"
+	"regexp"
 	"net/http/httptest"
 	"net/netip"
 	"strings"
@@ -9,6 +12,7 @@ import (
 	"time"
 
 	"github.com/clusterdns/clusterdns/internal/cluster"
+	"github.com/clusterdns/clusterdns/internal/probe"
 	"github.com/clusterdns/clusterdns/internal/server"
 	"github.com/clusterdns/clusterdns/internal/zone"
 	"github.com/miekg/dns"
@@ -123,5 +127,57 @@ func BenchmarkRespond(b *testing.B) {
 				out = s.RespondFrom(wire, out[:0], server.UDP, remote)
 			}
 		})
+	}
+}
+
+// TestDashboardUsesExportedMetrics checks that every metric the Grafana
+// dashboard in deploy/ queries is one clusterdns (or its probe) exports.
+func TestDashboardUsesExportedMetrics(t *testing.T) {
+	b, err := os.ReadFile("../../deploy/grafana/clusterdns.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var dash struct {
+		Panels []struct {
+			Title   string
+			Targets []struct{ Expr string }
+		}
+	}
+	if err := json.Unmarshal(b, &dash); err != nil {
+		t.Fatalf("dashboard is not JSON: %v", err)
+	}
+	m := New("127.0.0.1:53", []string{"cluster.local."})
+	probe.NewMetrics(m.Registry())
+	s := testServer(t, m, true)
+	query(t, s, "api.default.svc.cluster.local.", dns.TypeA, server.UDP, "10.0.0.1:1000")
+	m.ProgrammingLatency("cluster_ip", time.Millisecond, time.Millisecond)
+	m.SnapshotBuilt(time.Millisecond, zone.Stats{})
+	m.WatchError()
+	m.WatchRecovered()
+	families, err := m.Registry().Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	exported := map[string]bool{}
+	for _, f := range families {
+		exported[f.GetName()] = true
+		for _, suffix := range []string{"_bucket", "_sum", "_count"} {
+			exported[f.GetName()+suffix] = true
+		}
+	}
+	nameRE := regexp.MustCompile(`\b(coredns|clusterdns|process)_[a-z_]+\b`)
+	n := 0
+	for _, p := range dash.Panels {
+		for _, tg := range p.Targets {
+			for _, name := range nameRE.FindAllString(tg.Expr, -1) {
+				n++
+				if !exported[name] {
+					t.Errorf("panel %q queries %s, which is not exported", p.Title, name)
+				}
+			}
+		}
+	}
+	if n < 10 {
+		t.Errorf("only %d metric references found", n)
 	}
 }
