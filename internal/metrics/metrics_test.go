@@ -3,10 +3,10 @@ package metrics
 import (
 	"encoding/json"
 	"io"
-	"os"
-	"regexp"
 	"net/http/httptest"
 	"net/netip"
+	"os"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
