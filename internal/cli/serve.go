@@ -138,6 +138,7 @@ type serveFlags struct {
 	logLevel    string
 	logFormat   string
 	debounce    time.Duration
+	lameduck    time.Duration
 }
 
 func newServeCmd(s streams) *cobra.Command {
@@ -175,6 +176,7 @@ is logged and the last good state keeps being served.`,
 	fl.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
 	fl.StringVar(&f.logFormat, "log-format", "text", "text or json")
 	fl.DurationVar(&f.debounce, "reload-delay", 200*time.Millisecond, "wait this long after a manifest change before reloading")
+	fl.DurationVar(&f.lameduck, "lameduck", 0, "on SIGTERM, answer /ready 503 but keep serving this long before exiting (like CoreDNS's health lameduck)")
 	return cmd
 }
 
@@ -283,7 +285,8 @@ func runServe(ctx context.Context, s streams, f *serveFlags) error {
 	srv := server.New(server.Config{MaxUDPSize: f.maxUDP, Logger: log, Observer: observer})
 	sv.srv = srv
 
-	ctx, cancel := context.WithCancel(ctx)
+	stop := ctx // cancelled by SIGTERM/SIGINT
+	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancel()
 	var src *kube.Source
 	if live {
@@ -363,8 +366,18 @@ func runServe(ctx context.Context, s streams, f *serveFlags) error {
 	}
 	select {
 	case err = <-errc:
-	case <-ctx.Done():
+	case <-stop.Done():
 		err = nil
+		if f.lameduck > 0 {
+			// Lame duck: report not ready so load balancers and kube-proxy
+			// stop sending queries, and keep answering those still coming.
+			sv.synced.Store(false)
+			log.Info("shutting down: not ready, still answering", "for", f.lameduck)
+			select {
+			case <-time.After(f.lameduck):
+			case err = <-errc:
+			}
+		}
 	}
 	cancel()
 	if err != nil {

@@ -3,6 +3,8 @@ package cli
 import (
 	"bytes"
 	"context"
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -261,5 +263,58 @@ func TestVersion(t *testing.T) {
 	var out, log syncBuffer
 	if code := Main(context.Background(), []string{"version"}, nil, &out, &log); code != 0 || !strings.HasPrefix(out.String(), "clusterdns ") {
 		t.Errorf("version: %d %q %q", code, out.String(), log.String())
+	}
+}
+
+// On SIGTERM with --lameduck, /ready turns 503 while queries are still
+// answered, then serve exits.
+func TestServeLameduck(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	health := l.Addr().String()
+	l.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	out, log := &syncBuffer{}, &syncBuffer{}
+	done := make(chan int, 1)
+	go func() {
+		done <- Main(ctx, []string{"serve", "--listen", "127.0.0.1:0", "--health-addr", health, "--metrics-addr", "", "--lameduck", "500ms"}, strings.NewReader(""), out, log)
+	}()
+	var addr string
+	for deadline := time.Now().Add(10 * time.Second); addr == "" && time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if m := servingRE.FindStringSubmatch(out.String()); m != nil {
+			addr = m[1]
+		}
+	}
+	if addr == "" {
+		t.Fatalf("serve did not start:\n%s", log.String())
+	}
+	status := func() int {
+		resp, err := http.Get("http://" + health + "/ready")
+		if err != nil {
+			return 0
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if s := status(); s != 200 {
+		t.Fatalf("/ready = %d before shutdown", s)
+	}
+	cancel()
+	time.Sleep(100 * time.Millisecond)
+	if s := status(); s != http.StatusServiceUnavailable {
+		t.Errorf("/ready = %d during lame duck, want 503", s)
+	}
+	if r := query(t, addr, "web.default.svc.cluster.local.", dns.TypeA); len(r.Answer) == 0 {
+		t.Errorf("no answer during lame duck")
+	}
+	select {
+	case code := <-done:
+		if code != 0 {
+			t.Errorf("exit %d", code)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("serve did not exit after the lame duck period")
 	}
 }
