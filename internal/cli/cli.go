@@ -59,7 +59,7 @@ func newRoot(s streams) *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newServeCmd(s), newExplainCmd(s), newProbeCmd(s), newVersionCmd(s))
+	root.AddCommand(newServeCmd(s), newExplainCmd(s), newLintCmd(s), newResolveCmd(s), newProbeCmd(s), newVersionCmd(s))
 	return root
 }
 

@@ -229,6 +229,38 @@ type Pod struct {
 	// Owner is the controlling workload (a StatefulSet, ...), if any.
 	Owner  *ObjectRef
 	Origin Origin
+	// DNSPolicy is spec.dnsPolicy; "" means the API default, ClusterFirst.
+	DNSPolicy DNSPolicy
+	// DNSConfig is spec.dnsConfig; nil when absent.
+	DNSConfig *PodDNSConfig
+	// HostNetwork is spec.hostNetwork.
+	HostNetwork bool
+}
+
+// DNSPolicy is spec.dnsPolicy of a Pod: how the kubelet writes its resolv.conf.
+type DNSPolicy string
+
+// DNS policies.
+const (
+	DNSClusterFirst            DNSPolicy = "ClusterFirst"
+	DNSClusterFirstWithHostNet DNSPolicy = "ClusterFirstWithHostNet"
+	DNSDefault                 DNSPolicy = "Default"
+	DNSNone                    DNSPolicy = "None"
+)
+
+// PodDNSConfig is spec.dnsConfig of a Pod, merged by the kubelet into the
+// resolv.conf its dnsPolicy gives.
+type PodDNSConfig struct {
+	Nameservers []string
+	Searches    []string
+	Options     []PodDNSOption
+}
+
+// PodDNSOption is one entry of spec.dnsConfig.options; Value is nil for an
+// option without a value ("rotate").
+type PodDNSOption struct {
+	Name  string
+	Value *string
 }
 
 // Ref returns the object reference of the pod.

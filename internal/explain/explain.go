@@ -180,6 +180,9 @@ func New(state *cluster.State, opts zone.Options) (*Explainer, error) {
 	for _, z := range opts.Zones {
 		e.zones = append(e.zones, strings.ToLower(dns.Fqdn(z)))
 	}
+	if len(e.zones) > 0 {
+		e.Search = ResolverSearch(e.zones[0])
+	}
 	for _, z := range opts.ReverseZones {
 		e.rev = append(e.rev, strings.ToLower(dns.Fqdn(z)))
 	}

@@ -9,8 +9,9 @@ import (
 
 // SearchFunc expands a name as a client in a namespace would (package resolv
 // models the resolvers): the questions in the order sent, each answered by
-// ask, and the name that resolved it ("" if none).
-type SearchFunc func(name string, qtype uint16, namespace string, ndots int, ask func(name string, qtype uint16) int) (queries []Query, resolvedBy string)
+// ask (rcode and number of answer records), and the name that resolved it
+// ("" if none).
+type SearchFunc func(name string, qtype uint16, namespace string, ndots int, ask func(name string, qtype uint16) (rcode, answers int)) (queries []Query, resolvedBy string)
 
 // ExplainShort explains a name as a pod in namespace would ask it: a name
 // with a trailing dot, or with at least ndots dots, is asked as is; a shorter
@@ -20,24 +21,29 @@ func (e *Explainer) ExplainShort(qname string, qtype uint16, namespace string, n
 	if strings.HasSuffix(qname, ".") || e.Search == nil {
 		return e.Explain(qname, qtype)
 	}
-	ask := func(name string, qt uint16) int {
+	ask := func(name string, qt uint16) (int, int) {
 		n, ok := e.parse(name)
 		if !ok {
-			return dns.RcodeRefused
+			return dns.RcodeRefused, 0
 		}
 		snap := e.walk(&Result{qtype: qt}, n)
-		return snap.Lookup(name, qt).Rcode
+		a := snap.Lookup(name, qt)
+		return a.Rcode, len(a.Answer)
 	}
 	queries, resolvedBy := e.Search(qname, qtype, namespace, ndots, ask)
 	target := resolvedBy
 	if target == "" {
 		// Nothing resolved: explain the name the user most likely meant,
-		// the first expansion in the cluster zone.
+		// the name as given when it looks external (its last label is no
+		// namespace or service of the cluster), else its first expansion
+		// in the cluster zone.
 		target = dns.Fqdn(qname)
-		for _, q := range queries {
-			if _, ok := e.parse(q.Name); ok {
-				target = q.Name
-				break
+		if !e.looksExternal(qname) {
+			for _, q := range queries {
+				if _, ok := e.parse(q.Name); ok {
+					target = q.Name
+					break
+				}
 			}
 		}
 	}
@@ -49,11 +55,30 @@ func (e *Explainer) ExplainShort(qname string, qtype uint16, namespace string, n
 			wasted--
 		}
 	}
-	if len(queries) > 1 {
+	if wasted > 0 {
 		r.add(Cause{Code: CodeSearchPathExpansion, Severity: SeverityInfo,
 			Message: fmt.Sprintf("%q has fewer than %d dots, so the resolver tries the search path first: %d queries for one lookup, %d of them wasted", qname, ndots, len(queries), wasted),
 			Fix:     fmt.Sprintf("use the fully qualified name with a trailing dot (%s), or lower ndots in the pod's dnsConfig", strings.TrimSuffix(target, ".")+".")})
 		sortCauses(r.Causes)
 	}
 	return r
+}
+
+// looksExternal: the name has a dot and its last label is neither a
+// namespace, a service, nor svc/pod.
+func (e *Explainer) looksExternal(name string) bool {
+	labels := dns.SplitDomainName(strings.ToLower(name))
+	if len(labels) < 2 {
+		return false
+	}
+	last := labels[len(labels)-1]
+	if last == "svc" || last == "pod" || e.namespaces[last] != nil {
+		return false
+	}
+	for _, s := range e.services {
+		if strings.EqualFold(s.Name, last) {
+			return false
+		}
+	}
+	return true
 }

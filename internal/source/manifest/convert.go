@@ -215,6 +215,7 @@ func convertPod(meta *metav1.ObjectMeta, spec *corev1.PodSpec, status *corev1.Po
 		ts := t.Time
 		p.DeletionTimestamp = &ts
 	}
+	convertPodDNS(&p, spec, specPath, fe)
 	if status == nil {
 		p.Ready = true
 		return p

@@ -1,0 +1,541 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"net"
+	"net/netip"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/clusterdns/clusterdns/internal/cluster"
+	"github.com/clusterdns/clusterdns/internal/resolv"
+	"github.com/clusterdns/clusterdns/internal/source/kube"
+	"github.com/clusterdns/clusterdns/internal/source/manifest"
+	"github.com/clusterdns/clusterdns/internal/zone"
+	"github.com/miekg/dns"
+	"github.com/spf13/cobra"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+)
+
+type resolveFlags struct {
+	state stateFlags
+	zone  zoneFlags
+	kube  kubeFlags
+
+	pod            string
+	resolvConf     string
+	namespace      string
+	ndots          int
+	search         []string
+	nodeResolvConf string
+	nodeSearch     []string
+	clusterDNS     string
+
+	libc, call, qtype string
+	server            string
+	timeout           time.Duration
+	upstream          string
+	output            string
+}
+
+// defaultClusterDNS is kubeadm's kube-dns address in the default service CIDR.
+const defaultClusterDNS = "10.96.0.10"
+
+func newResolveCmd(s streams) *cobra.Command { return newResolveCmdWith(s, &resolveFlags{}) }
+
+func newResolveCmdWith(s streams, f *resolveFlags) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "resolve NAME",
+		Short: "Show the questions a pod's resolver sends for a name, and what they cost",
+		Long: `Resolve shows, question by question, what a resolver inside a pod sends for
+NAME: every search-list expansion in order, A and AAAA together or apart, the
+answer each gets, where the client stops, and how many queries were wasted.
+
+The resolver configuration comes from one of:
+  --pod NS/NAME       the resolv.conf the kubelet writes for that pod (dnsPolicy,
+                      dnsConfig, hostNetwork), the pod read from --manifests or a
+                      live cluster (--kubeconfig)
+  --resolv-conf FILE  a resolv.conf as written
+  (neither)           a ClusterFirst pod in --namespace
+--ndots and --search then override what the source gives.
+
+The client is --libc glibc|musl|go with --call getaddrinfo (default),
+gethostbyname, getent-hosts (glibc), dig (dig +search, with --type) or go.
+
+Without --server it is a dry run: each question is answered by the record
+engine from the cluster state (names outside the cluster zone as --upstream
+says). With --server ADDR the questions go to that DNS server, in the same
+order and under the same continue/stop rules, and each answer is timed;
+timeouts wait --timeout (default: the resolv.conf's, 5s).
+
+Exit status: 0 when the name resolves, 1 when it does not, 2 on usage or
+input errors.`,
+		Args: func(_ *cobra.Command, args []string) error {
+			if len(args) != 1 {
+				return resolveUsage(fmt.Errorf("resolve takes one NAME, got %d arguments", len(args)))
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runResolve(cmd, s, f, args[0])
+		},
+	}
+	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return resolveUsage(err) })
+	f.state.register(cmd)
+	f.zone.register(cmd)
+	f.kube.register(cmd)
+	fl := cmd.Flags()
+	fl.StringVar(&f.pod, "pod", "", "NS/NAME of the pod whose resolver to model")
+	fl.StringVar(&f.resolvConf, "resolv-conf", "", "resolv.conf file to model")
+	fl.StringVarP(&f.namespace, "namespace", "n", "default", "namespace of the (ClusterFirst) pod, without --pod or --resolv-conf")
+	fl.IntVar(&f.ndots, "ndots", 0, "override ndots, as a dnsConfig option would (default: what the source gives)")
+	fl.StringSliceVar(&f.search, "search", nil, "override the whole search list (comma separated)")
+	fl.StringVar(&f.nodeResolvConf, "node-resolv-conf", "", "the node's resolv.conf (kubelet --resolv-conf): its search list follows the cluster domains, Default-policy pods get it whole")
+	fl.StringSliceVar(&f.nodeSearch, "node-search", nil, "node search domains (as in the node's resolv.conf), e.g. us-east-2.compute.internal")
+	fl.StringVar(&f.clusterDNS, "cluster-dns", "", "kubelet --cluster-dns (default: the kube-system/kube-dns Service IP, else "+defaultClusterDNS+")")
+	fl.StringVar(&f.libc, "libc", "glibc", "resolver library: glibc, musl or go")
+	fl.StringVar(&f.call, "call", "", "API: getaddrinfo, gethostbyname, getent-hosts (glibc), dig or go (default: getaddrinfo, go for --libc go)")
+	fl.StringVar(&f.qtype, "type", "A", "query type of --call dig")
+	fl.StringVar(&f.server, "server", "", "send the questions to this DNS server (host:port, port 53 if left out)")
+	fl.DurationVar(&f.timeout, "timeout", 0, "how long a try waits for its reply (default: the resolv.conf's timeout, 5s)")
+	fl.StringVar(&f.upstream, "upstream", "assume", "dry run, names outside the cluster zone: assume (the name as given answers, other names NXDOMAIN), nxdomain, or refused (as clusterdns serve)")
+	fl.StringVarP(&f.output, "output", "o", "text", "text or json")
+	return cmd
+}
+
+func resolveUsage(err error) error { return &exitError{code: 2, err: err} }
+
+// resolveSetup is everything a run needs, from the flags.
+type resolveSetup struct {
+	cfg    resolv.Config
+	source string
+	notes  []string
+	model  resolv.Model
+	snap   *zone.Snapshot
+	up     resolv.Upstream
+}
+
+func runResolve(cmd *cobra.Command, s streams, f *resolveFlags, name string) error {
+	ctx := cmd.Context()
+	if err := resolv.CheckName(name); err != nil {
+		return resolveUsage(err)
+	}
+	st, err := resolveSetupFrom(ctx, cmd, s, f)
+	if err != nil {
+		return err
+	}
+	var res resolv.Result
+	if f.server != "" {
+		addr, err := resolveServerAddr(f.server)
+		if err != nil {
+			return resolveUsage(err)
+		}
+		res = resolv.RunLive(st.cfg, name, st.model, addr, f.timeout)
+	} else {
+		v := st.cfg.View(st.model)
+		if f.timeout > 0 {
+			v.Timeout = f.timeout
+		}
+		res = resolv.SimulateView(v, name, st.model, resolv.Answers(st.snap, name, st.up))
+	}
+	switch f.output {
+	case "json":
+		err = writeResolveJSON(s.out, st, res, f.server != "")
+	default:
+		err = writeResolveText(s.out, st, res, f)
+	}
+	if err != nil {
+		return err
+	}
+	if !res.Resolved {
+		why := res.Error
+		if why == "" {
+			why = "no answer"
+		}
+		return &exitError{code: 1, err: fmt.Errorf("%s does not resolve (%s)", name, why)}
+	}
+	return nil
+}
+
+func resolveServerAddr(s string) (string, error) {
+	if _, _, err := net.SplitHostPort(s); err == nil {
+		return s, nil
+	}
+	if a, err := netip.ParseAddr(strings.Trim(s, "[]")); err == nil {
+		return netip.AddrPortFrom(a, 53).String(), nil
+	}
+	if !strings.Contains(s, ":") {
+		return net.JoinHostPort(s, "53"), nil
+	}
+	return "", fmt.Errorf("--server %q: want host:port", s)
+}
+
+func resolveSetupFrom(ctx context.Context, cmd *cobra.Command, s streams, f *resolveFlags) (*resolveSetup, error) {
+	changed := cmd.Flags().Changed
+	st := &resolveSetup{}
+	var err error
+	if st.model, err = resolv.ParseModel(f.libc, f.call); err != nil {
+		return nil, resolveUsage(err)
+	}
+	if st.model.Call == resolv.Dig {
+		t, ok := dns.StringToType[strings.ToUpper(f.qtype)]
+		if !ok {
+			return nil, resolveUsage(fmt.Errorf("--type %q: not a DNS type", f.qtype))
+		}
+		st.model.Type = t
+	} else if changed("type") {
+		return nil, resolveUsage(errors.New("--type goes with --call dig (getaddrinfo and the others ask for addresses)"))
+	}
+	if f.output != "text" && f.output != "json" {
+		return nil, resolveUsage(fmt.Errorf("--output %q: want text or json", f.output))
+	}
+	if st.up, err = resolv.ParseUpstream(f.upstream); err != nil {
+		return nil, resolveUsage(err)
+	}
+	if f.timeout < 0 {
+		return nil, resolveUsage(fmt.Errorf("--timeout %s: must be positive", f.timeout))
+	}
+	if f.pod != "" && f.resolvConf != "" {
+		return nil, resolveUsage(errors.New("--pod and --resolv-conf both given: choose one source of the resolver configuration"))
+	}
+	if (f.pod != "" || f.resolvConf != "") && changed("namespace") {
+		return nil, resolveUsage(errors.New("--namespace describes a ClusterFirst pod when neither --pod nor --resolv-conf is given; with those it has no meaning"))
+	}
+	if f.resolvConf != "" && (f.nodeResolvConf != "" || len(f.nodeSearch) > 0 || f.clusterDNS != "") {
+		return nil, resolveUsage(errors.New("--node-resolv-conf, --node-search and --cluster-dns describe what the kubelet composes from; with --resolv-conf the file is used as it is"))
+	}
+	if changed("ndots") && (f.ndots < 0 || f.ndots > 15) {
+		return nil, resolveUsage(fmt.Errorf("--ndots %d: must be between 0 and 15", f.ndots))
+	}
+	if f.clusterDNS != "" {
+		if _, err := netip.ParseAddr(f.clusterDNS); err != nil {
+			return nil, resolveUsage(fmt.Errorf("--cluster-dns %q: not an IP address", f.clusterDNS))
+		}
+	}
+	zopts, err := f.zone.options()
+	if err != nil {
+		return nil, resolveUsage(err)
+	}
+
+	// Cluster state: for a dry run, and for --pod.
+	live, err := f.kube.live(&f.state)
+	if err != nil {
+		return nil, resolveUsage(err)
+	}
+	needState := f.server == "" || f.pod != ""
+	var state *cluster.State
+	var liveClient kubernetes.Interface
+	switch {
+	case needState && live && f.server == "":
+		state, err = kube.ListState(ctx, f.kube.options(zopts, nil))
+		if err != nil {
+			return nil, &exitError{code: 2, err: fmt.Errorf("reading the cluster: %w", err)}
+		}
+	case needState && live:
+		cfg, err := kube.RestConfig(f.kube.options(zopts, nil))
+		if err != nil {
+			return nil, resolveUsage(err)
+		}
+		if liveClient, err = kubernetes.NewForConfig(cfg); err != nil {
+			return nil, resolveUsage(fmt.Errorf("creating the Kubernetes client: %w", err))
+		}
+	case needState:
+		if _, err := f.state.manifestOptions(); err != nil {
+			return nil, resolveUsage(err)
+		}
+		state, err = f.state.load(ctx, s.in)
+		if err != nil {
+			return nil, resolveUsage(fmt.Errorf("loading cluster state: %w", err))
+		}
+	}
+	if f.server == "" {
+		st.snap, err = zone.Build(state, zopts)
+		if err != nil {
+			return nil, resolveUsage(err)
+		}
+	}
+
+	switch {
+	case f.resolvConf != "":
+		data, err := resolveReadFile(f.resolvConf, s.in)
+		if err != nil {
+			return nil, resolveUsage(fmt.Errorf("--resolv-conf: %w", err))
+		}
+		if st.cfg, err = resolv.ParseString(string(data)); err != nil {
+			return nil, resolveUsage(fmt.Errorf("--resolv-conf %s: %w", f.resolvConf, err))
+		}
+		st.source = "resolv.conf " + f.resolvConf
+	default:
+		k := resolv.Kubelet{ClusterDomain: zopts.Zones[0]}
+		if f.nodeResolvConf != "" {
+			data, err := resolveReadFile(f.nodeResolvConf, s.in)
+			if err != nil {
+				return nil, resolveUsage(fmt.Errorf("--node-resolv-conf: %w", err))
+			}
+			if k.Host, err = resolv.ParseString(string(data)); err != nil {
+				return nil, resolveUsage(fmt.Errorf("--node-resolv-conf %s: %w", f.nodeResolvConf, err))
+			}
+		}
+		if len(f.nodeSearch) > 0 {
+			k.Host = k.Host.WithSearch(append(append([]string(nil), k.Host.Search...), f.nodeSearch...))
+		}
+		pod := &cluster.Pod{Namespace: f.namespace}
+		st.source = fmt.Sprintf("a ClusterFirst pod in namespace %s", f.namespace)
+		if f.pod != "" {
+			ns, pname, ok := strings.Cut(f.pod, "/")
+			if !ok || ns == "" || pname == "" {
+				return nil, resolveUsage(fmt.Errorf("--pod %q: want NAMESPACE/NAME", f.pod))
+			}
+			if liveClient != nil {
+				pod, err = resolveLivePod(ctx, liveClient, ns, pname)
+			} else {
+				pod, err = resolveFindPod(state, ns, pname)
+			}
+			if err != nil {
+				return nil, resolveUsage(err)
+			}
+			pol := pod.DNSPolicy
+			if pol == "" {
+				pol = cluster.DNSClusterFirst
+			}
+			st.source = fmt.Sprintf("pod %s/%s (dnsPolicy %s", ns, pname, pol)
+			if pod.HostNetwork {
+				st.source += ", hostNetwork"
+			}
+			if pod.DNSConfig != nil {
+				st.source += ", dnsConfig"
+			}
+			st.source += ")"
+		}
+		dnsIP, note := f.clusterDNS, ""
+		if dnsIP == "" {
+			dnsIP, note = resolveClusterDNS(ctx, state, liveClient)
+		}
+		if note != "" {
+			st.notes = append(st.notes, note)
+		}
+		k.ClusterDNS = []string{dnsIP}
+		var notes []string
+		st.cfg, notes = resolv.Compose(pod, k)
+		st.notes = append(st.notes, notes...)
+	}
+	if changed("ndots") {
+		st.cfg = st.cfg.WithOption("ndots", fmt.Sprint(f.ndots))
+		st.notes = append(st.notes, fmt.Sprintf("ndots:%d from --ndots", f.ndots))
+	}
+	if changed("search") {
+		st.cfg = st.cfg.WithSearch(f.search)
+		st.notes = append(st.notes, "search list from --search")
+	}
+	return st, nil
+}
+
+func resolveReadFile(path string, stdin io.Reader) ([]byte, error) {
+	if path == "-" {
+		return io.ReadAll(io.LimitReader(stdin, 1<<20))
+	}
+	return os.ReadFile(path)
+}
+
+func resolveFindPod(state *cluster.State, ns, name string) (*cluster.Pod, error) {
+	for i := range state.Pods {
+		if p := &state.Pods[i]; p.Namespace == ns && p.Name == name {
+			return p, nil
+		}
+	}
+	return nil, fmt.Errorf("--pod %s/%s: no such pod in the cluster state", ns, name)
+}
+
+func resolveLivePod(ctx context.Context, c kubernetes.Interface, ns, name string) (*cluster.Pod, error) {
+	p, err := c.CoreV1().Pods(ns).Get(ctx, name, metav1.GetOptions{})
+	if err != nil {
+		if apierrors.IsNotFound(err) {
+			return nil, fmt.Errorf("--pod %s/%s: no such pod in the cluster", ns, name)
+		}
+		return nil, fmt.Errorf("--pod %s/%s: %w", ns, name, err)
+	}
+	pod, err := manifest.ConvertPod(p)
+	if err != nil {
+		return nil, fmt.Errorf("--pod %s/%s: %w", ns, name, err)
+	}
+	return &pod, nil
+}
+
+// clusterDNSOf is the kube-dns Service IP from the state or the cluster.
+func resolveClusterDNS(ctx context.Context, state *cluster.State, c kubernetes.Interface) (string, string) {
+	if state != nil {
+		for _, svc := range state.Services {
+			if svc.Namespace == "kube-system" && svc.Name == "kube-dns" && len(svc.ClusterIPs) > 0 {
+				return svc.ClusterIPs[0].String(), ""
+			}
+		}
+	}
+	if c != nil {
+		if svc, err := c.CoreV1().Services("kube-system").Get(ctx, "kube-dns", metav1.GetOptions{}); err == nil && svc.Spec.ClusterIP != "" && svc.Spec.ClusterIP != corev1.ClusterIPNone {
+			return svc.Spec.ClusterIP, ""
+		}
+	}
+	return defaultClusterDNS, "no kube-system/kube-dns Service: the cluster DNS is taken to be " + defaultClusterDNS + " (set --cluster-dns)"
+}
+
+// The JSON output: exactly {config, libc, queries, resolved_by, wasted}.
+type resolveJSON struct {
+	Config     resolveJSONConfig `json:"config"`
+	Libc       string            `json:"libc"`
+	Queries    []resolveJSONQ    `json:"queries"`
+	ResolvedBy *string           `json:"resolved_by"`
+	Wasted     int               `json:"wasted"`
+}
+
+type resolveJSONConfig struct {
+	Nameservers []string `json:"nameservers"`
+	Search      []string `json:"search"`
+	Ndots       int      `json:"ndots"`
+	Options     []string `json:"options"`
+}
+
+type resolveJSONQ struct {
+	Name  string   `json:"name"`
+	Type  string   `json:"type"`
+	Rcode string   `json:"rcode"`
+	Ms    *float64 `json:"ms,omitempty"`
+}
+
+func resolveSearchShown(s []string) []string {
+	out := make([]string, 0, len(s))
+	for _, d := range s {
+		if d == "" {
+			d = "."
+		}
+		out = append(out, d)
+	}
+	return out
+}
+
+func writeResolveJSON(w io.Writer, st *resolveSetup, r resolv.Result, live bool) error {
+	v := st.cfg.View(st.model)
+	out := resolveJSON{
+		Config: resolveJSONConfig{Nameservers: v.Nameservers, Search: resolveSearchShown(v.Search), Ndots: v.Ndots, Options: v.Options},
+		Libc:   string(st.model.Libc),
+		Wasted: r.Wasted,
+	}
+	if out.Config.Options == nil {
+		out.Config.Options = []string{}
+	}
+	if r.Resolved {
+		by := r.ResolvedBy
+		out.ResolvedBy = &by
+	}
+	out.Queries = make([]resolveJSONQ, 0, len(r.Queries))
+	for _, q := range r.Queries {
+		jq := resolveJSONQ{Name: q.Name, Type: dns.TypeToString[q.Type], Rcode: q.RcodeString()}
+		if live {
+			ms := math.Round(float64(q.Elapsed.Microseconds())/10) / 100
+			jq.Ms = &ms
+		}
+		out.Queries = append(out.Queries, jq)
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(out)
+}
+
+func writeResolveText(w io.Writer, st *resolveSetup, r resolv.Result, f *resolveFlags) error {
+	v := st.cfg.View(st.model)
+	mode := "dry run, answered by the record engine"
+	if f.server != "" {
+		mode = "sent to " + f.server
+	}
+	fmt.Fprintf(w, "%s: %s, %s\n", r.Name, st.model, mode)
+	fmt.Fprintf(w, "resolv.conf of %s:\n", st.source)
+	for _, l := range strings.Split(strings.TrimRight(st.cfg.Text(), "\n"), "\n") {
+		if l != "" {
+			fmt.Fprintf(w, "  %s\n", l)
+		}
+	}
+	fmt.Fprintf(w, "  => %s uses: ndots:%d, %d search domain(s), timeout %s, attempts %d, questions sent %s\n",
+		st.model.Libc, v.Ndots, len(v.Search), v.Timeout, v.Attempts, st.model.SendMode(v))
+	for _, n := range st.notes {
+		fmt.Fprintf(w, "  note: %s\n", n)
+	}
+	for _, n := range v.Notes {
+		fmt.Fprintf(w, "  note: %s\n", n)
+	}
+	fmt.Fprintln(w)
+
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	if f.server != "" {
+		fmt.Fprintln(tw, "  #\tquestion\ttype\tanswer\tms")
+	} else {
+		fmt.Fprintln(tw, "  #\tquestion\ttype\tanswer")
+	}
+	for i, q := range r.Queries {
+		ans := q.RcodeString()
+		if q.Rcode == 0 && q.Answers > 0 {
+			ans = fmt.Sprintf("NOERROR (%d)", q.Answers)
+		}
+		if q.Try > 1 {
+			ans += fmt.Sprintf(" [try %d]", q.Try)
+		}
+		if q.TCP {
+			ans += " [TCP]"
+		}
+		if f.server == "" && st.snap != nil && !resolv.InZone(st.snap, q.Name) && q.Rcode != dns.RcodeRefused {
+			ans += " (upstream, assumed)"
+		}
+		if f.server != "" {
+			fmt.Fprintf(tw, "  %d\t%s\t%s\t%s\t%.1f\n", i+1, q.Name, dns.TypeToString[q.Type], ans, float64(q.Elapsed.Microseconds())/1000)
+		} else {
+			fmt.Fprintf(tw, "  %d\t%s\t%s\t%s\n", i+1, q.Name, dns.TypeToString[q.Type], ans)
+		}
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintln(w)
+	if r.Resolved {
+		fmt.Fprintf(w, "resolved by %s: %d queries, %d wasted\n", r.ResolvedBy, len(r.Queries), r.Wasted)
+	} else {
+		fmt.Fprintf(w, "not resolved (%s): %d queries, %d wasted\n", r.Error, len(r.Queries), r.Wasted)
+	}
+	fmt.Fprintf(w, "  %s\n", r.Stop)
+	if r.Stall > 0 {
+		fmt.Fprintf(w, "  the client waits %s for replies that do not come\n", r.Stall)
+	}
+	var flags []resolv.Flag
+	for _, fl := range r.Flags {
+		if fl.Kind != "server-error" || f.server != "" {
+			flags = append(flags, fl)
+		}
+	}
+	if len(flags) > 0 {
+		fmt.Fprintln(w, "\nflags:")
+		for _, fl := range flags {
+			where := ""
+			if fl.Query >= 0 {
+				where = fmt.Sprintf(" (#%d)", fl.Query+1)
+			}
+			fmt.Fprintf(w, "  ! %s%s: %s\n", fl.Kind, where, fl.Message)
+		}
+	}
+	if tips := resolv.Advice(r); len(tips) > 0 {
+		fmt.Fprintln(w, "\nadvice:")
+		for _, t := range tips {
+			fmt.Fprintf(w, "  - %s\n", t.Message)
+			if t.Fix != "" {
+				fmt.Fprintf(w, "    fix: %s\n", t.Fix)
+			}
+		}
+	}
+	return nil
+}
