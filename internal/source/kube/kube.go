@@ -312,12 +312,21 @@ func objectKey(o any) (string, bool) {
 }
 
 func (s *Source) serviceChanged(o any) {
+	s.markChanged(o, func(p *pendingSet) map[string]bool { return p.services })
+}
+
+func (s *Source) podChanged(o any) {
+	s.markChanged(o, func(p *pendingSet) map[string]bool { return p.pods })
+}
+
+// markChanged records the object's key in one of the pending sets.
+func (s *Source) markChanged(o any, set func(*pendingSet) map[string]bool) {
 	k, ok := objectKey(o)
 	if !ok {
 		return
 	}
 	s.mu.Lock()
-	s.pending.services[k] = true
+	set(&s.pending)[k] = true
 	s.mu.Unlock()
 	s.notify()
 }
@@ -367,16 +376,6 @@ func (s *Source) namespaceChanged() {
 	s.notify()
 }
 
-func (s *Source) podChanged(o any) {
-	k, ok := objectKey(o)
-	if !ok {
-		return
-	}
-	s.mu.Lock()
-	s.pending.pods[k] = true
-	s.mu.Unlock()
-	s.notify()
-}
 
 // fullChange lists everything in the caches.
 func (s *Source) fullChange() zone.Change {
