@@ -85,14 +85,17 @@ func NewLatency() *Latency {
 func (l *Latency) Observe(kind string, total, internal time.Duration) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	for m, d := range map[*map[string]*Histogram]time.Duration{&l.total: total, &l.internal: internal} {
-		h := (*m)[kind]
-		if h == nil {
-			h = newHistogram()
-			(*m)[kind] = h
-		}
-		h.observe(d)
+	observeIn(l.total, kind, total)
+	observeIn(l.internal, kind, internal)
+}
+
+func observeIn(m map[string]*Histogram, kind string, d time.Duration) {
+	h := m[kind]
+	if h == nil {
+		h = newHistogram()
+		m[kind] = h
 	}
+	h.observe(d)
 }
 
 // Snapshot returns copies of the histograms (total, internal) by kind.
