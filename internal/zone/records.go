@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"net/netip"
+	"strconv"
 	"strings"
 
 	"github.com/clusterdns/clusterdns/internal/cluster"
@@ -47,6 +48,8 @@ type serviceData struct {
 	exists bool
 	// externalName is the canonical CNAME target of an ExternalName service.
 	externalName string
+	// byLabel indexes ready by endpoint label (set by endpointLabels).
+	byLabel map[string][]int
 }
 
 func (d *serviceData) headless() bool { return d.svc.Headless }
@@ -159,10 +162,11 @@ func (d *serviceData) cname(owner string, ttl uint32) Record {
 func (d *serviceData) addresses(owner string, qt uint16, ttl uint32) *Answer {
 	a := &Answer{}
 	if d.headless() {
+		u := uniq{}
 		for i := range d.ready {
 			r := &d.ready[i]
 			if addrFamilyType(r.addr) == qt {
-				a.Answer = appendUniqueAddr(a.Answer, owner, r.addr, ttl, r.source())
+				a.Answer = u.add(a.Answer, Record{RR: addrRR(owner, r.addr, ttl), From: r.source()})
 			}
 		}
 		return a
@@ -233,10 +237,11 @@ func (d *serviceData) srv(owner, zone, port, proto string, any bool, ttl uint32)
 		}
 	}
 	w := srvWeight(len(items))
+	ua, ue := uniq{}, uniq{}
 	for _, it := range items {
 		it.rr.Weight = w
-		a.Answer = appendUnique(a.Answer, Record{RR: it.rr, From: it.src})
-		a.Extra = appendUnique(a.Extra, it.glue)
+		a.Answer = ua.add(a.Answer, Record{RR: it.rr, From: it.src})
+		a.Extra = ue.add(a.Extra, it.glue)
 	}
 	return a
 }
@@ -277,25 +282,28 @@ func (d *serviceData) namedPorts() [][2]string {
 	return out
 }
 
-// endpointLabels lists the distinct endpoint labels in first-seen order.
+// endpointLabels lists the distinct endpoint labels in first-seen order,
+// and indexes the ready addresses by label for the per-endpoint answers.
 func (d *serviceData) endpointLabels() []string {
-	seen := map[string]bool{}
+	d.byLabel = map[string][]int{}
 	var out []string
 	for i := range d.ready {
-		if l := d.ready[i].label; !seen[l] {
-			seen[l] = true
+		l := d.ready[i].label
+		if _, seen := d.byLabel[l]; !seen {
 			out = append(out, l)
 		}
+		d.byLabel[l] = append(d.byLabel[l], i)
 	}
 	return out
 }
 
 func (d *serviceData) endpointAddresses(owner, label string, qt uint16, ttl uint32) *Answer {
 	a := &Answer{}
-	for i := range d.ready {
+	u := uniq{}
+	for _, i := range d.byLabel[label] {
 		r := &d.ready[i]
-		if r.label == label && addrFamilyType(r.addr) == qt {
-			a.Answer = appendUniqueAddr(a.Answer, owner, r.addr, ttl, r.source())
+		if addrFamilyType(r.addr) == qt {
+			a.Answer = u.add(a.Answer, Record{RR: addrRR(owner, r.addr, ttl), From: r.source()})
 		}
 	}
 	return a
@@ -306,26 +314,51 @@ func (d *serviceData) endpointAddresses(owner, label string, qt uint16, ttl uint
 func (d *serviceData) endpointSRV(owner, label, svcOwner string, ttl uint32) *Answer {
 	a := &Answer{}
 	n := 0
-	for i := range d.ready {
-		if d.ready[i].label == label {
-			n += len(d.ready[i].ports)
-		}
+	for _, i := range d.byLabel[label] {
+		n += len(d.ready[i].ports)
 	}
 	w := srvWeight(n)
-	for i := range d.ready {
+	ua, ue := uniq{}, uniq{}
+	for _, i := range d.byLabel[label] {
 		r := &d.ready[i]
-		if r.label != label {
-			continue
-		}
 		for _, p := range r.ports {
-			a.Answer = appendUnique(a.Answer, Record{
+			a.Answer = ua.add(a.Answer, Record{
 				RR:   &dns.SRV{Hdr: hdr(owner, dns.TypeSRV, ttl), Weight: w, Port: p.port, Target: owner},
 				From: Source{Object: r.slice.Ref(), Field: fmt.Sprintf("ports[%d]", p.idx), Origin: r.slice.Origin},
 			})
-			a.Extra = appendUnique(a.Extra, Record{RR: addrRR(owner, r.addr, ttl), From: r.source()})
+			a.Extra = ue.add(a.Extra, Record{RR: addrRR(owner, r.addr, ttl), From: r.source()})
 		}
 	}
 	return a
+}
+
+// uniq drops records already added to a set being built, in constant time
+// per record (a headless service's sets hold one record per endpoint).
+type uniq map[string]struct{}
+
+func (u uniq) add(rs []Record, r Record) []Record {
+	k := rrKey(r.RR)
+	if _, dup := u[k]; dup {
+		return rs
+	}
+	u[k] = struct{}{}
+	return append(rs, r)
+}
+
+// rrKey identifies a record for de-duplication: owner, type and data
+// (owner names here are canonical, lower case).
+func rrKey(rr dns.RR) string {
+	switch v := rr.(type) {
+	case *dns.A:
+		return v.Hdr.Name + " A " + string(v.A.To4())
+	case *dns.AAAA:
+		return v.Hdr.Name + " AAAA " + string(v.AAAA.To16())
+	case *dns.SRV:
+		return v.Hdr.Name + " SRV " + strconv.Itoa(int(v.Priority)) + " " + strconv.Itoa(int(v.Weight)) + " " + strconv.Itoa(int(v.Port)) + " " + strings.ToLower(v.Target)
+	case *dns.PTR:
+		return v.Hdr.Name + " PTR " + strings.ToLower(v.Ptr)
+	}
+	return rr.String()
 }
 
 func filterType(rs []Record, t uint16) []Record {

@@ -551,12 +551,13 @@ func (s *Snapshot) finishPTR(ip netip.Addr, set *ptrSet) {
 	}
 	sort.SliceStable(set.entries, func(i, j int) bool { return set.entries[i].key < set.entries[j].key })
 	a := &Answer{}
+	u := uniq{}
 	for _, e := range set.entries {
 		if e.clusterIP {
 			a.Answer = []Record{e.record}
 			break
 		}
-		a.Answer = appendUnique(a.Answer, e.record)
+		a.Answer = u.add(a.Answer, e.record)
 	}
 	nd := &node{name: owner, zone: z, kind: KindReverse, answers: map[uint16]*Answer{}}
 	nd.set(dns.TypePTR, a)
