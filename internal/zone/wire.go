@@ -2,6 +2,7 @@ package zone
 
 import (
 	"encoding/binary"
+	"slices"
 	"strings"
 
 	"github.com/miekg/dns"
@@ -93,8 +94,9 @@ func packTemplate(qname string, qtype uint16, a *Answer) *template {
 			p.rr(r.RR)
 		}
 	}
-	t.buf = p.buf
-	t.patches = p.patches
+	// Keep only what the answer uses: the packer grows its buffer generously.
+	t.buf = append(make([]byte, 0, len(p.buf)), p.buf...)
+	t.patches = slices.Clip(p.patches)
 	return t
 }
 
