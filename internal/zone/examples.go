@@ -46,7 +46,7 @@ func (s *Snapshot) Examples(n int) []Question {
 	pick := func(w want, sameService bool) *node {
 		for _, name := range names {
 			nd := byName[name]
-			if nd.kind != w.kind || nd.answers[w.qtype] == nil {
+			if nd.kind != w.kind || nd.answers.get(w.qtype) == nil {
 				continue
 			}
 			if nd.service != nil && ((w.headless == 1 && !nd.service.Headless) || (w.headless == -1 && nd.service.Headless)) {
@@ -92,8 +92,8 @@ func (s *Snapshot) ServiceQuestions(namespace, name string) []Question {
 	}
 	var out []Question
 	for n, nd := range f.nodes {
-		for qt := range nd.answers {
-			out = append(out, Question{Name: n, Type: qt})
+		for _, x := range nd.answers {
+			out = append(out, Question{Name: n, Type: x.qtype})
 		}
 	}
 	sort.Slice(out, func(i, j int) bool {

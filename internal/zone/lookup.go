@@ -30,7 +30,7 @@ func (s *Snapshot) LookupCanonical(name string, qtype uint16) *Answer {
 		return &Answer{Rcode: dns.RcodeRefused}
 	}
 	if n := s.find(name, z); n != nil {
-		if a := n.answers[qtype]; a != nil {
+		if a := n.answers.get(qtype); a != nil {
 			return a
 		}
 		if n.kind == KindService && n.service.Type == "ExternalName" && (qtype == dns.TypeA || qtype == dns.TypeAAAA) {
@@ -120,7 +120,7 @@ func (s *Snapshot) chase(n *node, qtype uint16) *Answer {
 	seen := map[string]bool{}
 	cur := n
 	for range maxChase {
-		cn := cur.answers[dns.TypeCNAME]
+		cn := cur.answers.get(dns.TypeCNAME)
 		if cn == nil {
 			break
 		}
@@ -135,11 +135,11 @@ func (s *Snapshot) chase(n *node, qtype uint16) *Answer {
 		if next == nil {
 			break
 		}
-		if next.answers[dns.TypeCNAME] != nil {
+		if next.answers.get(dns.TypeCNAME) != nil {
 			cur = next
 			continue
 		}
-		if t := next.answers[qtype]; t != nil {
+		if t := next.answers.get(qtype); t != nil {
 			a.Answer = append(a.Answer, t.Answer...)
 		}
 		break

@@ -18,7 +18,36 @@ type node struct {
 	zone    *servedZone
 	kind    NodeKind
 	service *cluster.Service
-	answers map[uint16]*Answer
+	answers answerSet
+}
+
+// answerSet holds a name's answers by type: a few entries, so a slice
+// costs less than a map.
+type answerSet []typedAnswer
+
+type typedAnswer struct {
+	qtype uint16
+	a     *Answer
+}
+
+// get returns the answer for the type, nil if the name has none.
+func (s answerSet) get(qtype uint16) *Answer {
+	for _, x := range s {
+		if x.qtype == qtype {
+			return x.a
+		}
+	}
+	return nil
+}
+
+func (s answerSet) put(qtype uint16, a *Answer) answerSet {
+	for i := range s {
+		if s[i].qtype == qtype {
+			s[i].a = a
+			return s
+		}
+	}
+	return append(s, typedAnswer{qtype, a})
 }
 
 // set stores the answer for a type if it has records; an empty answer is
@@ -27,7 +56,7 @@ func (n *node) set(qtype uint16, a *Answer) {
 	if a != nil && len(a.Answer) > 0 {
 		a.Zone = n.zone.name
 		a.wire = packTemplate(n.name, qtype, a)
-		n.answers[qtype] = a
+		n.answers = n.answers.put(qtype, a)
 	}
 }
 
@@ -137,9 +166,9 @@ func (a *Stats) addNode(n *node, sign int) {
 		return
 	}
 	a.Names += sign
-	for _, ans := range n.answers {
-		a.Records += sign * len(ans.Answer)
-		a.RecordsByKind[n.kind] += sign * len(ans.Answer)
+	for _, x := range n.answers {
+		a.Records += sign * len(x.a.Answer)
+		a.RecordsByKind[n.kind] += sign * len(x.a.Answer)
 	}
 }
 
@@ -498,7 +527,7 @@ func (f *fragment) add(name string, z *servedZone, kind NodeKind, svc *cluster.S
 	if n, ok := f.nodes[name]; ok {
 		return n
 	}
-	n := &node{name: name, zone: z, kind: kind, service: svc, answers: map[uint16]*Answer{}}
+	n := &node{name: name, zone: z, kind: kind, service: svc}
 	f.nodes[name] = n
 	return n
 }
@@ -559,7 +588,7 @@ func (s *Snapshot) finishPTR(ip netip.Addr, set *ptrSet) {
 		}
 		a.Answer = u.add(a.Answer, e.record)
 	}
-	nd := &node{name: owner, zone: z, kind: KindReverse, answers: map[uint16]*Answer{}}
+	nd := &node{name: owner, zone: z, kind: KindReverse}
 	nd.set(dns.TypePTR, a)
 	set.node = nd
 }
@@ -621,7 +650,7 @@ func (s *Snapshot) updatePods(prev *Snapshot, pods []PodUpdate) {
 				continue
 			}
 			owner := label + "." + ns + ".pod." + z.name
-			nd := &node{name: owner, zone: z, kind: KindPod, answers: map[uint16]*Answer{}}
+			nd := &node{name: owner, zone: z, kind: KindPod}
 			byType := map[uint16]*Answer{}
 			for _, n := range names {
 				pa := set.pods[n]
@@ -671,7 +700,7 @@ func (s *Snapshot) rebuildStatic() {
 	s.static = map[string]*node{}
 	ttl := s.opts.TTL
 	add := func(name string, z *servedZone, kind NodeKind) *node {
-		n := &node{name: name, zone: z, kind: kind, answers: map[uint16]*Answer{}}
+		n := &node{name: name, zone: z, kind: kind}
 		s.static[name] = n
 		return n
 	}
