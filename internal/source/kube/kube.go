@@ -376,7 +376,6 @@ func (s *Source) namespaceChanged() {
 	s.notify()
 }
 
-
 // fullChange lists everything in the caches.
 func (s *Source) fullChange() zone.Change {
 	p := pendingSet{namespaces: true, services: map[string]bool{}, pods: map[string]bool{}}
