@@ -19,3 +19,15 @@ ci:
 e2e:
 	bash test/e2e/tools/build.sh
 	go test -tags e2e -count=1 -v -timeout 40m ./test/e2e/
+
+# Benchmark against CoreDNS 1.14.2, a minimal Go responder (the ceiling) and
+# Knot DNS on a real control plane; writes bench/RESULTS.md (see bench/).
+# bench-quick is the developer's variant (under 3 minutes), printed only.
+.PHONY: bench bench-quick
+bench:
+	bash bench/setup.sh
+	go run ./bench -out bench/RESULTS.md
+
+bench-quick:
+	bash bench/setup.sh
+	go run ./bench -quick

@@ -5,15 +5,20 @@
 // informer sync, API watch errors, EndpointSlice hostname coverage,
 // programming latency).
 //
-// Recording a query costs a few atomic adds: every label combination the
-// hot path uses is resolved once, at construction. The package does not
+// Recording a query costs a few uncontended atomic adds: the query metrics
+// are counters kept per server worker (sharded, so that the cores never
+// write a shared cache line) behind a custom prometheus.Collector that sums
+// them when /metrics is read, with CoreDNS's names, labels and buckets. The package does not
 // decide anything about DNS; it counts what the server and sources report.
 package metrics
 
 import (
 	"net/http"
+	"runtime"
+	"slices"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/clusterdns/clusterdns/internal/server"
@@ -35,24 +40,73 @@ var (
 var qtypes = []uint16{dns.TypeA, dns.TypeAAAA, dns.TypeSRV, dns.TypePTR, dns.TypeTXT, dns.TypeCNAME, dns.TypeNS,
 	dns.TypeSOA, dns.TypeMX, dns.TypeHTTPS, dns.TypeSVCB, dns.TypeANY, dns.TypeAXFR, dns.TypeIXFR}
 
-const maxRcode = 24
+const (
+	maxRcode = 24
+	// nTypes is the number of type labels: qtypes and "other".
+	nTypes       = 15
+	nTimeBuckets = 16
+	nSizeBuckets = 14
+)
 
-// zoneSet holds the resolved hot-path series of one zone label.
-type zoneSet struct {
-	requests  [2][3][]prometheus.Counter // proto, family, qtype index
-	duration  []prometheus.Observer      // qtype index
-	reqSize   [2]prometheus.Observer
-	respSize  [2]prometheus.Observer
-	responses [maxRcode + 1]prometheus.Counter
+// typeIndex maps a qtype below 256 to its label index (every labelled type
+// is below 256); others are "other".
+var typeIndex = func() (t [256]uint8) {
+	for i := range t {
+		t[i] = uint8(len(qtypes))
+	}
+	for i, q := range qtypes {
+		t[q] = uint8(i)
+	}
+	return t
+}()
+
+func typeIdx(q uint16) int {
+	if q < 256 {
+		return int(typeIndex[q])
+	}
+	return len(qtypes)
+}
+
+// timeBoundsNs are timeBuckets in nanoseconds.
+var timeBoundsNs = func() (b [nTimeBuckets]int64) {
+	for i, s := range timeBuckets {
+		b[i] = int64(s * 1e9)
+	}
+	return b
+}()
+
+// zoneCounters are the query counters of one zone label in one shard.
+// Histogram counts are the sums of their buckets; requests_total is kept
+// per proto, family and type, and every other series per query too, so
+// recording a query is eight uncontended atomic adds.
+type zoneCounters struct {
+	requests    [2][2][nTypes]atomic.Uint64 // proto, family (0: IPv4 or unknown, 1: IPv6), type
+	durBuckets  [nTypes][nTimeBuckets + 1]atomic.Uint64
+	durSumNs    [nTypes]atomic.Uint64
+	reqSize     [2][nSizeBuckets + 1]atomic.Uint64
+	reqSizeSum  [2]atomic.Uint64
+	respSize    [2][nSizeBuckets + 1]atomic.Uint64
+	respSizeSum [2]atomic.Uint64
+	responses   [maxRcode + 1]atomic.Uint64
+}
+
+// shard is the counters one server worker writes (QueryEvent.Worker picks
+// it), so that workers on different cores never write the same cache line.
+type shard struct {
+	_         [128]byte
+	zones     []zoneCounters // by zone index
+	truncated atomic.Uint64
+	_         [128]byte
 }
 
 // Metrics is the registry and its collectors.
 type Metrics struct {
 	reg       *prometheus.Registry
 	serverLbl string
-	typeIndex map[uint16]int
-	zones     map[string]*zoneSet
-	truncated prometheus.Counter
+	// zoneNames are the zone labels; index 0 is ".", the zone of names
+	// outside the served zones.
+	zoneNames []string
+	shards    []*shard
 
 	// Query log sampling, if set.
 	queryLog func(*server.QueryEvent)
@@ -75,57 +129,19 @@ type Metrics struct {
 // label, e.g. "dns://127.0.0.1:5353") serving zones. Names outside them
 // count under zone ".".
 func New(listen string, zones []string) *Metrics {
-	m := &Metrics{reg: prometheus.NewRegistry(), serverLbl: "dns://" + listen, typeIndex: map[uint16]int{}, zones: map[string]*zoneSet{}}
+	m := &Metrics{reg: prometheus.NewRegistry(), serverLbl: "dns://" + listen, zoneNames: []string{"."}}
 	m.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	for i, t := range qtypes {
-		m.typeIndex[t] = i
+	for _, z := range zones {
+		if !slices.Contains(m.zoneNames, z) {
+			m.zoneNames = append(m.zoneNames, z)
+		}
 	}
-	requests := prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "coredns", Subsystem: "dns", Name: "requests_total",
-		Help: "Counter of DNS requests made per zone, protocol and family."}, []string{"server", "zone", "view", "proto", "family", "type"})
-	duration := prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: "coredns", Subsystem: "dns", Name: "request_duration_seconds",
-		Buckets: timeBuckets, Help: "Histogram of the time (in seconds) each request took per zone."}, []string{"server", "zone", "view", "type"})
-	reqSize := prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: "coredns", Subsystem: "dns", Name: "request_size_bytes",
-		Buckets: sizeBuckets, Help: "Size of the EDNS0 UDP buffer in bytes (64K for TCP) per zone and protocol."}, []string{"server", "zone", "view", "proto"})
-	respSize := prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: "coredns", Subsystem: "dns", Name: "response_size_bytes",
-		Buckets: sizeBuckets, Help: "Size of the returned response in bytes."}, []string{"server", "zone", "view", "proto"})
-	responses := prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "coredns", Subsystem: "dns", Name: "responses_total",
-		Help: "Counter of response status codes."}, []string{"server", "zone", "view", "rcode", "plugin"})
-	m.reg.MustRegister(requests, duration, reqSize, respSize, responses)
-
-	protos := [2]string{"udp", "tcp"}
-	families := [3]string{"1", "2", "1"} // unknown client counts as IPv4
-	for _, z := range append([]string{"."}, zones...) {
-		zs := &zoneSet{}
-		for p := range protos {
-			for f := range families {
-				for _, t := range qtypes {
-					zs.requests[p][f] = append(zs.requests[p][f], requests.WithLabelValues(m.serverLbl, z, "", protos[p], families[f], dns.TypeToString[t]))
-				}
-				zs.requests[p][f] = append(zs.requests[p][f], requests.WithLabelValues(m.serverLbl, z, "", protos[p], families[f], "other"))
-			}
-			zs.reqSize[p] = reqSize.WithLabelValues(m.serverLbl, z, "", protos[p])
-			zs.respSize[p] = respSize.WithLabelValues(m.serverLbl, z, "", protos[p])
-		}
-		for _, t := range qtypes {
-			zs.duration = append(zs.duration, duration.WithLabelValues(m.serverLbl, z, "", dns.TypeToString[t]))
-		}
-		zs.duration = append(zs.duration, duration.WithLabelValues(m.serverLbl, z, "", "other"))
-		plugin := "kubernetes"
-		if z == "." {
-			plugin = ""
-		}
-		for rc := 0; rc <= maxRcode; rc++ {
-			name := dns.RcodeToString[rc]
-			if name == "" {
-				name = strconv.Itoa(rc)
-			}
-			zs.responses[rc] = responses.WithLabelValues(m.serverLbl, z, "", name, plugin)
-		}
-		m.zones[z] = zs
+	n := max(2*runtime.GOMAXPROCS(0), 2)
+	for range n {
+		m.shards = append(m.shards, &shard{zones: make([]zoneCounters, len(m.zoneNames))})
 	}
+	m.reg.MustRegister(&queryCollector{m: m})
 
-	m.truncated = prometheus.NewCounter(prometheus.CounterOpts{Namespace: "clusterdns", Subsystem: "dns", Name: "truncated_responses_total",
-		Help: "UDP answers that did not fit the client's buffer and were sent with TC set."})
 	m.programming = prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: "coredns", Subsystem: "kubernetes", Name: "dns_programming_duration_seconds",
 		Buckets: programmingBuckets, Help: "Histogram of the time (in seconds) it took to program a dns instance."}, []string{"service_kind"})
 	m.programmingInternal = prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: "clusterdns", Subsystem: "kubernetes", Name: "dns_programming_internal_duration_seconds",
@@ -146,7 +162,7 @@ func New(listen string, zones []string) *Metrics {
 		Help: "Watch or list errors reported by the informers (each is followed by a retry)."})
 	m.watchRecoveries = prometheus.NewCounter(prometheus.CounterOpts{Namespace: "clusterdns", Subsystem: "kubernetes", Name: "watch_recoveries_total",
 		Help: "Times the API server became reachable again after watch errors."})
-	m.reg.MustRegister(m.truncated, m.programming, m.programmingInternal, m.records, m.objects, m.hostnames,
+	m.reg.MustRegister(m.programming, m.programmingInternal, m.records, m.objects, m.hostnames,
 		m.builds, m.buildDuration, m.synced, m.watchErrors, m.watchRecoveries)
 	return m
 }
@@ -162,16 +178,21 @@ func (m *Metrics) Handler() http.Handler {
 // SetQueryLog makes every query event also go to f (the query log).
 func (m *Metrics) SetQueryLog(f func(*server.QueryEvent)) { m.queryLog = f }
 
-// ObserveQuery records one answered query (server.Observer).
+// ObserveQuery records one answered query (server.Observer). It is a few
+// atomic adds on counters of the worker's own shard: no lock, no map, no
+// float arithmetic; the collector sums the shards when /metrics is read.
 func (m *Metrics) ObserveQuery(q *server.QueryEvent) {
-	z := q.Zone
-	if z == "" {
-		z = "."
+	zi := 0
+	if q.Zone != "" {
+		for i := 1; i < len(m.zoneNames); i++ {
+			if m.zoneNames[i] == q.Zone {
+				zi = i
+				break
+			}
+		}
 	}
-	zs := m.zones[z]
-	if zs == nil {
-		zs = m.zones["."]
-	}
+	sh := m.shards[uint(q.Worker)%uint(len(m.shards))]
+	zc := &sh.zones[zi]
 	p := 0
 	if q.Transport == server.TCP {
 		p = 1
@@ -180,23 +201,181 @@ func (m *Metrics) ObserveQuery(q *server.QueryEvent) {
 	if q.Remote.IsValid() && !q.Remote.Addr().Unmap().Is4() {
 		f = 1
 	}
-	ti, ok := m.typeIndex[q.Qtype]
-	if !ok {
-		ti = len(qtypes)
+	ti := typeIdx(q.Qtype)
+	d := q.Duration
+	if d == 0 {
+		d = time.Since(q.Start)
 	}
-	zs.requests[p][f][ti].Inc()
-	zs.duration[ti].Observe(time.Since(q.Start).Seconds())
-	zs.reqSize[p].Observe(float64(q.RequestSize))
-	zs.respSize[p].Observe(float64(q.ResponseSize))
+	zc.requests[p][f][ti].Add(1)
+	zc.durBuckets[ti][timeBucket(int64(d))].Add(1)
+	zc.durSumNs[ti].Add(uint64(max(d, 0)))
+	zc.reqSize[p][sizeBucket(q.RequestSize)].Add(1)
+	zc.reqSizeSum[p].Add(uint64(q.RequestSize))
+	zc.respSize[p][sizeBucket(q.ResponseSize)].Add(1)
+	zc.respSizeSum[p].Add(uint64(q.ResponseSize))
 	if q.Rcode >= 0 && q.Rcode <= maxRcode {
-		zs.responses[q.Rcode].Inc()
+		zc.responses[q.Rcode].Add(1)
 	}
 	if q.Truncated {
-		m.truncated.Inc()
+		sh.truncated.Add(1)
 	}
 	if m.queryLog != nil {
 		m.queryLog(q)
 	}
+}
+
+func timeBucket(ns int64) int {
+	for i, b := range timeBoundsNs {
+		if ns <= b {
+			return i
+		}
+	}
+	return nTimeBuckets
+}
+
+func sizeBucket(n int) int {
+	v := float64(n)
+	for i, b := range sizeBuckets {
+		if v <= b {
+			return i
+		}
+	}
+	return nSizeBuckets
+}
+
+// queryCollector exposes the sharded query counters under CoreDNS's names,
+// labels and buckets, with every series of every zone present from the
+// start (as CoreDNS's, and as the vectors this replaced, which were
+// resolved ahead).
+type queryCollector struct{ m *Metrics }
+
+var (
+	requestsDesc = prometheus.NewDesc("coredns_dns_requests_total", "Counter of DNS requests made per zone, protocol and family.",
+		[]string{"server", "zone", "view", "proto", "family", "type"}, nil)
+	durationDesc = prometheus.NewDesc("coredns_dns_request_duration_seconds", "Histogram of the time (in seconds) each request took per zone.",
+		[]string{"server", "zone", "view", "type"}, nil)
+	reqSizeDesc = prometheus.NewDesc("coredns_dns_request_size_bytes", "Size of the EDNS0 UDP buffer in bytes (64K for TCP) per zone and protocol.",
+		[]string{"server", "zone", "view", "proto"}, nil)
+	respSizeDesc = prometheus.NewDesc("coredns_dns_response_size_bytes", "Size of the returned response in bytes.",
+		[]string{"server", "zone", "view", "proto"}, nil)
+	responsesDesc = prometheus.NewDesc("coredns_dns_responses_total", "Counter of response status codes.",
+		[]string{"server", "zone", "view", "rcode", "plugin"}, nil)
+	truncatedDesc = prometheus.NewDesc("clusterdns_dns_truncated_responses_total",
+		"UDP answers that did not fit the client's buffer and were sent with TC set.", nil, nil)
+)
+
+var (
+	protoLabels  = [2]string{"udp", "tcp"}
+	familyLabels = [2]string{"1", "2"}
+	typeLabels   = func() (l [nTypes]string) {
+		for i, t := range qtypes {
+			l[i] = dns.TypeToString[t]
+		}
+		l[len(qtypes)] = "other"
+		return l
+	}()
+	rcodeLabels = func() (l [maxRcode + 1]string) {
+		for rc := range l {
+			l[rc] = dns.RcodeToString[rc]
+			if l[rc] == "" {
+				l[rc] = strconv.Itoa(rc)
+			}
+		}
+		return l
+	}()
+)
+
+func (c *queryCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{requestsDesc, durationDesc, reqSizeDesc, respSizeDesc, responsesDesc, truncatedDesc} {
+		ch <- d
+	}
+}
+
+// totals is zoneCounters summed over the shards.
+type totals struct {
+	requests    [2][2][nTypes]uint64
+	durBuckets  [nTypes][nTimeBuckets + 1]uint64
+	durSumNs    [nTypes]uint64
+	reqSize     [2][nSizeBuckets + 1]uint64
+	reqSizeSum  [2]uint64
+	respSize    [2][nSizeBuckets + 1]uint64
+	respSizeSum [2]uint64
+	responses   [maxRcode + 1]uint64
+}
+
+func (t *totals) add(z *zoneCounters) {
+	for p := range z.requests {
+		for f := range z.requests[p] {
+			for i := range z.requests[p][f] {
+				t.requests[p][f][i] += z.requests[p][f][i].Load()
+			}
+		}
+		for b := range z.reqSize[p] {
+			t.reqSize[p][b] += z.reqSize[p][b].Load()
+			t.respSize[p][b] += z.respSize[p][b].Load()
+		}
+		t.reqSizeSum[p] += z.reqSizeSum[p].Load()
+		t.respSizeSum[p] += z.respSizeSum[p].Load()
+	}
+	for i := range z.durBuckets {
+		for b := range z.durBuckets[i] {
+			t.durBuckets[i][b] += z.durBuckets[i][b].Load()
+		}
+		t.durSumNs[i] += z.durSumNs[i].Load()
+	}
+	for rc := range z.responses {
+		t.responses[rc] += z.responses[rc].Load()
+	}
+}
+
+// histogram turns per-bucket counts (the last is +Inf) into Prometheus's
+// cumulative buckets and the count.
+func histogram(bounds []float64, counts []uint64) (map[float64]uint64, uint64) {
+	out := make(map[float64]uint64, len(bounds))
+	var cum uint64
+	for i, b := range bounds {
+		cum += counts[i]
+		out[b] = cum
+	}
+	return out, cum + counts[len(bounds)]
+}
+
+func (c *queryCollector) Collect(ch chan<- prometheus.Metric) {
+	m := c.m
+	srv := m.serverLbl
+	var truncated uint64
+	for _, sh := range m.shards {
+		truncated += sh.truncated.Load()
+	}
+	for zi, z := range m.zoneNames {
+		var t totals
+		for _, sh := range m.shards {
+			t.add(&sh.zones[zi])
+		}
+		for p := range protoLabels {
+			for f := range familyLabels {
+				for i, typ := range typeLabels {
+					ch <- prometheus.MustNewConstMetric(requestsDesc, prometheus.CounterValue, float64(t.requests[p][f][i]), srv, z, "", protoLabels[p], familyLabels[f], typ)
+				}
+			}
+			b, n := histogram(sizeBuckets, t.reqSize[p][:])
+			ch <- prometheus.MustNewConstHistogram(reqSizeDesc, n, float64(t.reqSizeSum[p]), b, srv, z, "", protoLabels[p])
+			b, n = histogram(sizeBuckets, t.respSize[p][:])
+			ch <- prometheus.MustNewConstHistogram(respSizeDesc, n, float64(t.respSizeSum[p]), b, srv, z, "", protoLabels[p])
+		}
+		for i, typ := range typeLabels {
+			b, n := histogram(timeBuckets, t.durBuckets[i][:])
+			ch <- prometheus.MustNewConstHistogram(durationDesc, n, float64(t.durSumNs[i])/1e9, b, srv, z, "", typ)
+		}
+		plugin := "kubernetes"
+		if z == "." {
+			plugin = ""
+		}
+		for rc, name := range rcodeLabels {
+			ch <- prometheus.MustNewConstMetric(responsesDesc, prometheus.CounterValue, float64(t.responses[rc]), srv, z, "", name, plugin)
+		}
+	}
+	ch <- prometheus.MustNewConstMetric(truncatedDesc, prometheus.CounterValue, float64(truncated))
 }
 
 // SnapshotBuilt records a build or update and the new zone's contents.

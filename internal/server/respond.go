@@ -86,6 +86,11 @@ func parse(msg []byte, r *request, canonBuf []byte) (ok bool, rcode int) {
 		l := int(msg[off])
 		if l == 0 {
 			off++
+			if off-headerLen > 255 {
+				// 255 octets with the root label is the most a name
+				// may have (RFC 1035 3.1).
+				return true, dns.RcodeFormatError
+			}
 			break
 		}
 		if l > 63 || off+1+l > len(msg) {

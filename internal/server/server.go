@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/netip"
@@ -28,7 +27,10 @@ type Config struct {
 	TCPIdleTimeout time.Duration
 	// MaxTCPConns bounds concurrent TCP connections; default 1024.
 	MaxTCPConns int
-	Logger      *slog.Logger
+	// UDPSockets is the number of SO_REUSEPORT UDP sockets, each served by
+	// one goroutine; default GOMAXPROCS.
+	UDPSockets int
+	Logger     *slog.Logger
 	// Observer, if set, is told about every answered query (metrics, and
 	// tests that check which questions a client sent).
 	Observer Observer
@@ -57,7 +59,17 @@ type QueryEvent struct {
 	ResponseSize  int
 	Truncated     bool
 	Authoritative bool
-	Start         time.Time
+	// Start is when the query was read (for a batch of UDP queries read
+	// at once, when the batch was read).
+	Start time.Time
+	// Duration is the time from Start to the answer being sent, when the
+	// server measured it (0: the observer measures from Start itself).
+	Duration time.Duration
+	// Worker identifies the goroutine that answered: each UDP socket's
+	// reader has its own number below the number of sockets; TCP
+	// connections take numbers from a counter. Observers may use it to
+	// keep uncontended per-worker state.
+	Worker int
 }
 
 // Server answers queries from the current snapshot.
@@ -66,8 +78,9 @@ type Server struct {
 	log     *slog.Logger
 	snap    atomic.Pointer[zone.Snapshot]
 	synced  atomic.Bool
-	bufs    sync.Pool
 	scratch sync.Pool
+	// tcpWorker numbers TCP connections for QueryEvent.Worker.
+	tcpWorker atomic.Int64
 }
 
 // New returns a server with no snapshot: until Swap, it answers SERVFAIL.
@@ -81,11 +94,13 @@ func New(cfg Config) *Server {
 	if cfg.MaxTCPConns <= 0 {
 		cfg.MaxTCPConns = 1024
 	}
+	if cfg.UDPSockets <= 0 {
+		cfg.UDPSockets = runtime.GOMAXPROCS(0)
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger}
-	s.bufs.New = func() any { b := make([]byte, 0, 4096); return &b }
 	s.scratch.New = func() any { return new(scratch) }
 	return s
 }
@@ -128,25 +143,37 @@ type scratch struct {
 }
 
 func (s *Server) respondWith(sc *scratch, msg []byte, out []byte, t Transport, remote netip.AddrPort) []byte {
-	sc.r = request{}
-	r := &sc.r
 	o := s.cfg.Observer
 	if o == nil {
-		return s.respond(msg, out, t, r, sc.canon[:0])
+		return s.answer(sc, msg, out, t)
 	}
 	start := time.Now()
-	resp := s.respond(msg, out, t, r, sc.canon[:0])
+	resp := s.answer(sc, msg, out, t)
 	if resp != nil {
-		flags := binary.BigEndian.Uint16(resp[2:])
-		rcode := int(flags & 0xF)
-		if r.edns && len(resp) >= 11 && binary.BigEndian.Uint16(resp[len(resp)-10:]) == dns.TypeOPT {
-			rcode |= int(resp[len(resp)-6]) << 4 // extended rcode in the OPT TTL
-		}
-		sc.ev = QueryEvent{Name: r.canon, Qtype: r.qtype, Rcode: rcode, Transport: t, Remote: remote, Zone: r.zone,
-			RequestSize: len(msg), ResponseSize: len(resp), Truncated: flags&flagTC != 0, Authoritative: flags&flagAA != 0, Start: start}
-		o.ObserveQuery(&sc.ev)
+		s.observe(sc, len(msg), resp, t, remote, start, 0, 0)
 	}
 	return resp
+}
+
+// answer is respond with the scratch's request and name buffer.
+func (s *Server) answer(sc *scratch, msg []byte, out []byte, t Transport) []byte {
+	sc.r = request{}
+	return s.respond(msg, out, t, &sc.r, sc.canon[:0])
+}
+
+// observe tells the observer about an answered query whose request is in
+// sc (as answer left it).
+func (s *Server) observe(sc *scratch, msgLen int, resp []byte, t Transport, remote netip.AddrPort, start time.Time, d time.Duration, worker int) {
+	r := &sc.r
+	flags := binary.BigEndian.Uint16(resp[2:])
+	rcode := int(flags & 0xF)
+	if r.edns && len(resp) >= 11 && binary.BigEndian.Uint16(resp[len(resp)-10:]) == dns.TypeOPT {
+		rcode |= int(resp[len(resp)-6]) << 4 // extended rcode in the OPT TTL
+	}
+	sc.ev = QueryEvent{Name: r.canon, Qtype: r.qtype, Rcode: rcode, Transport: t, Remote: remote, Zone: r.zone,
+		RequestSize: msgLen, ResponseSize: len(resp), Truncated: flags&flagTC != 0, Authoritative: flags&flagAA != 0,
+		Start: start, Duration: d, Worker: worker}
+	s.cfg.Observer.ObserveQuery(&sc.ev)
 }
 
 func (s *Server) respond(msg []byte, out []byte, t Transport, rp *request, canonBuf []byte) []byte {
@@ -231,38 +258,67 @@ func wireLen(name string) int {
 	return len(name) + 1
 }
 
+// listen opens the UDP sockets and the TCP listener on addr. With port 0
+// the TCP listener takes the port UDP got; if another process holds that
+// TCP port, it tries again with a new one.
+func (s *Server) listen(ctx context.Context, addr string) ([]*net.UDPConn, net.Listener, error) {
+	_, port, _ := net.SplitHostPort(addr)
+	for try := 0; ; try++ {
+		pcs, err := listenUDP(ctx, addr, s.cfg.UDPSockets)
+		if err != nil {
+			return nil, nil, fmt.Errorf("listening on udp %s: %w", addr, err)
+		}
+		tcpAddr := addr
+		if ua, ok := pcs[0].LocalAddr().(*net.UDPAddr); ok {
+			host, _, _ := net.SplitHostPort(addr)
+			tcpAddr = net.JoinHostPort(host, fmt.Sprint(ua.Port))
+		}
+		var lc net.ListenConfig
+		ln, err := lc.Listen(ctx, "tcp", tcpAddr)
+		if err == nil {
+			return pcs, ln, nil
+		}
+		for _, pc := range pcs {
+			pc.Close()
+		}
+		if port != "0" || try == 20 {
+			return nil, nil, fmt.Errorf("listening on tcp %s: %w", tcpAddr, err)
+		}
+	}
+}
+
 // ListenAndServe serves UDP and TCP on addr until ctx is done. ready, if not
 // nil, is called with the bound addresses once both sockets listen.
+//
+// UDP is served from Config.UDPSockets sockets bound to the same address
+// with SO_REUSEPORT (the kernel spreads client flows over them), each read
+// by one goroutine that answers in place: no goroutine per packet, and on
+// Linux queries are read and answers written in batches (recvmmsg,
+// sendmmsg). TCP connections each get a goroutine that answers pipelined
+// queries in order, writing the answers of every query read at once in
+// one write.
 func (s *Server) ListenAndServe(ctx context.Context, addr string, ready func(udp, tcp net.Addr)) error {
-	var lc net.ListenConfig
-	pc, err := lc.ListenPacket(ctx, "udp", addr)
+	pcs, ln, err := s.listen(ctx, addr)
 	if err != nil {
-		return fmt.Errorf("listening on udp %s: %w", addr, err)
+		return err
 	}
-	// With port 0, take the same port for TCP as UDP got.
-	tcpAddr := addr
-	if ua, ok := pc.LocalAddr().(*net.UDPAddr); ok {
-		host, _, _ := net.SplitHostPort(addr)
-		tcpAddr = net.JoinHostPort(host, fmt.Sprint(ua.Port))
-	}
-	ln, err := lc.Listen(ctx, "tcp", tcpAddr)
-	if err != nil {
-		pc.Close()
-		return fmt.Errorf("listening on tcp %s: %w", tcpAddr, err)
+	closeUDP := func() {
+		for _, pc := range pcs {
+			pc.Close()
+		}
 	}
 	if ready != nil {
-		ready(pc.LocalAddr(), ln.Addr())
+		ready(pcs[0].LocalAddr(), ln.Addr())
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
-	errc := make(chan error, 2)
-	workers := runtime.GOMAXPROCS(0)
-	for range workers {
+	errc := make(chan error, len(pcs)+1)
+	for i, pc := range pcs {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := s.serveUDP(pc); err != nil && ctx.Err() == nil {
+			if err := s.serveUDP(pc, i); err != nil && ctx.Err() == nil {
 				errc <- err
 			}
 		}()
@@ -279,20 +335,64 @@ func (s *Server) ListenAndServe(ctx context.Context, addr string, ready func(udp
 	case err = <-errc:
 	}
 	cancel()
-	pc.Close()
+	closeUDP()
 	ln.Close()
 	wg.Wait()
 	return err
 }
 
-func (s *Server) serveUDP(pc net.PacketConn) error {
-	uc, ok := pc.(*net.UDPConn)
-	if !ok {
-		return fmt.Errorf("serving udp: %T is not a UDP socket", pc)
+// listenUDP binds n sockets to addr with SO_REUSEPORT (one without it where
+// the option does not exist). So that a second server on the same address
+// still fails as "address in use" rather than sharing the port, the address
+// is first bound once without SO_REUSEPORT and released.
+func listenUDP(ctx context.Context, addr string, n int) ([]*net.UDPConn, error) {
+	if !reusePortSupported || n <= 1 {
+		var lc net.ListenConfig
+		pc, err := lc.ListenPacket(ctx, "udp", addr)
+		if err != nil {
+			return nil, err
+		}
+		return []*net.UDPConn{pc.(*net.UDPConn)}, nil
 	}
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, err
+	}
+	var plain net.ListenConfig
+	if port != "0" {
+		probe, err := plain.ListenPacket(ctx, "udp", addr)
+		if err != nil {
+			return nil, err
+		}
+		probe.Close()
+	}
+	lc := net.ListenConfig{Control: setReusePort}
+	var out []*net.UDPConn
+	for i := 0; i < n; i++ {
+		pc, err := lc.ListenPacket(ctx, "udp", addr)
+		if err != nil {
+			for _, c := range out {
+				c.Close()
+			}
+			return nil, err
+		}
+		uc := pc.(*net.UDPConn)
+		out = append(out, uc)
+		if i == 0 && port == "0" {
+			// The rest join the port the kernel chose.
+			addr = net.JoinHostPort(host, fmt.Sprint(uc.LocalAddr().(*net.UDPAddr).Port))
+		}
+	}
+	return out, nil
+}
+
+// serveUDPSimple answers one query per read: the loop for systems without
+// recvmmsg.
+func (s *Server) serveUDPSimple(uc *net.UDPConn, worker int) error {
 	in := make([]byte, 65535)
 	out := make([]byte, 0, 4096)
 	sc := new(scratch)
+	o := s.cfg.Observer
 	for {
 		n, from, err := uc.ReadFromUDPAddrPort(in)
 		if err != nil {
@@ -305,12 +405,19 @@ func (s *Server) serveUDP(pc net.PacketConn) error {
 			}
 			return fmt.Errorf("reading udp: %w", err)
 		}
-		resp := s.respondWith(sc, in[:n], out, UDP, from)
+		var start time.Time
+		if o != nil {
+			start = time.Now()
+		}
+		resp := s.answer(sc, in[:n], out, UDP)
 		if resp == nil {
 			continue
 		}
 		if _, err := uc.WriteToUDPAddrPort(resp, from); err != nil && errors.Is(err, net.ErrClosed) {
 			return nil
+		}
+		if o != nil {
+			s.observe(sc, n, resp, UDP, from, start, time.Since(start), worker)
 		}
 		if cap(resp) <= 64*1024 {
 			out = resp[:0]
@@ -359,39 +466,84 @@ func (s *Server) serveTCP(ctx context.Context, ln net.Listener) error {
 	}
 }
 
+// tcpReadBuf is the read buffer of a TCP connection: queries a client
+// pipelines arrive together and are answered from one read.
+const tcpReadBuf = 16 * 1024
+
+// serveConn answers the queries of one TCP connection in order. It reads
+// as much as the client sent, answers every complete query in the buffer,
+// and writes all those answers with one write before it reads again, so a
+// client that pipelines queries (RFC 7766) gets them answered at the cost
+// of one read and one write per batch rather than per query.
 func (s *Server) serveConn(c net.Conn) {
 	var remote netip.AddrPort
 	if ta, ok := c.RemoteAddr().(*net.TCPAddr); ok {
 		remote = ta.AddrPort()
 	}
-	var lenBuf [2]byte
-	in := make([]byte, 0, 512)
-	bp := s.bufs.Get().(*[]byte)
-	defer s.bufs.Put(bp)
+	worker := int(s.cfg.UDPSockets) + int(s.tcpWorker.Add(1)-1)
+	o := s.cfg.Observer
+	sc := new(scratch)
+	buf := make([]byte, tcpReadBuf) // buf[r:w] is read and not yet answered
+	r, w := 0, 0
+	var wbuf []byte // framed answers not yet written
+	resp := make([]byte, 0, 4096)
 	for {
+		// Answer every complete query in the buffer.
+		for w-r >= 2 {
+			n := int(binary.BigEndian.Uint16(buf[r:]))
+			if w-r < 2+n {
+				break
+			}
+			msg := buf[r+2 : r+2+n]
+			r += 2 + n
+			var start time.Time
+			if o != nil {
+				start = time.Now()
+			}
+			out := s.answer(sc, msg, resp, TCP)
+			if out == nil {
+				continue
+			}
+			wbuf = binary.BigEndian.AppendUint16(wbuf, uint16(len(out)))
+			wbuf = append(wbuf, out...)
+			if o != nil {
+				s.observe(sc, n, out, TCP, remote, start, time.Since(start), worker)
+			}
+			if cap(out) <= 64*1024 {
+				resp = out[:0]
+			}
+		}
+		if len(wbuf) > 0 {
+			_ = c.SetWriteDeadline(time.Now().Add(s.cfg.TCPIdleTimeout))
+			if _, err := c.Write(wbuf); err != nil {
+				return
+			}
+			if cap(wbuf) > 256*1024 {
+				wbuf = nil
+			} else {
+				wbuf = wbuf[:0]
+			}
+		}
+		// Keep the unanswered part at the front, and make room for a
+		// query longer than the buffer.
+		if r > 0 {
+			w = copy(buf, buf[r:w])
+			r = 0
+		}
+		if w >= 2 {
+			if need := 2 + int(binary.BigEndian.Uint16(buf)); need > len(buf) {
+				nb := make([]byte, need)
+				copy(nb, buf[:w])
+				buf = nb
+			}
+		} else if len(buf) > tcpReadBuf {
+			buf = make([]byte, tcpReadBuf)
+		}
 		_ = c.SetReadDeadline(time.Now().Add(s.cfg.TCPIdleTimeout))
-		if _, err := io.ReadFull(c, lenBuf[:]); err != nil {
+		n, err := c.Read(buf[w:])
+		if n == 0 && err != nil {
 			return
 		}
-		n := int(binary.BigEndian.Uint16(lenBuf[:]))
-		if cap(in) < n {
-			in = make([]byte, n)
-		}
-		in = in[:n]
-		if _, err := io.ReadFull(c, in); err != nil {
-			return
-		}
-		resp := s.RespondFrom(in, (*bp)[:0], TCP, remote)
-		if resp == nil {
-			continue
-		}
-		frame := make([]byte, 2, 2+len(resp))
-		binary.BigEndian.PutUint16(frame, uint16(len(resp)))
-		frame = append(frame, resp...)
-		_ = c.SetWriteDeadline(time.Now().Add(s.cfg.TCPIdleTimeout))
-		if _, err := c.Write(frame); err != nil {
-			return
-		}
-		*bp = resp[:0]
+		w += n
 	}
 }

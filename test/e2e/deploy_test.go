@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/clusterdns/clusterdns/test/e2e/controlplane"
 	"github.com/miekg/dns"
 	authenticationv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -82,7 +83,7 @@ func TestDeployManifests(t *testing.T) {
 
 // kubectl runs the built kubectl as the admin.
 func (e *environment) kubectl(args ...string) (string, error) {
-	cmd := exec.Command(e.bins.kubectl, append([]string{"--kubeconfig", e.adminKubeconfig}, args...)...)
+	cmd := exec.Command(e.bins.Kubectl, append([]string{"--kubeconfig", e.adminKubeconfig}, args...)...)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	err := cmd.Run()
@@ -92,7 +93,7 @@ func (e *environment) kubectl(args ...string) (string, error) {
 // kustomize renders dir with the built kubectl and returns its objects.
 func (e *environment) kustomize(t *testing.T, dir string) []map[string]any {
 	t.Helper()
-	cmd := exec.Command(e.bins.kubectl, "kustomize", dir)
+	cmd := exec.Command(e.bins.Kubectl, "kustomize", dir)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
@@ -206,7 +207,7 @@ func (e *environment) runAsDeployed(t *testing.T, dir, ns string) {
 		t.Fatalf("TokenRequest for %s/%s: %v", ns, sa, err)
 	}
 	kc := e.path(ns + ".kubeconfig")
-	if err := writeKubeconfig(kc, e.apiURL, e.caFile, tok.Status.Token); err != nil {
+	if err := controlplane.WriteKubeconfig(kc, e.apiURL, e.caFile, tok.Status.Token); err != nil {
 		t.Fatal(err)
 	}
 
@@ -229,7 +230,7 @@ func (e *environment) runAsDeployed(t *testing.T, dir, ns string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(s.proc.stop)
+	t.Cleanup(s.proc.Stop)
 	started := time.Now()
 	if err := s.waitReady(60 * time.Second); err != nil {
 		t.Fatalf("clusterdns with the ServiceAccount token of %s/%s: %v", ns, sa, err)

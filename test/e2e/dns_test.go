@@ -49,8 +49,8 @@ func (e *environment) startClusterdns(name, host, kubeconfig string, extra ...st
 		"--metrics-addr", strings.TrimPrefix(s.metrics, "http://"),
 		"--log-format", "json",
 	}, extra...)
-	s.proc = &proc{name: name, bin: e.clusterdnsBin, args: args, logPath: e.path(name + ".log"), onLine: s.logs.add}
-	if err := s.proc.start(); err != nil {
+	s.proc = &proc{Name: name, Bin: e.clusterdnsBin, Args: args, LogPath: e.path(name + ".log"), OnLine: s.logs.add}
+	if err := s.proc.Start(); err != nil {
 		return nil, err
 	}
 	return s, nil
@@ -74,8 +74,8 @@ func (e *environment) startCoreDNS() (*dnsServer, error) {
 		return nil, err
 	}
 	s := &dnsServer{name: "coredns", addr: net.JoinHostPort(e.dnsHost, itoa(port))}
-	s.proc = &proc{name: "coredns", bin: e.bins.coredns, args: []string{"-conf", path}, logPath: e.path("coredns.log")}
-	if err := s.proc.start(); err != nil {
+	s.proc = &proc{Name: "coredns", Bin: e.bins.CoreDNS, Args: []string{"-conf", path}, LogPath: e.path("coredns.log")}
+	if err := s.proc.Start(); err != nil {
 		return nil, err
 	}
 	return s, nil
@@ -83,14 +83,14 @@ func (e *environment) startCoreDNS() (*dnsServer, error) {
 
 // waitReady waits until clusterdns's /ready answers 200.
 func (s *dnsServer) waitReady(timeout time.Duration) error {
-	return s.proc.waitHTTP(s.health+"/ready", nil, 200, timeout)
+	return s.proc.WaitHTTP(s.health+"/ready", nil, 200, timeout)
 }
 
 // waitAnswering waits until the server answers the kubernetes Service.
 func (s *dnsServer) waitAnswering(timeout time.Duration) error {
 	name := "kubernetes.default.svc." + zoneName + "."
 	ok, last := poll(timeout, 100*time.Millisecond, func() (bool, string) {
-		if !s.proc.running() {
+		if !s.proc.Running() {
 			return false, "exited"
 		}
 		m, err := exchange(s.addr, name, dns.TypeA, qopt{})
@@ -100,7 +100,7 @@ func (s *dnsServer) waitAnswering(timeout time.Duration) error {
 		return m.Rcode == dns.RcodeSuccess && len(m.Answer) > 0, show(m)
 	})
 	if !ok {
-		return fmt.Errorf("%s does not answer %s A within %v (last: %s)\n%s", s.name, name, timeout, last, s.proc.tail(40))
+		return fmt.Errorf("%s does not answer %s A within %v (last: %s)\n%s", s.name, name, timeout, last, s.proc.Tail(40))
 	}
 	return nil
 }

@@ -15,6 +15,9 @@
 //
 //	go test -tags e2e -count=1 -v -timeout 40m ./test/e2e/
 //
+// The control plane itself (processes, certificates, the fake kubelet) is
+// package test/e2e/controlplane, which the benchmark (bench/) runs too.
+//
 // Without the binaries or etcd the tests skip, unless CI is set or
 // CLUSTERDNS_E2E=1, in which case they fail. CLUSTERDNS_E2E_KEEP=1 keeps the
 // work directory (logs, certificates, etcd data) after the run.

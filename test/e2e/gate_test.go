@@ -71,3 +71,15 @@ func (g *gate) close() {
 		c.Close()
 	}
 }
+
+// cut refuses new connections and breaks the open ones: the API server is
+// gone for whoever goes through the gate, until it is opened again.
+func (g *gate) cut() {
+	g.isOpen.Store(false)
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for _, c := range g.conns {
+		c.Close()
+	}
+	g.conns = nil
+}

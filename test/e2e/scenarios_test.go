@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/clusterdns/clusterdns/test/e2e/controlplane"
 	"github.com/miekg/dns"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
@@ -88,7 +89,7 @@ func TestUnreadyPod(t *testing.T) {
 	}
 	all()
 
-	if err := e.kubelet.setReady(ctx, ns, "web-1", false); err != nil {
+	if err := e.kubelet.SetReady(ctx, ns, "web-1", false); err != nil {
 		t.Fatal(err)
 	}
 	e.expect(t, web, dns.TypeA, pods[0].v4, pods[2].v4)
@@ -98,7 +99,7 @@ func TestUnreadyPod(t *testing.T) {
 	e.expectNX(t, reverse(pods[1].v4), dns.TypePTR)
 	t.Log("unready web-1 is gone from A, SRV, its own name and PTR")
 
-	if err := e.kubelet.setReady(ctx, ns, "web-1", true); err != nil {
+	if err := e.kubelet.SetReady(ctx, ns, "web-1", true); err != nil {
 		t.Fatal(err)
 	}
 	all()
@@ -123,7 +124,7 @@ func TestUnreadyPod(t *testing.T) {
 	}
 	pubAll()
 	mark := time.Now()
-	if err := e.kubelet.setReady(ctx, ns, "pub-1", false); err != nil {
+	if err := e.kubelet.SetReady(ctx, ns, "pub-1", false); err != nil {
 		t.Fatal(err)
 	}
 	// Wait until the controller wrote the change (serving=false, ready=true)
@@ -190,18 +191,18 @@ func TestRecreatedPodNewIP(t *testing.T) {
 			p = x
 			return x.UID != prevUID && x.DeletionTimestamp == nil, fmt.Sprintf("uid %s", x.UID)
 		})
-		if err := bindPod(ctx, e.cs, p); err != nil {
+		if err := controlplane.BindPod(ctx, e.cs, p); err != nil {
 			t.Fatalf("binding db-0: %v", err)
 		}
 		if prevIP != "" {
 			e.expectNX(t, host, dns.TypeA)
 			e.expectNX(t, db, dns.TypeA)
 		}
-		ips := e.kubelet.allocIPs()
+		ips := e.kubelet.AllocIPs()
 		coreDone := make(chan time.Duration, 1)
 		start := time.Now()
 		go func() { coreDone <- waitForAddr(e.coredns.addr, host, ips[0], start) }()
-		accepted, err := e.kubelet.setStatus(ctx, ns, "db-0", ips, true)
+		accepted, err := e.kubelet.SetStatus(ctx, ns, "db-0", ips, true)
 		if err != nil {
 			t.Fatalf("status of db-0: %v", err)
 		}
@@ -394,15 +395,15 @@ func TestReadiness(t *testing.T) {
 
 	g := newGate(t, fmt.Sprintf("127.0.0.1:%d", e.apiPort))
 	kc := e.path("gated.kubeconfig")
-	if err := writeKubeconfig(kc, "https://"+g.addr(), e.caFile, adminToken); err != nil {
+	if err := controlplane.WriteKubeconfig(kc, "https://"+g.addr(), e.caFile, controlplane.AdminToken); err != nil {
 		t.Fatal(err)
 	}
 	s, err := e.startClusterdns("clusterdns-gated", "127.0.0.1", kc)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(s.proc.stop)
-	if err := s.proc.waitHTTP(s.health+"/health", nil, 200, 30*time.Second); err != nil {
+	t.Cleanup(s.proc.Stop)
+	if err := s.proc.WaitHTTP(s.health+"/health", nil, 200, 30*time.Second); err != nil {
 		t.Fatal(err)
 	}
 	missing := svcName("no-such-service", "default")
@@ -603,10 +604,10 @@ func TestAPIServerOutage(t *testing.T) {
 
 	stopped := time.Now()
 	// Stopped hard: a graceful kube-apiserver shutdown can take 15 s and more.
-	e.apiserver.stopWithin(3 * time.Second)
+	e.apiserver.StopWithin(3 * time.Second)
 	t.Cleanup(func() {
 		// Leave a working API server for whatever runs next.
-		if !e.apiserver.running() {
+		if !e.apiserver.Running() {
 			if err := e.restartAPIServer(); err != nil {
 				t.Errorf("restarting kube-apiserver: %v", err)
 			}
@@ -636,9 +637,9 @@ func TestAPIServerOutage(t *testing.T) {
 		t.Fatalf("restarting kube-apiserver: %v", err)
 	}
 	t.Logf("kube-apiserver back after %v", time.Since(stopped).Round(time.Millisecond))
-	if !e.kcm.running() {
-		t.Logf("kube-controller-manager exited while the API server was down (%v); starting it again", e.kcm.exitErr())
-		if err := e.kcm.start(); err != nil {
+	if !e.kcm.Running() {
+		t.Logf("kube-controller-manager exited while the API server was down (%v); starting it again", e.kcm.ExitErr())
+		if err := e.kcm.Start(); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -1,0 +1,295 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sort"
+	"time"
+
+	"github.com/miekg/dns"
+)
+
+// agg collects one figure over rounds.
+type agg struct {
+	qps, perCPU []float64
+	lost, sent  int64
+}
+
+func (a *agg) add(r perfResult) {
+	a.qps = append(a.qps, r.qps)
+	a.perCPU = append(a.perCPU, r.perCPU())
+	a.lost += r.lost
+	a.sent += r.sent
+}
+
+func (a *agg) medQPS() float64    { return median(a.qps) }
+func (a *agg) medPerCPU() float64 { return median(a.perCPU) }
+
+// throughputKinds are the servers of the throughput table.
+var throughputKinds = []string{kClusterdns, kClusterdnsNoMetrics, kCoreDNS, kCoreDNSMulti, kCeiling, kKnot}
+
+// startAll starts servers of the kinds and waits until each answers.
+func startAll(e *benchEnv, kinds []string) (map[string]*server, error) {
+	out := map[string]*server{}
+	probe := e.st.get("bench-9", "svc-999")
+	for _, k := range kinds {
+		s, err := e.start(k)
+		if err != nil {
+			stopAll(out)
+			return nil, err
+		}
+		out[k] = s
+		want := probe.clusterIP
+		if k == kCeiling {
+			want = ""
+		}
+		if _, err := s.waitAnswer(probe.fqdn(), dns.TypeA, want, 120*time.Second); err != nil {
+			stopAll(out)
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+func stopAll(m map[string]*server) {
+	for _, s := range m {
+		s.stop()
+	}
+}
+
+// rotate returns kinds starting at offset r, so that no server always runs
+// first or last in a round.
+func rotate(kinds []string, r int) []string {
+	n := len(kinds)
+	out := make([]string, 0, n)
+	for i := range n {
+		out = append(out, kinds[(i+r)%n])
+	}
+	return out
+}
+
+func measure(ctx context.Context, c config, e *benchEnv, b *builder, r *results) error {
+	if !(c.want("throughput") || c.want("latency") || c.want("large") || c.want("tcp")) {
+		return measureLater(ctx, c, e, b, r)
+	}
+	servers, err := startAll(e, throughputKinds)
+	if err != nil {
+		return err
+	}
+	defer func() { stopAll(servers) }()
+
+	// Query files.
+	files := map[string]string{}
+	for _, mix := range []string{mixA, mixB, mixC} {
+		qs := mixQueries(e.st, mix)
+		// Every query offers EDNS0 with 1,232 bytes, as Go's resolver,
+		// systemd-resolved and NodeLocal DNSCache do, so that headless
+		// SRV answers fit and every server does the whole work.
+		files[mix] = e.path("mix-" + mix + ".bin")
+		if err := writeBinaryQueries(files[mix], qs, 1232); err != nil {
+			return err
+		}
+		r.mixSize[mix] = len(qs)
+		// Correctness first: the servers must agree on what they answer.
+		r.agreement[mix] = checkAgreement(servers, qs[:min(len(qs), 600)])
+	}
+
+	if c.want("throughput") {
+		for _, mix := range []string{mixA, mixB, mixC} {
+			kinds := throughputKinds
+			if mix != mixA {
+				kinds = slices.DeleteFunc(slices.Clone(kinds), func(k string) bool { return k == kClusterdnsNoMetrics })
+			}
+			// Warm-up: one short run each.
+			for _, k := range kinds {
+				if _, err := dnsperf(servers[k], perfOpts{data: files[mix], seconds: 1, clients: 64, binary: true}); err != nil {
+					return err
+				}
+			}
+			for round := 0; round < c.rounds; round++ {
+				for _, k := range rotate(kinds, round) {
+					res, err := dnsperf(servers[k], perfOpts{data: files[mix], seconds: c.seconds, clients: 64, binary: true})
+					if err != nil {
+						return err
+					}
+					r.throughput(mix, k).add(res)
+					logf("throughput mix %s round %d %-22s %8.0f QPS %8.0f q/CPU-s lost %d", mix, round, k, res.qps, res.perCPU(), res.lost)
+				}
+			}
+		}
+	}
+
+	if c.want("latency") {
+		rate := 0.5 * max(r.throughput(mixA, kCoreDNS).medQPS(), r.throughput(mixA, kCoreDNSMulti).medQPS())
+		if rate == 0 {
+			rate = 20000
+		}
+		r.latencyRate = int(rate)
+		kinds := []string{kClusterdns, kCoreDNS, kCoreDNSMulti, kCeiling, kKnot}
+		secs := 2 * c.seconds
+		for round := 0; round < max(1, c.rounds-1); round++ {
+			for _, k := range rotate(kinds, round) {
+				res, err := dnsperf(servers[k], perfOpts{data: files[mixA], seconds: secs / float64(max(1, c.rounds-1)), clients: 64, qps: r.latencyRate, verbose: true, binary: true})
+				if err != nil {
+					return err
+				}
+				l := r.latency[k]
+				if l == nil {
+					l = &latencyRes{}
+					r.latency[k] = l
+				}
+				l.samples = append(l.samples, res.latencies...)
+				l.lost += res.lost
+				l.sent += res.sent
+				logf("latency %-22s at %d QPS: %d samples", k, r.latencyRate, len(res.latencies))
+			}
+		}
+		for _, l := range r.latency {
+			sort.Float64s(l.samples)
+			l.p50, l.p99, l.p999 = percentile(l.samples, 0.5), percentile(l.samples, 0.99), percentile(l.samples, 0.999)
+			l.n = len(l.samples)
+			l.samples = nil
+		}
+	}
+
+	if c.want("large") {
+		if err := measureLarge(c, e, servers, r); err != nil {
+			return err
+		}
+	}
+
+	if c.want("tcp") {
+		kinds := []string{kClusterdns, kCoreDNS, kCoreDNSMulti, kKnot}
+		for round := 0; round < c.rounds; round++ {
+			for _, k := range rotate(kinds, round) {
+				res, err := dnsperf(servers[k], perfOpts{data: files[mixA], seconds: c.seconds, clients: 4, outst: 256, tcp: true, binary: true})
+				if err != nil {
+					return err
+				}
+				a := r.tcp[k]
+				if a == nil {
+					a = &agg{}
+					r.tcp[k] = a
+				}
+				a.add(res)
+				logf("tcp pipelined %-22s %8.0f QPS %8.0f q/CPU-s", k, res.qps, res.perCPU())
+			}
+		}
+	}
+	stopAll(servers)
+	servers = nil
+	return measureLater(ctx, c, e, b, r)
+}
+
+// measureLater runs the phases that start their own servers.
+func measureLater(ctx context.Context, c config, e *benchEnv, b *builder, r *results) error {
+	if c.want("prog") {
+		if err := measureProgramming(ctx, c, e, b, r); err != nil {
+			return err
+		}
+	}
+	if c.want("memory") {
+		if err := measureMemory(ctx, c, e, b, r); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// latencyRes is latency at a fixed rate.
+type latencyRes struct {
+	samples        []float64
+	n              int
+	lost, sent     int64
+	p50, p99, p999 float64
+}
+
+// checkAgreement asks every server each query and compares the answers of
+// clusterdns with CoreDNS's and Knot's: rcode and the records of the
+// question's type. It returns a summary per other server.
+func checkAgreement(servers map[string]*server, qs []query) map[string]agreement {
+	out := map[string]agreement{}
+	ref := servers[kClusterdns]
+	for _, k := range []string{kCoreDNS, kKnot} {
+		other := servers[k]
+		if other == nil {
+			continue
+		}
+		var a agreement
+		for _, q := range qs {
+			m1, err1 := exchange(ref.addr, q, false, 1232)
+			m2, err2 := exchange(other.addr, q, false, 1232)
+			a.total++
+			if err1 != nil || err2 != nil {
+				a.diff++
+				if len(a.examples) < 3 {
+					a.examples = append(a.examples, fmt.Sprintf("%s: %v / %v", q, err1, err2))
+				}
+				continue
+			}
+			s1, s2 := summarize(m1, q.qtype), summarize(m2, q.qtype)
+			if s1 != s2 {
+				a.diff++
+				if len(a.examples) < 3 {
+					a.examples = append(a.examples, fmt.Sprintf("%s: clusterdns %s, %s %s", q, s1, k, s2))
+				}
+			}
+		}
+		out[k] = a
+	}
+	return out
+}
+
+type agreement struct {
+	total, diff int
+	examples    []string
+}
+
+// summarize is the rcode and the sorted records of the type (owner names
+// lower case), which servers must agree on.
+func summarize(m *dns.Msg, qtype uint16) string {
+	var rrs []string
+	for _, rr := range m.Answer {
+		if rr.Header().Rrtype != qtype {
+			continue
+		}
+		s := rr.String()
+		// TTL and SRV weights are not compared.
+		if srv, ok := rr.(*dns.SRV); ok {
+			s = fmt.Sprintf("SRV %d %s", srv.Port, dns.CanonicalName(srv.Target))
+		} else {
+			h := rr.Header()
+			s = dns.CanonicalName(h.Name) + " " + s[len(rr.Header().String()):]
+		}
+		rrs = append(rrs, s)
+	}
+	sort.Strings(rrs)
+	return fmt.Sprintf("%s %v", dns.RcodeToString[m.Rcode], rrs)
+}
+
+// exchange sends one query (EDNS with bufsize when non-zero).
+func exchange(addr string, q query, tcp bool, bufsize uint16) (*dns.Msg, error) {
+	m := new(dns.Msg)
+	m.SetQuestion(q.name, q.qtype)
+	if bufsize > 0 {
+		m.SetEdns0(bufsize, false)
+	}
+	c := &dns.Client{Net: "udp", Timeout: 2 * time.Second, UDPSize: 65535}
+	if tcp {
+		c.Net = "tcp"
+	}
+	var err error
+	for range 3 {
+		var r *dns.Msg
+		r, _, err = c.Exchange(m, addr)
+		if err == nil && r.Truncated && !tcp {
+			// As a client does: the whole answer over TCP.
+			return exchange(addr, q, true, bufsize)
+		}
+		if err == nil {
+			return r, nil
+		}
+	}
+	return nil, err
+}

@@ -1,0 +1,117 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/miekg/dns"
+)
+
+// progRes is the programming latency of one server: from the
+// EndpointSlice's last-change-trigger-time (set by the benchmark just before
+// it writes the slice) to the first query answered with the new address.
+type progRes struct {
+	first, last []float64 // seconds, changes to the first / last endpoints
+	missed      int
+}
+
+// measureProgramming changes the address of the first or the last endpoints
+// of a 1,000-endpoint headless service 20 times a second and polls each
+// server for the new answer.
+func measureProgramming(ctx context.Context, c config, e *benchEnv, b *builder, r *results) error {
+	kinds := []string{kClusterdns, kCoreDNS}
+	servers, err := startAll(e, kinds)
+	if err != nil {
+		return err
+	}
+	defer stopAll(servers)
+	s := e.st.get(progNS, "churn-0")
+	dur := 30 * time.Second
+	if c.quick {
+		dur = 8 * time.Second
+	}
+	const rate = 20
+	// Endpoints changed in turn: five at the head, five at the tail, so
+	// that an endpoint changes again only after 500 ms.
+	idx := []int{0, 999, 1, 998, 2, 997, 3, 996, 4, 995}
+	var mu sync.Mutex
+	res := map[string]*progRes{}
+	for _, k := range kinds {
+		res[k] = &progRes{}
+	}
+	var wg sync.WaitGroup
+	tick := time.NewTicker(time.Second / rate)
+	defer tick.Stop()
+	begin := time.Now()
+	changes := 0
+	for time.Since(begin) < dur {
+		<-tick.C
+		i := idx[changes%len(idx)]
+		changes++
+		ip := e.st.allocIP()
+		s.eps[i].ip = ip
+		name := s.eps[i].hostname + "." + s.fqdn()
+		trigger := time.Now()
+		if err := b.writeSlices(ctx, s, trigger, false); err != nil {
+			return err
+		}
+		for _, k := range kinds {
+			wg.Add(1)
+			go func(srv *server, head bool) {
+				defer wg.Done()
+				at, err := srv.waitAnswerEvery(name, dns.TypeA, ip, 10*time.Second, time.Millisecond)
+				mu.Lock()
+				defer mu.Unlock()
+				pr := res[srv.kind]
+				switch {
+				case err != nil:
+					pr.missed++
+				case head:
+					pr.first = append(pr.first, at.Sub(trigger).Seconds())
+				default:
+					pr.last = append(pr.last, at.Sub(trigger).Seconds())
+				}
+			}(servers[k], i < 500)
+		}
+	}
+	wg.Wait()
+	r.progChanges = changes
+	r.progRate = float64(changes) / time.Since(begin).Seconds()
+	r.prog = res
+	// clusterdns's own view: event received to snapshot swapped, from its
+	// "dns programming latency" log lines.
+	for _, line := range servers[kClusterdns].logs.all() {
+		if !strings.Contains(line, `"dns programming latency"`) || !strings.Contains(line, "churn-0") {
+			continue
+		}
+		var f map[string]any
+		if json.Unmarshal([]byte(line), &f) != nil {
+			continue
+		}
+		if v, ok := f["event_to_swap"].(float64); ok {
+			r.progInternal = append(r.progInternal, v/1e9)
+		}
+	}
+	sort.Float64s(r.progInternal)
+	for k, pr := range res {
+		logf("programming %s: %d+%d changes seen, %d missed; p50 %s p99 %s", k, len(pr.first), len(pr.last), pr.missed,
+			ms(percentileOf(append(pr.first, pr.last...), 0.5)), ms(percentileOf(append(pr.first, pr.last...), 0.99)))
+	}
+	logf("programming clusterdns internal (event to swap): n=%d p50 %s p99 %s", len(r.progInternal),
+		ms(percentile(r.progInternal, 0.5)), ms(percentile(r.progInternal, 0.99)))
+	return nil
+}
+
+// percentileOf sorts a copy and takes the percentile.
+func percentileOf(v []float64, p float64) float64 {
+	s := append([]float64(nil), v...)
+	sort.Float64s(s)
+	return percentile(s, p)
+}
+
+func ms(sec float64) string { return fmt.Sprintf("%.2f ms", sec*1000) }

@@ -1,0 +1,302 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/client-go/kubernetes"
+)
+
+// The cluster state both servers serve, created through the API server:
+// selectorless Services with hand-written EndpointSlices (so that 150k
+// endpoints need no pods), the way a controller would write them.
+
+const (
+	zone      = "cluster.local"
+	managedBy = "bench.clusterdns.io"
+	// clientNS is the namespace of the pod the ClusterFirst mix plays.
+	clientNS = "bench-0"
+	// progNS holds the headless service whose endpoints change during the
+	// programming-latency run.
+	progNS    = "bench-prog"
+	largeNS   = "bench-large"
+	svcPortNo = 80
+	epPortNo  = 8080
+)
+
+// service is one Service as the benchmark created it.
+type service struct {
+	ns, name  string
+	headless  bool
+	clusterIP string
+	eps       []endpoint
+}
+
+type endpoint struct {
+	ip       string
+	hostname string // empty: none
+}
+
+func (s *service) fqdn() string { return s.name + "." + s.ns + ".svc." + zone + "." }
+
+// state is everything created so far.
+type state struct {
+	mu       sync.Mutex
+	services []*service
+	byKey    map[string]*service
+	nextIP   atomic.Uint32
+}
+
+func newState() *state { return &state{byKey: map[string]*service{}} }
+
+// allocIP returns a fresh endpoint address in 10.128.0.0/9.
+func (st *state) allocIP() string {
+	for {
+		n := st.nextIP.Add(1)
+		a := netip.AddrFrom4([4]byte{10, byte(128 + n>>16), byte(n >> 8), byte(n)})
+		if b := a.As4(); b[3] != 0 && b[3] != 255 {
+			return a.String()
+		}
+	}
+}
+
+func (st *state) add(s *service) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	st.services = append(st.services, s)
+	st.byKey[s.ns+"/"+s.name] = s
+}
+
+func (st *state) get(ns, name string) *service {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return st.byKey[ns+"/"+name]
+}
+
+// counts returns the number of services and endpoints.
+func (st *state) counts() (svcs, eps int) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	for _, s := range st.services {
+		eps += len(s.eps)
+	}
+	return len(st.services), eps
+}
+
+// filter returns the services for which f is true.
+func (st *state) filter(f func(*service) bool) []*service {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	var out []*service
+	for _, s := range st.services {
+		if f(s) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// builder creates objects through the API with a pool of workers.
+type builder struct {
+	cs kubernetes.Interface
+	st *state
+}
+
+// parallel runs f(i) for i in [0, n) on workers goroutines and returns the
+// first error.
+func parallel(n, workers int, f func(i int) error) error {
+	var next atomic.Int64
+	var first error
+	var once sync.Once
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= n {
+					return
+				}
+				if err := f(i); err != nil {
+					once.Do(func() { first = err })
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return first
+}
+
+// retry retries f on API errors that go away (throttling, timeouts).
+func retry(f func() error) error {
+	var err error
+	for attempt := 0; attempt < 8; attempt++ {
+		err = f()
+		if err == nil || apierrors.IsAlreadyExists(err) {
+			return nil
+		}
+		if !(apierrors.IsServerTimeout(err) || apierrors.IsTooManyRequests(err) || apierrors.IsTimeout(err) || apierrors.IsInternalError(err) || apierrors.IsServiceUnavailable(err)) {
+			return err
+		}
+		time.Sleep(time.Duration(50*(attempt+1)) * time.Millisecond)
+	}
+	return err
+}
+
+func (b *builder) namespaces(ctx context.Context, names ...string) error {
+	return parallel(len(names), 8, func(i int) error {
+		return retry(func() error {
+			_, err := b.cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: names[i]}}, metav1.CreateOptions{})
+			return err
+		})
+	})
+}
+
+// spec describes services to create: count services named
+// <prefix>-<i> spread over namespaces, every headlessEvery-th headless,
+// each with eps endpoints.
+type spec struct {
+	prefix        string
+	namespaces    []string
+	count         int
+	headlessEvery int // 0: none; 1: all
+	eps           int
+}
+
+// create makes the services and their EndpointSlices.
+func (b *builder) create(ctx context.Context, sp spec) error {
+	return parallel(sp.count, 48, func(i int) error {
+		s := &service{ns: sp.namespaces[i%len(sp.namespaces)], name: fmt.Sprintf("%s-%d", sp.prefix, i)}
+		s.headless = sp.headlessEvery > 0 && i%sp.headlessEvery == 0
+		for j := 0; j < sp.eps; j++ {
+			e := endpoint{ip: b.st.allocIP()}
+			if s.headless {
+				e.hostname = s.name + "-" + strconv.Itoa(j)
+			}
+			s.eps = append(s.eps, e)
+		}
+		if err := b.createService(ctx, s); err != nil {
+			return err
+		}
+		return b.writeSlices(ctx, s, time.Time{}, true)
+	})
+}
+
+func (b *builder) createService(ctx context.Context, s *service) error {
+	obj := &corev1.Service{
+		ObjectMeta: metav1.ObjectMeta{Name: s.name, Namespace: s.ns},
+		Spec: corev1.ServiceSpec{Ports: []corev1.ServicePort{{Name: "http", Port: svcPortNo, Protocol: corev1.ProtocolTCP,
+			TargetPort: intstr.FromInt32(epPortNo)}}},
+	}
+	if s.headless {
+		obj.Spec.ClusterIP = corev1.ClusterIPNone
+	}
+	var out *corev1.Service
+	err := retry(func() error {
+		var err error
+		out, err = b.cs.CoreV1().Services(s.ns).Create(ctx, obj, metav1.CreateOptions{})
+		if apierrors.IsAlreadyExists(err) {
+			out, err = b.cs.CoreV1().Services(s.ns).Get(ctx, s.name, metav1.GetOptions{})
+		}
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("creating service %s/%s: %w", s.ns, s.name, err)
+	}
+	if !s.headless {
+		s.clusterIP = out.Spec.ClusterIP
+	}
+	b.st.add(s)
+	return nil
+}
+
+// sliceObjects are the EndpointSlices of s, at most 1000 endpoints each
+// (the API's limit), named <svc>-<n>.
+func sliceObjects(s *service, trigger time.Time) []*discoveryv1.EndpointSlice {
+	var out []*discoveryv1.EndpointSlice
+	for n := 0; n*1000 < len(s.eps) || n == 0; n++ {
+		hi := min((n+1)*1000, len(s.eps))
+		es := &discoveryv1.EndpointSlice{
+			ObjectMeta: metav1.ObjectMeta{
+				Name:      fmt.Sprintf("%s-%d", s.name, n),
+				Namespace: s.ns,
+				Labels:    map[string]string{discoveryv1.LabelServiceName: s.name, discoveryv1.LabelManagedBy: managedBy},
+			},
+			AddressType: discoveryv1.AddressTypeIPv4,
+			Ports:       []discoveryv1.EndpointPort{{Name: ptr("http"), Port: ptr(int32(epPortNo)), Protocol: ptr(corev1.ProtocolTCP)}},
+		}
+		if !trigger.IsZero() {
+			es.Annotations = map[string]string{corev1.EndpointsLastChangeTriggerTime: trigger.UTC().Format(time.RFC3339Nano)}
+		}
+		for _, e := range s.eps[n*1000 : hi] {
+			ep := discoveryv1.Endpoint{Addresses: []string{e.ip}, Conditions: discoveryv1.EndpointConditions{Ready: ptr(true), Serving: ptr(true), Terminating: ptr(false)},
+				NodeName: ptr("e2e-node")}
+			if e.hostname != "" {
+				ep.Hostname = ptr(e.hostname)
+			}
+			es.Endpoints = append(es.Endpoints, ep)
+		}
+		out = append(out, es)
+	}
+	return out
+}
+
+// writeSlices creates (or, with create false, updates) the EndpointSlices
+// of s.
+func (b *builder) writeSlices(ctx context.Context, s *service, trigger time.Time, create bool) error {
+	for _, es := range sliceObjects(s, trigger) {
+		err := retry(func() error {
+			api := b.cs.DiscoveryV1().EndpointSlices(s.ns)
+			if create {
+				_, err := api.Create(ctx, es, metav1.CreateOptions{})
+				if !apierrors.IsAlreadyExists(err) {
+					return err
+				}
+			}
+			cur, err := api.Get(ctx, es.Name, metav1.GetOptions{})
+			if apierrors.IsNotFound(err) {
+				_, err = api.Create(ctx, es, metav1.CreateOptions{})
+				return err
+			}
+			if err != nil {
+				return err
+			}
+			es.ResourceVersion = cur.ResourceVersion
+			_, err = api.Update(ctx, es, metav1.UpdateOptions{})
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("writing EndpointSlice %s/%s: %w", s.ns, es.Name, err)
+		}
+	}
+	return nil
+}
+
+// grow gives each of svcs n endpoints in total.
+func (b *builder) grow(ctx context.Context, svcs []*service, n int) error {
+	return parallel(len(svcs), 32, func(i int) error {
+		s := svcs[i]
+		for j := len(s.eps); j < n; j++ {
+			e := endpoint{ip: b.st.allocIP()}
+			if s.headless {
+				e.hostname = s.name + "-" + strconv.Itoa(j)
+			}
+			s.eps = append(s.eps, e)
+		}
+		return b.writeSlices(ctx, s, time.Time{}, false)
+	})
+}
+
+func ptr[T any](v T) *T { return &v }
