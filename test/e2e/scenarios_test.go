@@ -162,6 +162,27 @@ func TestUnreadyPod(t *testing.T) {
 
 func deref(b *bool) bool { return b != nil && *b }
 
+// bindRecreated waits for the pod (a StatefulSet's, left to the test by
+// manualLabel) to exist with another UID than prevUID, not terminating,
+// and binds it to the node, as the scheduler would. It has no IP yet.
+func (e *environment) bindRecreated(t *testing.T, ns, name string, prevUID types.UID) *corev1.Pod {
+	t.Helper()
+	ctx := ctxFor(t)
+	var p *corev1.Pod
+	eventually(t, 60*time.Second, "pod "+name+" (re)created", func() (bool, string) {
+		x, err := e.cs.CoreV1().Pods(ns).Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			return false, err.Error()
+		}
+		p = x
+		return x.UID != prevUID && x.DeletionTimestamp == nil, fmt.Sprintf("uid %s", x.UID)
+	})
+	if err := controlplane.BindPod(ctx, e.cs, p); err != nil {
+		t.Fatalf("binding %s: %v", name, err)
+	}
+	return p
+}
+
 // Scenario 3: a pod recreated with a new IP is answered with the new IP;
 // how long that takes after the status write is the programming latency.
 func TestRecreatedPodNewIP(t *testing.T) {
@@ -182,18 +203,7 @@ func TestRecreatedPodNewIP(t *testing.T) {
 	var prevIP string
 	for round := 1; round <= rounds; round++ {
 		// The (re)created pod, bound to the node but without IP yet.
-		var p *corev1.Pod
-		eventually(t, 60*time.Second, "pod db-0 (re)created", func() (bool, string) {
-			x, err := e.cs.CoreV1().Pods(ns).Get(ctx, "db-0", metav1.GetOptions{})
-			if err != nil {
-				return false, err.Error()
-			}
-			p = x
-			return x.UID != prevUID && x.DeletionTimestamp == nil, fmt.Sprintf("uid %s", x.UID)
-		})
-		if err := controlplane.BindPod(ctx, e.cs, p); err != nil {
-			t.Fatalf("binding db-0: %v", err)
-		}
+		p := e.bindRecreated(t, ns, "db-0", prevUID)
 		if prevIP != "" {
 			e.expectNX(t, host, dns.TypeA)
 			e.expectNX(t, db, dns.TypeA)

@@ -15,7 +15,7 @@ import (
 	"github.com/clusterdns/clusterdns/test/e2e/controlplane"
 	"github.com/miekg/dns"
 	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 )
 
 // runTool runs a clusterdns command against the test cluster and returns
@@ -138,26 +138,15 @@ func TestProbeWatchDrift(t *testing.T) {
 	e.createService(t, ns, "db", []corev1.ServicePort{svcPort("pg", 5432, "pg")}, headless)
 	e.createStatefulSet(t, ns, "db", "db", 1, podTemplate(map[string]string{"app": "db", manualLabel: "manual"}, "pg=15432"))
 	host := fqdn("db-0", "db", ns, "svc")
-	setUp := func(prevUID string) string {
+	setUp := func(prevUID types.UID) types.UID {
 		t.Helper()
-		var p *corev1.Pod
-		eventually(t, 60*time.Second, "pod db-0 (re)created", func() (bool, string) {
-			x, err := e.cs.CoreV1().Pods(ns).Get(ctx, "db-0", metav1.GetOptions{})
-			if err != nil {
-				return false, err.Error()
-			}
-			p = x
-			return string(x.UID) != prevUID && x.DeletionTimestamp == nil, string(x.UID)
-		})
-		if err := controlplane.BindPod(ctx, e.cs, p); err != nil {
-			t.Fatal(err)
-		}
+		p := e.bindRecreated(t, ns, "db-0", prevUID)
 		ips := e.kubelet.AllocIPs()
 		if _, err := e.kubelet.SetStatus(ctx, ns, "db-0", ips, true); err != nil {
 			t.Fatal(err)
 		}
 		e.expect(t, host, dns.TypeA, ips[0])
-		return string(p.UID)
+		return p.UID
 	}
 	uid := setUp("")
 
