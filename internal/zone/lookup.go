@@ -167,7 +167,7 @@ func (s *Snapshot) dynamic(name string, qtype uint16, z *servedZone) *Answer {
 		}
 		return &Answer{Zone: z.name, Answer: []Record{{
 			RR:   addrRR(name, ip.Unmap(), s.opts.TTL),
-			From: Source{Field: "pod records insecure: the address is read from the name, unchecked"},
+			From: textSource("pod records insecure: the address is read from the name, unchecked"),
 		}}}
 	case len(labels) == 5 && labels[4] == "svc":
 		f := s.services.get(labels[2] + "." + labels[3])

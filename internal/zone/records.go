@@ -1,7 +1,6 @@
 package zone
 
 import (
-	"fmt"
 	"math"
 	"net/netip"
 	"strconv"
@@ -14,20 +13,17 @@ import (
 // readyAddr is one ready address of a service's EndpointSlices, with the
 // label it is published under.
 type readyAddr struct {
-	addr    netip.Addr
-	label   string
-	slice   *cluster.EndpointSlice
-	epIdx   int
-	addrIdx int
-	ports   []slicePort
+	addr     netip.Addr
+	label    string
+	slice    *cluster.EndpointSlice
+	sliceSrc *SourceObject
+	epIdx    int
+	addrIdx  int
+	ports    []slicePort
 }
 
 func (r *readyAddr) source() Source {
-	return Source{
-		Object: r.slice.Ref(),
-		Field:  fmt.Sprintf("endpoints[%d].addresses[%d]", r.epIdx, r.addrIdx),
-		Origin: r.slice.Origin,
-	}
+	return objSource(r.sliceSrc, "endpoints[%d].addresses[%d]", r.epIdx, r.addrIdx)
 }
 
 // slicePort is an EndpointSlice port that has a number.
@@ -50,6 +46,8 @@ type serviceData struct {
 	externalName string
 	// byLabel indexes ready by endpoint label (set by endpointLabels).
 	byLabel map[string][]int
+	// src is the service as the source of its records.
+	src *SourceObject
 }
 
 func (d *serviceData) headless() bool { return d.svc.Headless }
@@ -78,6 +76,7 @@ func externalTarget(v string) string {
 // appendReady appends the ready addresses of one slice. An endpoint is ready
 // when conditions.ready is true or unset (the EndpointSlice API's "unknown").
 func appendReady(out []readyAddr, es *cluster.EndpointSlice, endpointPodNames bool) []readyAddr {
+	src := &SourceObject{Ref: es.Ref(), Origin: es.Origin}
 	var ports []slicePort
 	for i, p := range es.Ports {
 		if p.Port == nil || *p.Port <= 0 || *p.Port > 65535 {
@@ -105,7 +104,7 @@ func appendReady(out []readyAddr, es *cluster.EndpointSlice, endpointPodNames bo
 			if !IsDNSLabel(label) {
 				continue
 			}
-			out = append(out, readyAddr{addr: a.Unmap(), label: label, slice: es, epIdx: ei, addrIdx: ai, ports: ports})
+			out = append(out, readyAddr{addr: a.Unmap(), label: label, slice: es, sliceSrc: src, epIdx: ei, addrIdx: ai, ports: ports})
 		}
 	}
 	return out
@@ -153,7 +152,7 @@ func srvWeight(n int) uint16 {
 func (d *serviceData) cname(owner string, ttl uint32) Record {
 	return Record{
 		RR:   &dns.CNAME{Hdr: hdr(owner, dns.TypeCNAME, ttl), Target: d.externalName},
-		From: Source{Object: d.svc.Ref(), Field: "spec.externalName", Origin: d.svc.Origin},
+		From: objSource(d.src, "spec.externalName"),
 	}
 }
 
@@ -174,7 +173,7 @@ func (d *serviceData) addresses(owner string, qt uint16, ttl uint32) *Answer {
 	for i, ip := range d.svc.ClusterIPs {
 		if addrFamilyType(ip) == qt {
 			a.Answer = appendUniqueAddr(a.Answer, owner, ip.Unmap(), ttl,
-				Source{Object: d.svc.Ref(), Field: fmt.Sprintf("spec.clusterIPs[%d]", i), Origin: d.svc.Origin})
+				objSource(d.src, "spec.clusterIPs[%d]", i))
 		}
 	}
 	return a
@@ -212,7 +211,7 @@ func (d *serviceData) srv(owner, zone, port, proto string, any bool, ttl uint32)
 				target := r.label + "." + svcName
 				items = append(items, item{
 					rr:   &dns.SRV{Hdr: hdr(owner, dns.TypeSRV, ttl), Port: p.port, Target: target},
-					src:  Source{Object: r.slice.Ref(), Field: fmt.Sprintf("ports[%d]", p.idx), Origin: r.slice.Origin},
+					src:  objSource(r.sliceSrc, "ports[%d]", p.idx),
 					glue: Record{RR: addrRR(target, r.addr, ttl), From: r.source()},
 				})
 			}
@@ -229,9 +228,9 @@ func (d *serviceData) srv(owner, zone, port, proto string, any bool, ttl uint32)
 				}
 				items = append(items, item{
 					rr:  &dns.SRV{Hdr: hdr(owner, dns.TypeSRV, ttl), Port: uint16(p.Port), Target: svcName},
-					src: Source{Object: d.svc.Ref(), Field: fmt.Sprintf("spec.ports[%d]", j), Origin: d.svc.Origin},
+					src: objSource(d.src, "spec.ports[%d]", j),
 					glue: Record{RR: addrRR(svcName, ip.Unmap(), ttl),
-						From: Source{Object: d.svc.Ref(), Field: fmt.Sprintf("spec.clusterIPs[%d]", i), Origin: d.svc.Origin}},
+						From: objSource(d.src, "spec.clusterIPs[%d]", i)},
 				})
 			}
 		}
@@ -324,7 +323,7 @@ func (d *serviceData) endpointSRV(owner, label, svcOwner string, ttl uint32) *An
 		for _, p := range r.ports {
 			a.Answer = ua.add(a.Answer, Record{
 				RR:   &dns.SRV{Hdr: hdr(owner, dns.TypeSRV, ttl), Weight: w, Port: p.port, Target: owner},
-				From: Source{Object: r.slice.Ref(), Field: fmt.Sprintf("ports[%d]", p.idx), Origin: r.slice.Origin},
+				From: objSource(r.sliceSrc, "ports[%d]", p.idx),
 			})
 			a.Extra = ue.add(a.Extra, Record{RR: addrRR(owner, r.addr, ttl), From: r.source()})
 		}

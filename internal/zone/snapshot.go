@@ -301,7 +301,7 @@ func newServedZone(name string, reverse bool, o Options, serial uint32) *servedZ
 		Retry:   1800,
 		Expire:  86400,
 		Minttl:  o.TTL,
-	}, From: Source{Field: "zone apex"}}
+	}, From: textSource("zone apex")}
 	z.nodata = &Answer{Rcode: dns.RcodeSuccess, Ns: []Record{z.soa}, Zone: name, negative: true}
 	z.nxdomain = &Answer{Rcode: dns.RcodeNameError, Ns: []Record{z.soa}, Zone: name, negative: true}
 	z.negative = newNegativeTemplate(z.soa.RR.(*dns.SOA), name)
@@ -431,7 +431,7 @@ func (s *Snapshot) newFragment(u ServiceUpdate) *fragment {
 	if !s.namespaces[ns] || !IsDNSLabel(name) {
 		return nil
 	}
-	d := &serviceData{svc: svc, exists: true}
+	d := &serviceData{svc: svc, exists: true, src: &SourceObject{Ref: svc.Ref(), Origin: svc.Origin}}
 	if d.external() {
 		d.externalName = externalTarget(svc.ExternalName)
 		d.exists = d.externalName != ""
@@ -489,7 +489,7 @@ func (s *Snapshot) newFragment(u ServiceUpdate) *fragment {
 				ip = ip.Unmap()
 				f.ptrs = append(f.ptrs, ptrEntry{key: key, ip: ip, clusterIP: true, record: Record{
 					RR:   &dns.PTR{Hdr: hdr(reverseName(ip), dns.TypePTR, ttl), Ptr: primary},
-					From: Source{Object: svc.Ref(), Field: fmt.Sprintf("spec.clusterIPs[%d]", i), Origin: svc.Origin},
+					From: objSource(d.src, "spec.clusterIPs[%d]", i),
 				}})
 			}
 		}
@@ -626,10 +626,11 @@ func (s *Snapshot) updatePods(prev *Snapshot, pods []PodUpdate) {
 		var keys []string
 		if p := u.Pod; p != nil && s.namespaces[ns] && !p.Terminating() &&
 			p.Phase != cluster.PodSucceeded && p.Phase != cluster.PodFailed && p.Phase != cluster.PodUnknown {
+			podSrc := &SourceObject{Ref: p.Ref(), Origin: p.Origin}
 			for j, ip := range p.IPs {
 				k := DashedIP(ip) + "." + ns
 				keys = append(keys, k)
-				working(k).pods[pk] = podAddr{ip: ip.Unmap(), src: Source{Object: p.Ref(), Field: fmt.Sprintf("status.podIPs[%d]", j), Origin: p.Origin}}
+				working(k).pods[pk] = podAddr{ip: ip.Unmap(), src: objSource(podSrc, "status.podIPs[%d]", j)}
 			}
 		}
 		keyUpd[pk] = keys
@@ -727,7 +728,7 @@ func (s *Snapshot) rebuildStatic() {
 			v := add("dns-version."+z.name, z, KindVersion)
 			v.set(dns.TypeTXT, &Answer{Answer: []Record{{
 				RR:   &dns.TXT{Hdr: hdr("dns-version."+z.name, dns.TypeTXT, versionTTL), Txt: []string{SchemaVersion}},
-				From: Source{Field: "Kubernetes DNS schema version"},
+				From: textSource("Kubernetes DNS schema version"),
 			}}})
 			add("svc."+z.name, z, KindEmpty)
 			add("pod."+z.name, z, KindEmpty)
@@ -751,9 +752,9 @@ func (s *Snapshot) rebuildStatic() {
 						continue
 					}
 					ns.Answer = appendUnique(ns.Answer, Record{RR: &dns.NS{Hdr: hdr(z.name, dns.TypeNS, ttl), Ns: svcName},
-						From: Source{Object: d.svc.Ref(), Field: "metadata.name", Origin: d.svc.Origin}})
+						From: objSource(d.src, "metadata.name")})
 					for j, ip := range d.svc.ClusterIPs {
-						src := Source{Object: d.svc.Ref(), Field: fmt.Sprintf("spec.clusterIPs[%d]", j), Origin: d.svc.Origin}
+						src := objSource(d.src, "spec.clusterIPs[%d]", j)
 						ns.Extra = appendUnique(ns.Extra, Record{RR: addrRR(svcName, ip.Unmap(), ttl), From: src})
 						nsAddrs = appendUniqueAddr(nsAddrs, "ns.dns."+z.name, ip.Unmap(), ttl, src)
 					}
@@ -762,9 +763,9 @@ func (s *Snapshot) rebuildStatic() {
 		}
 		if len(ns.Answer) == 0 {
 			target := "ns.dns." + z.name
-			ns.Answer = []Record{{RR: &dns.NS{Hdr: hdr(z.name, dns.TypeNS, ttl), Ns: target}, From: Source{Field: "server addresses"}}}
+			ns.Answer = []Record{{RR: &dns.NS{Hdr: hdr(z.name, dns.TypeNS, ttl), Ns: target}, From: textSource("server addresses")}}
 			for _, ip := range s.opts.NameserverIPs {
-				r := Record{RR: addrRR(target, ip.Unmap(), ttl), From: Source{Field: "server addresses"}}
+				r := Record{RR: addrRR(target, ip.Unmap(), ttl), From: textSource("server addresses")}
 				ns.Extra = appendUnique(ns.Extra, r)
 				nsAddrs = appendUnique(nsAddrs, r)
 			}

@@ -18,6 +18,7 @@
 package zone
 
 import (
+	"fmt"
 	"net/netip"
 
 	"github.com/clusterdns/clusterdns/internal/cluster"
@@ -31,20 +32,76 @@ const SchemaVersion = "1.1.0"
 const versionTTL = 28800
 
 // Source says where a record came from: the object, the field of it that
-// produced the data, and where the object was read.
+// produced the data, and where the object was read. It is small (a pointer
+// shared by every record of one object, and the field as a format with its
+// indices), since every record of the zone carries one.
 type Source struct {
-	Object cluster.ObjectRef
-	Field  string
+	obj   *SourceObject
+	field string // plain text, or a format with one or two %d verbs
+	i, j  int32  // the indices; -1 when unused
+}
+
+// SourceObject is an object records come from, shared by its records.
+type SourceObject struct {
+	Ref    cluster.ObjectRef
 	Origin cluster.Origin
+}
+
+// objSource is a source in an object; field may hold %d verbs for idx.
+func objSource(o *SourceObject, field string, idx ...int) Source {
+	s := Source{obj: o, field: field, i: -1, j: -1}
+	if len(idx) > 0 {
+		s.i = int32(idx[0])
+	}
+	if len(idx) > 1 {
+		s.j = int32(idx[1])
+	}
+	return s
+}
+
+// textSource is a source that is no object ("zone apex").
+func textSource(what string) Source { return Source{field: what, i: -1, j: -1} }
+
+// Object is the object the record came from (zero for none).
+func (s Source) Object() cluster.ObjectRef {
+	if s.obj == nil {
+		return cluster.ObjectRef{}
+	}
+	return s.obj.Ref
+}
+
+// Origin is where the object was read.
+func (s Source) Origin() cluster.Origin {
+	if s.obj == nil {
+		return cluster.Origin{}
+	}
+	return s.obj.Origin
+}
+
+// Field is the field of the object that produced the data.
+func (s Source) Field() string {
+	switch {
+	case s.i < 0:
+		return s.field
+	case s.j < 0:
+		return fmt.Sprintf(s.field, s.i)
+	}
+	return fmt.Sprintf(s.field, s.i, s.j)
 }
 
 // String renders the source as "EndpointSlice ns/name endpoints[0].addresses[0] (file:line)".
 func (s Source) String() string {
-	r := s.Object.String()
-	if s.Field != "" {
-		r += " " + s.Field
+	var r string
+	if s.obj != nil {
+		r = s.obj.Ref.String()
 	}
-	if o := s.Origin.String(); o != "" {
+	if f := s.Field(); f != "" {
+		if r != "" {
+			r += " "
+		}
+		r += f
+	}
+	if o := s.Origin().String(); o != "" {
 		r += " (" + o + ")"
 	}
 	return r
