@@ -131,15 +131,7 @@ func (l *linter) checkSubdomain(o *object, t podTemplate) {
 		l.report(o, RuleSubdomainNoService, Error, field, msg, fix)
 		return
 	}
-	svc := e.svc
-	if svc.Type == cluster.ServiceTypeExternalName || !svc.Headless {
-		l.report(o, RuleSubdomainServiceNotHeadless, Warning, field, l.notHeadless(field, svc, names), notHeadlessFix(svc, field))
-		return
-	}
-	if svc.Selector != nil && len(names) > 0 && !l.selects(svc, o, t) {
-		l.report(o, RuleSubdomainServiceNotSelected, Error, field, l.notSelecting(field, svc, t, names),
-			fmt.Sprintf("make the selector of Service %s (%s) match the pod labels, or add those labels to the pod", svc.Name, labelString(svc.Selector)))
-	}
+	l.checkNamedService(o, t, field, e.svc, names, RuleSubdomainServiceNotHeadless, "pod labels", "pod")
 }
 
 // notHeadless describes a subdomain or serviceName naming a Service that
@@ -211,14 +203,20 @@ func (l *linter) checkStatefulSet(o *object, t podTemplate) {
 		l.report(o, RuleStatefulSetServiceMissing, Error, field, msg, fix)
 		return
 	}
-	svc := e.svc
+	l.checkNamedService(o, t, field, e.svc, names, RuleStatefulSetNotHeadless, "pod template labels", "template")
+}
+
+// checkNamedService checks the Service a subdomain or serviceName names: it
+// must be headless (notHeadless is the rule to report otherwise) and select
+// the pods. labels and holder name the pods' side in the fix.
+func (l *linter) checkNamedService(o *object, t podTemplate, field string, svc *cluster.Service, names []string, notHeadless, labels, holder string) {
 	if svc.Type == cluster.ServiceTypeExternalName || !svc.Headless {
-		l.report(o, RuleStatefulSetNotHeadless, Warning, field, l.notHeadless(field, svc, names), notHeadlessFix(svc, field))
+		l.report(o, notHeadless, Warning, field, l.notHeadless(field, svc, names), notHeadlessFix(svc, field))
 		return
 	}
 	if svc.Selector != nil && len(names) > 0 && !l.selects(svc, o, t) {
 		l.report(o, RuleSubdomainServiceNotSelected, Error, field, l.notSelecting(field, svc, t, names),
-			fmt.Sprintf("make the selector of Service %s (%s) match the pod template labels, or add those labels to the template", svc.Name, labelString(svc.Selector)))
+			fmt.Sprintf("make the selector of Service %s (%s) match the %s, or add those labels to the %s", svc.Name, labelString(svc.Selector), labels, holder))
 	}
 }
 
