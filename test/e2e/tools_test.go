@@ -64,6 +64,28 @@ func (e *environment) explain(t *testing.T, args ...string) (int, explained) {
 	return code, x
 }
 
+// startGatedClusterdns runs a clusterdns that reaches the API server
+// through a gate, and waits until it has synced; cut the gate to leave it
+// serving a stale state.
+func (e *environment) startGatedClusterdns(t *testing.T, name string) (*dnsServer, *gate) {
+	t.Helper()
+	g := newGate(t, fmt.Sprintf("127.0.0.1:%d", e.apiPort))
+	g.open()
+	kc := e.path(name + ".kubeconfig")
+	if err := controlplane.WriteKubeconfig(kc, "https://"+g.addr(), e.caFile, controlplane.AdminToken); err != nil {
+		t.Fatal(err)
+	}
+	s, err := e.startClusterdns(name, "127.0.0.1", kc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.proc.Stop)
+	if err := s.waitReady(60 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+	return s, g
+}
+
 // TestExplainLiveCluster: a broken StatefulSet (serviceName typo, unnamed
 // port, an unready pod) explained from the live cluster; --server agrees
 // with clusterdns and disagrees with a server cut off from the API.
@@ -102,20 +124,7 @@ func TestExplainLiveCluster(t *testing.T) {
 
 	// A clusterdns cut off from the API server after it synced keeps the old
 	// state: after web-1 is Ready again, it disagrees.
-	g := newGate(t, fmt.Sprintf("127.0.0.1:%d", e.apiPort))
-	g.open()
-	kc := e.path("explain-gated.kubeconfig")
-	if err := controlplane.WriteKubeconfig(kc, "https://"+g.addr(), e.caFile, controlplane.AdminToken); err != nil {
-		t.Fatal(err)
-	}
-	stale, err := e.startClusterdns("clusterdns-stale", "127.0.0.1", kc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(stale.proc.Stop)
-	if err := stale.waitReady(60 * time.Second); err != nil {
-		t.Fatal(err)
-	}
+	stale, g := e.startGatedClusterdns(t, "clusterdns-stale")
 	g.cut()
 	if err := e.kubelet.SetReady(ctx, ns, "web-1", true); err != nil {
 		t.Fatal(err)
@@ -150,20 +159,7 @@ func TestProbeWatchDrift(t *testing.T) {
 	}
 	uid := setUp("")
 
-	g := newGate(t, fmt.Sprintf("127.0.0.1:%d", e.apiPort))
-	g.open()
-	kc := e.path("probe-gated.kubeconfig")
-	if err := controlplane.WriteKubeconfig(kc, "https://"+g.addr(), e.caFile, controlplane.AdminToken); err != nil {
-		t.Fatal(err)
-	}
-	lagging, err := e.startClusterdns("clusterdns-lagging", "127.0.0.1", kc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(lagging.proc.Stop)
-	if err := lagging.waitReady(60 * time.Second); err != nil {
-		t.Fatal(err)
-	}
+	lagging, g := e.startGatedClusterdns(t, "clusterdns-lagging")
 	code, out := e.runTool(t, "probe", "--kubeconfig", e.adminKubeconfig, "--server", lagging.addr, "--service", ns+"/db")
 	if code != 0 {
 		t.Fatalf("probe before the change: exit %d\n%s", code, out)
