@@ -140,6 +140,9 @@ type scratch struct {
 	r     request
 	canon [1024]byte
 	ev    QueryEvent
+	// zone is where the names the snapshot does not store (per-endpoint
+	// and PTR names) are packed.
+	zone zone.Scratch
 }
 
 func (s *Server) respondWith(sc *scratch, msg []byte, out []byte, t Transport, remote netip.AddrPort) []byte {
@@ -158,7 +161,7 @@ func (s *Server) respondWith(sc *scratch, msg []byte, out []byte, t Transport, r
 // answer is respond with the scratch's request and name buffer.
 func (s *Server) answer(sc *scratch, msg []byte, out []byte, t Transport) []byte {
 	sc.r = request{}
-	return s.respond(msg, out, t, &sc.r, sc.canon[:0])
+	return s.respond(msg, out, t, &sc.r, sc.canon[:0], &sc.zone)
 }
 
 // observe tells the observer about an answered query whose request is in
@@ -176,7 +179,7 @@ func (s *Server) observe(sc *scratch, msgLen int, resp []byte, t Transport, remo
 	s.cfg.Observer.ObserveQuery(&sc.ev)
 }
 
-func (s *Server) respond(msg []byte, out []byte, t Transport, rp *request, canonBuf []byte) []byte {
+func (s *Server) respond(msg []byte, out []byte, t Transport, rp *request, canonBuf []byte, zs *zone.Scratch) []byte {
 	r := rp
 	ok, rcode := parse(msg, r, canonBuf)
 	if !ok {
@@ -205,9 +208,9 @@ func (s *Server) respond(msg []byte, out []byte, t Transport, rp *request, canon
 	if snap == nil {
 		return r.errorResponse(out, dns.RcodeServerFailure, false, maxUDP)
 	}
-	// The name aliases the receive buffer: LookupCanonical does not keep it.
+	// The name aliases the receive buffer: LookupWire does not keep it.
 	name := unsafe.String(unsafe.SliceData(r.canon), len(r.canon))
-	ans := snap.LookupCanonical(name, r.qtype)
+	ans := snap.LookupWire(name, r.qtype, zs)
 	r.zone = ans.Zone
 	if ans.Zone == "" {
 		return r.errorResponse(out, ans.Rcode, false, maxUDP)

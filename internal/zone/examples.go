@@ -1,6 +1,7 @@
 package zone
 
 import (
+	"slices"
 	"sort"
 
 	"github.com/clusterdns/clusterdns/internal/cluster"
@@ -18,8 +19,8 @@ type Question struct {
 // of each kind first (a headless service, an SRV name, a per-pod name, a
 // ClusterIP service, an ExternalName, a PTR), for people to try.
 func (s *Snapshot) Examples(n int) []Question {
-	byName := map[string]*node{}
-	s.eachNode(func(n *node) { byName[n.name] = n })
+	byName := map[string]nameInfo{}
+	s.eachName(func(n nameInfo) { byName[n.name] = n })
 	names := make([]string, 0, len(byName))
 	for name := range byName {
 		names = append(names, name)
@@ -42,11 +43,11 @@ func (s *Snapshot) Examples(n int) []Question {
 	var out []Question
 	// The headless names shown are all of the first headless service that
 	// has SRV records, so that they tell one story.
-	var story *node
-	pick := func(w want, sameService bool) *node {
+	var story *nameInfo
+	pick := func(w want, sameService bool) *nameInfo {
 		for _, name := range names {
 			nd := byName[name]
-			if nd.kind != w.kind || nd.answers.get(w.qtype) == nil {
+			if nd.kind != w.kind || !slices.Contains(nd.types, w.qtype) {
 				continue
 			}
 			if nd.service != nil && ((w.headless == 1 && !nd.service.Headless) || (w.headless == -1 && nd.service.Headless)) {
@@ -55,12 +56,12 @@ func (s *Snapshot) Examples(n int) []Question {
 			if sameService && (story == nil || nd.service != story.service) {
 				continue
 			}
-			return nd
+			return &nd
 		}
 		return nil
 	}
 	for _, w := range wants {
-		var nd *node
+		var nd *nameInfo
 		if w.headless == 1 {
 			nd = pick(w, true)
 		}
@@ -96,6 +97,11 @@ func (s *Snapshot) ServiceQuestions(namespace, name string) []Question {
 			out = append(out, Question{Name: n, Type: x.qtype})
 		}
 	}
+	s.eachEndpointName(f, func(name string, types []uint16) {
+		for _, qt := range types {
+			out = append(out, Question{Name: name, Type: qt})
+		}
+	})
 	sort.Slice(out, func(i, j int) bool {
 		if out[i].Name != out[j].Name {
 			return out[i].Name < out[j].Name

@@ -4,6 +4,7 @@ import (
 	"net/netip"
 	"strings"
 
+	"github.com/clusterdns/clusterdns/internal/cluster"
 	"github.com/miekg/dns"
 )
 
@@ -29,7 +30,59 @@ func (s *Snapshot) LookupCanonical(name string, qtype uint16) *Answer {
 	if z == nil {
 		return &Answer{Rcode: dns.RcodeRefused}
 	}
-	if n := s.find(name, z); n != nil {
+	n, lf := s.find(name, z)
+	if lf.ok() {
+		items := lf.items(nil, qtype)
+		if answerCount(items) == 0 {
+			return z.nodata
+		}
+		a := &Answer{Zone: z.name}
+		for i := range items {
+			r := items[i].record(name, s.opts.Zones[0], s.opts.TTL)
+			if items[i].extra {
+				a.Extra = append(a.Extra, r)
+			} else {
+				a.Answer = append(a.Answer, r)
+			}
+		}
+		return a
+	}
+	return s.answer(name, qtype, z, n)
+}
+
+// Scratch is the working memory LookupWire needs to answer the names the
+// snapshot does not store without allocating. The zero value is ready; a
+// Scratch is for one goroutine at a time.
+type Scratch struct {
+	ans   Answer
+	tmpl  template
+	items []item
+}
+
+// LookupWire is LookupCanonical for a server: the answer's records are not
+// filled in (only Rcode, Zone and the wire form are), and the answer may
+// live in sc, valid until sc is used again. It allocates nothing.
+func (s *Snapshot) LookupWire(name string, qtype uint16, sc *Scratch) *Answer {
+	z := s.zoneOf(name)
+	if z == nil {
+		return s.refused
+	}
+	n, lf := s.find(name, z)
+	if !lf.ok() {
+		return s.answer(name, qtype, z, n)
+	}
+	sc.items = lf.items(sc.items[:0], qtype)
+	if answerCount(sc.items) == 0 {
+		return z.nodata
+	}
+	sc.ans = Answer{Zone: z.name, wire: &sc.tmpl}
+	sc.packItems(name, qtype, z, s.opts)
+	return &sc.ans
+}
+
+// answer is the answer at a stored name n (nil: the name is not stored).
+func (s *Snapshot) answer(name string, qtype uint16, z *servedZone, n *node) *Answer {
+	if n != nil {
 		if a := n.answers.get(qtype); a != nil {
 			return a
 		}
@@ -41,7 +94,7 @@ func (s *Snapshot) LookupCanonical(name string, qtype uint16) *Answer {
 	if qtype == dns.TypeSOA {
 		return z.nodata
 	}
-	if !z.reverse {
+	if !z.reverse && mayBeDynamic(name, z) {
 		if a := s.dynamic(strings.Clone(name), qtype, z); a != nil {
 			return a
 		}
@@ -49,20 +102,56 @@ func (s *Snapshot) LookupCanonical(name string, qtype uint16) *Answer {
 	return z.nxdomain
 }
 
-// find returns the listed name, or nil. It allocates nothing.
-func (s *Snapshot) find(name string, z *servedZone) *node {
+// leaf is a name the snapshot answers without storing it: a per-endpoint
+// name (d's label range lo:hi) or the PTR name of an address.
+type leaf struct {
+	d      *serviceData
+	lo, hi int32
+	ptr    *ptrSet
+}
+
+func (l leaf) ok() bool { return l.d != nil || l.ptr != nil }
+
+// leafTypes are the types a per-endpoint name can have records of.
+var leafTypes = [...]uint16{dns.TypeA, dns.TypeAAAA, dns.TypeSRV}
+
+// items appends the leaf's records of the type.
+func (l leaf) items(dst []item, qtype uint16) []item {
+	if l.ptr != nil {
+		if qtype != dns.TypePTR {
+			return dst
+		}
+		return ptrItems(dst, l.ptr.entries)
+	}
+	return l.d.endpointItems(dst, l.lo, l.hi, qtype)
+}
+
+// answerCount is the number of answer-section records among items.
+func answerCount(items []item) int {
+	n := 0
+	for i := range items {
+		if !items[i].extra {
+			n++
+		}
+	}
+	return n
+}
+
+// find returns the stored name, or the leaf that answers it, or neither.
+// It allocates nothing.
+func (s *Snapshot) find(name string, z *servedZone) (*node, leaf) {
 	if n := s.static[name]; n != nil {
-		return n
+		return n, leaf{}
 	}
 	if z.reverse {
 		ip, ok := AddrFromReverse(name)
 		if !ok {
-			return nil
+			return nil, leaf{}
 		}
 		if set := s.ptrs.get(ip); set != nil {
-			return set.node
+			return nil, leaf{ptr: set}
 		}
-		return nil
+		return nil, leaf{}
 	}
 	rel := name[:len(name)-len(z.name)] // "a.b.svc." or "x.ns.pod."
 	switch {
@@ -70,22 +159,32 @@ func (s *Snapshot) find(name string, z *servedZone) *node {
 		r := rel[:len(rel)-len("svc.")] // "...<svc>.<ns>."
 		nsStart := strings.LastIndexByte(r[:len(r)-1], '.') + 1
 		if nsStart == 0 {
-			return nil
+			return nil, leaf{}
 		}
 		svcStart := strings.LastIndexByte(r[:nsStart-1], '.') + 1
-		if f := s.services.get(r[svcStart : len(r)-1]); f != nil {
-			return f.nodes[name]
+		f := s.services.get(r[svcStart : len(r)-1])
+		if f == nil {
+			return nil, leaf{}
+		}
+		if n := f.nodes[name]; n != nil {
+			return n, leaf{}
+		}
+		// One label below the service: a per-endpoint name.
+		if svcStart > 1 && strings.IndexByte(r[:svcStart-1], '.') < 0 && f.data.exists && !f.data.external() {
+			if lo, hi := f.data.labelRange(r[:svcStart-1]); lo < hi {
+				return nil, leaf{d: f.data, lo: lo, hi: hi}
+			}
 		}
 	case strings.HasSuffix(rel, ".pod."):
 		r := rel[:len(rel)-len("pod.")]
 		if strings.Count(r, ".") != 2 {
-			return nil
+			return nil, leaf{}
 		}
 		if set := s.pods.get(r[:len(r)-1]); set != nil {
-			return set.nodes[z.name]
+			return set.nodes[z.name], leaf{}
 		}
 	}
-	return nil
+	return nil, leaf{}
 }
 
 // Exists reports whether the name exists in a served zone (NODATA rather than
@@ -102,8 +201,14 @@ func (s *Snapshot) Kind(qname string) NodeKind {
 	if z == nil {
 		return 0
 	}
-	if n := s.find(name, z); n != nil {
+	n, lf := s.find(name, z)
+	switch {
+	case n != nil:
 		return n.kind
+	case lf.ptr != nil:
+		return KindReverse
+	case lf.d != nil:
+		return KindEndpoint
 	}
 	return 0
 }
@@ -131,7 +236,14 @@ func (s *Snapshot) chase(n *node, qtype uint16) *Answer {
 		if seen[target] || tz == nil || tz.reverse {
 			break
 		}
-		next := s.find(target, tz)
+		next, lf := s.find(target, tz)
+		if lf.ok() {
+			// A per-endpoint name: its addresses.
+			for _, it := range lf.items(nil, qtype) {
+				a.Answer = append(a.Answer, it.record(target, s.opts.Zones[0], s.opts.TTL))
+			}
+			break
+		}
 		if next == nil {
 			break
 		}
@@ -145,6 +257,19 @@ func (s *Snapshot) chase(n *node, qtype uint16) *Answer {
 		break
 	}
 	return a
+}
+
+// mayBeDynamic reports whether a name not stored has the shape of one that
+// dynamic answers, so that other names are NXDOMAIN without allocating.
+func mayBeDynamic(name string, z *servedZone) bool {
+	rel := name[:len(name)-len(z.name)]
+	switch strings.Count(rel, ".") {
+	case 3:
+		return strings.HasSuffix(rel, ".pod.")
+	case 5:
+		return strings.HasSuffix(rel, ".svc.")
+	}
+	return false
 }
 
 // dynamic answers the in-zone names that are not listed in the snapshot: pod
@@ -189,20 +314,66 @@ func (s *Snapshot) dynamic(name string, qtype uint16, z *servedZone) *Answer {
 	return nil
 }
 
-// eachNode calls f for every listed name.
-func (s *Snapshot) eachNode(f func(*node)) {
+// nameInfo is one name of the zone, stored or not, with the types it has
+// records of.
+type nameInfo struct {
+	name    string
+	kind    NodeKind
+	service *cluster.Service
+	types   []uint16
+}
+
+// eachName calls f for every name of the zone that has a node or a leaf
+// (not the insecure pod names, which are every address). It is for tests
+// and examples: it makes the names of the leaves.
+func (s *Snapshot) eachName(f func(nameInfo)) {
+	node := func(n *node) {
+		ni := nameInfo{name: n.name, kind: n.kind, service: n.service}
+		for _, x := range n.answers {
+			ni.types = append(ni.types, x.qtype)
+		}
+		f(ni)
+	}
 	for _, n := range s.static {
-		f(n)
+		node(n)
 	}
 	s.services.each(func(_ string, fr *fragment) {
 		for _, n := range fr.nodes {
-			f(n)
+			node(n)
 		}
+		s.eachEndpointName(fr, func(name string, types []uint16) {
+			f(nameInfo{name: name, kind: KindEndpoint, service: fr.data.svc, types: types})
+		})
 	})
-	s.ptrs.each(func(_ netip.Addr, p *ptrSet) { f(p.node) })
+	s.ptrs.each(func(ip netip.Addr, _ *ptrSet) {
+		f(nameInfo{name: reverseName(ip), kind: KindReverse, types: []uint16{dns.TypePTR}})
+	})
 	s.pods.each(func(_ string, p *podSet) {
 		for _, n := range p.nodes {
-			f(n)
+			node(n)
 		}
 	})
+}
+
+// eachEndpointName calls f with every per-endpoint name of the fragment in
+// every forward zone, and the types it has records of.
+func (s *Snapshot) eachEndpointName(fr *fragment, f func(name string, types []uint16)) {
+	d := fr.data
+	if !d.exists || d.external() {
+		return
+	}
+	for _, z := range s.zones {
+		if z.reverse {
+			continue
+		}
+		d.eachEndpoint(func(label string, counts [len(leafTypes)]int) {
+			var types []uint16
+			for i, n := range counts {
+				if n > 0 {
+					types = append(types, leafTypes[i])
+				}
+			}
+			f(label+"."+d.key+".svc."+z.name, types)
+		})
+	}
 }

@@ -82,18 +82,16 @@ func reverseName(a netip.Addr) string {
 }
 
 // AddrFromReverse parses an in-addr.arpa. or ip6.arpa. name that names one
-// full address.
+// full address. It allocates nothing for a name in canonical form.
 func AddrFromReverse(name string) (netip.Addr, bool) {
 	name = strings.ToLower(dns.Fqdn(name))
 	switch {
 	case strings.HasSuffix(name, ".in-addr.arpa."):
-		labels := strings.Split(strings.TrimSuffix(name, ".in-addr.arpa."), ".")
-		if len(labels) != 4 {
-			return netip.Addr{}, false
-		}
+		rest := strings.TrimSuffix(name, ".in-addr.arpa.")
 		var b [4]byte
-		for i, l := range labels {
-			if len(l) == 0 || len(l) > 3 || (len(l) > 1 && l[0] == '0') {
+		for i := range 4 {
+			l, r, found := strings.Cut(rest, ".")
+			if found == (i == 3) || len(l) == 0 || len(l) > 3 || (len(l) > 1 && l[0] == '0') {
 				return netip.Addr{}, false
 			}
 			v := 0
@@ -107,20 +105,22 @@ func AddrFromReverse(name string) (netip.Addr, bool) {
 				return netip.Addr{}, false
 			}
 			b[3-i] = byte(v)
+			rest = r
 		}
 		return netip.AddrFrom4(b), true
 	case strings.HasSuffix(name, ".ip6.arpa."):
-		labels := strings.Split(strings.TrimSuffix(name, ".ip6.arpa."), ".")
-		if len(labels) != 32 {
+		rest := strings.TrimSuffix(name, ".ip6.arpa.")
+		// 32 nibbles, one per label: "x.x. ... .x".
+		if len(rest) != 63 {
 			return netip.Addr{}, false
 		}
 		var b [16]byte
-		for i, l := range labels {
-			if len(l) != 1 {
+		for i := range 32 {
+			if i < 31 && rest[2*i+1] != '.' {
 				return netip.Addr{}, false
 			}
 			var v byte
-			switch c := l[0]; {
+			switch c := rest[2*i]; {
 			case c >= '0' && c <= '9':
 				v = c - '0'
 			case c >= 'a' && c <= 'f':

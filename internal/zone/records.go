@@ -3,6 +3,7 @@ package zone
 import (
 	"math"
 	"net/netip"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -17,13 +18,13 @@ type readyAddr struct {
 	label    string
 	slice    *cluster.EndpointSlice
 	sliceSrc *SourceObject
-	epIdx    int
-	addrIdx  int
+	epIdx    int32
+	addrIdx  int32
 	ports    []slicePort
 }
 
 func (r *readyAddr) source() Source {
-	return objSource(r.sliceSrc, "endpoints[%d].addresses[%d]", r.epIdx, r.addrIdx)
+	return objSource(r.sliceSrc, "endpoints[%d].addresses[%d]", int(r.epIdx), int(r.addrIdx))
 }
 
 // slicePort is an EndpointSlice port that has a number.
@@ -44,8 +45,10 @@ type serviceData struct {
 	exists bool
 	// externalName is the canonical CNAME target of an ExternalName service.
 	externalName string
-	// byLabel indexes ready by endpoint label (set by endpointLabels).
-	byLabel map[string][]int
+	// order indexes ready by endpoint label (see indexLabels).
+	order []int32
+	// key is the service's fragment key, ServiceKey(namespace, name).
+	key string
 	// src is the service as the source of its records.
 	src *SourceObject
 }
@@ -104,7 +107,7 @@ func appendReady(out []readyAddr, es *cluster.EndpointSlice, endpointPodNames bo
 			if !IsDNSLabel(label) {
 				continue
 			}
-			out = append(out, readyAddr{addr: a.Unmap(), label: label, slice: es, sliceSrc: src, epIdx: ei, addrIdx: ai, ports: ports})
+			out = append(out, readyAddr{addr: a.Unmap(), label: label, slice: es, sliceSrc: src, epIdx: int32(ei), addrIdx: int32(ai), ports: ports})
 		}
 	}
 	return out
@@ -281,54 +284,189 @@ func (d *serviceData) namedPorts() [][2]string {
 	return out
 }
 
-// endpointLabels lists the distinct endpoint labels in first-seen order,
-// and indexes the ready addresses by label for the per-endpoint answers.
-func (d *serviceData) endpointLabels() []string {
-	d.byLabel = map[string][]int{}
-	var out []string
-	for i := range d.ready {
-		l := d.ready[i].label
-		if _, seen := d.byLabel[l]; !seen {
-			out = append(out, l)
-		}
-		d.byLabel[l] = append(d.byLabel[l], i)
+// indexLabels orders the ready addresses by endpoint label (stable, so
+// ready order within a label), for the per-endpoint names, which are not
+// stored but answered from this index (see leaf).
+func (d *serviceData) indexLabels() {
+	d.order = make([]int32, len(d.ready))
+	for i := range d.order {
+		d.order[i] = int32(i)
 	}
-	return out
+	sort.SliceStable(d.order, func(a, b int) bool { return d.ready[d.order[a]].label < d.ready[d.order[b]].label })
 }
 
-func (d *serviceData) endpointAddresses(owner, label string, qt uint16, ttl uint32) *Answer {
-	a := &Answer{}
-	u := uniq{}
-	for _, i := range d.byLabel[label] {
-		r := &d.ready[i]
-		if addrFamilyType(r.addr) == qt {
-			a.Answer = u.add(a.Answer, Record{RR: addrRR(owner, r.addr, ttl), From: r.source()})
-		}
+// labelRange returns the range of d.order holding the label; empty if the
+// service has no endpoint of that name.
+func (d *serviceData) labelRange(label string) (lo, hi int32) {
+	n := len(d.order)
+	i := sort.Search(n, func(k int) bool { return d.ready[d.order[k]].label >= label })
+	j := i
+	for j < n && d.ready[d.order[j]].label == label {
+		j++
 	}
-	return a
+	return int32(i), int32(j)
 }
 
-// endpointSRV is SRV at an endpoint name: one per port of its slices,
-// pointing at itself.
-func (d *serviceData) endpointSRV(owner, label, svcOwner string, ttl uint32) *Answer {
-	a := &Answer{}
-	n := 0
-	for _, i := range d.byLabel[label] {
-		n += len(d.ready[i].ports)
+// eachLabel calls f with every distinct endpoint label and its range in
+// d.order, in label order.
+func (d *serviceData) eachLabel(f func(label string, lo, hi int32)) {
+	for i := 0; i < len(d.order); {
+		l := d.ready[d.order[i]].label
+		j := i + 1
+		for j < len(d.order) && d.ready[d.order[j]].label == l {
+			j++
+		}
+		f(l, int32(i), int32(j))
+		i = j
 	}
-	w := srvWeight(n)
-	ua, ue := uniq{}, uniq{}
-	for _, i := range d.byLabel[label] {
-		r := &d.ready[i]
-		for _, p := range r.ports {
-			a.Answer = ua.add(a.Answer, Record{
-				RR:   &dns.SRV{Hdr: hdr(owner, dns.TypeSRV, ttl), Weight: w, Port: p.port, Target: owner},
-				From: objSource(r.sliceSrc, "ports[%d]", p.idx),
-			})
-			a.Extra = ue.add(a.Extra, Record{RR: addrRR(owner, r.addr, ttl), From: r.source()})
+}
+
+// eachEndpoint calls f with every per-endpoint label and the number of
+// answer records it has of each of leafTypes.
+func (d *serviceData) eachEndpoint(f func(label string, counts [len(leafTypes)]int)) {
+	var scratch []item
+	d.eachLabel(func(label string, lo, hi int32) {
+		var counts [len(leafTypes)]int
+		for i, qt := range leafTypes {
+			scratch = d.endpointItems(scratch[:0], lo, hi, qt)
+			counts[i] = answerCount(scratch)
+		}
+		f(label, counts)
+	})
+}
+
+// item is one record of a name the snapshot does not store (a per-endpoint
+// name or a PTR name), in the compact form both the server's packer and
+// Lookup's records are made from, so the two cannot disagree.
+type item struct {
+	qtype uint16
+	// extra marks glue in the additional section.
+	extra bool
+	port  uint16
+	// weight of an SRV record.
+	weight uint16
+	d      *serviceData
+	// ready is the index in d.ready; for a PTR of a ClusterIP, -1-i for
+	// spec.clusterIPs[i].
+	ready int32
+	// portIdx is the EndpointSlice port of an SRV record.
+	portIdx int32
+}
+
+func (it *item) addr() netip.Addr {
+	if it.ready < 0 {
+		return it.d.svc.ClusterIPs[-1-it.ready].Unmap()
+	}
+	return it.d.ready[it.ready].addr
+}
+
+// endpointItems appends the records of an endpoint name (the label's range
+// lo:hi of d.order) for the type: its addresses of that family, or for SRV
+// one record per port of its slices pointing at the name itself, with the
+// addresses as glue. Duplicates (the same address in two slices) appear
+// once.
+func (d *serviceData) endpointItems(dst []item, lo, hi int32, qtype uint16) []item {
+	switch qtype {
+	case dns.TypeA, dns.TypeAAAA:
+		start := len(dst)
+	addrs:
+		for _, i := range d.order[lo:hi] {
+			a := d.ready[i].addr
+			if addrFamilyType(a) != qtype {
+				continue
+			}
+			for _, x := range dst[start:] {
+				if x.d.ready[x.ready].addr == a {
+					continue addrs
+				}
+			}
+			dst = append(dst, item{qtype: qtype, d: d, ready: i})
+		}
+	case dns.TypeSRV:
+		n := 0
+		for _, i := range d.order[lo:hi] {
+			n += len(d.ready[i].ports)
+		}
+		w := srvWeight(n)
+		start := len(dst)
+	ports:
+		for _, i := range d.order[lo:hi] {
+			for _, p := range d.ready[i].ports {
+				for _, x := range dst[start:] {
+					if x.port == p.port {
+						continue ports
+					}
+				}
+				dst = append(dst, item{qtype: dns.TypeSRV, port: p.port, weight: w, d: d, ready: i, portIdx: int32(p.idx)})
+			}
+		}
+		glue := len(dst)
+	glues:
+		for _, i := range d.order[lo:hi] {
+			if len(d.ready[i].ports) == 0 {
+				continue
+			}
+			a := d.ready[i].addr
+			for _, x := range dst[glue:] {
+				if x.addr() == a {
+					continue glues
+				}
+			}
+			dst = append(dst, item{qtype: addrFamilyType(a), extra: true, d: d, ready: i})
 		}
 	}
-	return a
+	return dst
+}
+
+// ptrItems appends the PTR records of an address: a ClusterIP names its
+// service only (the first by namespace/name); otherwise every endpoint name
+// the address is published under. entries are sorted by service key.
+func ptrItems(dst []item, entries []ptrEntry) []item {
+	start := len(dst)
+	for _, e := range entries {
+		if e.ready < 0 {
+			return append(dst[:start], item{qtype: dns.TypePTR, d: e.d, ready: e.ready})
+		}
+	}
+entries:
+	for _, e := range entries {
+		for _, x := range dst[start:] {
+			if x.d.key == e.d.key && x.d.ready[x.ready].label == e.d.ready[e.ready].label {
+				continue entries
+			}
+		}
+		dst = append(dst, item{qtype: dns.TypePTR, d: e.d, ready: e.ready})
+	}
+	return dst
+}
+
+// ptrTarget is the name a PTR item points at: the service's name in the
+// first forward zone, below it the endpoint's label.
+func (it *item) ptrTarget(zone string) string {
+	svc := it.d.key + ".svc." + zone
+	if it.ready < 0 {
+		return svc
+	}
+	return it.d.ready[it.ready].label + "." + svc
+}
+
+// record is the item as a record of owner (with its provenance).
+func (it *item) record(owner, zone string, ttl uint32) Record {
+	switch it.qtype {
+	case dns.TypeSRV:
+		r := &it.d.ready[it.ready]
+		return Record{
+			RR:   &dns.SRV{Hdr: hdr(owner, dns.TypeSRV, ttl), Weight: it.weight, Port: it.port, Target: owner},
+			From: objSource(r.sliceSrc, "ports[%d]", int(it.portIdx)),
+		}
+	case dns.TypePTR:
+		rr := &dns.PTR{Hdr: hdr(owner, dns.TypePTR, ttl), Ptr: it.ptrTarget(zone)}
+		if it.ready < 0 {
+			return Record{RR: rr, From: objSource(it.d.src, "spec.clusterIPs[%d]", int(-1-it.ready))}
+		}
+		return Record{RR: rr, From: it.d.ready[it.ready].source()}
+	}
+	return Record{RR: addrRR(owner, it.addr(), ttl), From: it.d.ready[it.ready].source()}
 }
 
 // uniq drops records already added to a set being built, in constant time

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"hash/maphash"
 	"net/netip"
+	"slices"
 	"sort"
 	"strings"
 
@@ -78,6 +79,8 @@ type servedZone struct {
 type fragment struct {
 	stats Stats
 	data  *serviceData
+	// nodes are the service's names but the per-endpoint ones, which are
+	// answered from data's label index (see leaf).
 	nodes map[string]*node
 	ptrs  []ptrEntry
 	// nameservers is set when an endpoint carries one of the server's own
@@ -85,19 +88,26 @@ type fragment struct {
 	nameservers bool
 }
 
-// ptrEntry is one PTR target an address has.
+// ptrEntry is one PTR target an address has: a ready address of a service
+// (ready is its index in d.ready) or, with ready = -1-i, its
+// spec.clusterIPs[i].
 type ptrEntry struct {
-	key       string // fragment key of the service
-	ip        netip.Addr
-	clusterIP bool
-	record    Record
+	d     *serviceData
+	ready int32
 }
 
-// ptrSet is the PTR name of one address: every entry, and the answer
-// derived from them.
+func (e ptrEntry) addr() netip.Addr {
+	if e.ready < 0 {
+		return e.d.svc.ClusterIPs[-1-e.ready].Unmap()
+	}
+	return e.d.ready[e.ready].addr
+}
+
+// ptrSet is the PTR name of one address: every entry, sorted by service
+// key. The answer is derived from them per query (see ptrItems): a zone
+// has a PTR name per endpoint, too many to keep answers for.
 type ptrSet struct {
 	entries []ptrEntry
-	node    *node
 }
 
 // podSet is a <a-b-c-d>.<ns>.pod.<zone> name (verified pod records) with the
@@ -115,6 +125,13 @@ type podAddr struct {
 // Snapshot is the immutable DNS view of one cluster state: every name of the
 // served zones with its records. It is safe for concurrent use. A new
 // snapshot made by Update shares everything the change did not touch.
+//
+// Names with few, large answers (services, their SRV names, the apex) are
+// stored with their answers packed. The two kinds of names there is one of
+// per endpoint (per-endpoint names and PTR names) are not: each service
+// keeps its ready addresses indexed by label and each address its PTR
+// entries, and their answers are made per query from those (see leaf), so
+// that a name costs no memory of its own.
 type Snapshot struct {
 	opts  Options
 	zones []*servedZone // longest name first
@@ -130,6 +147,8 @@ type Snapshot struct {
 	podIPs shards[string, []string]
 	// nsKeys are the fragments that name the apex NS set.
 	nsKeys map[string]bool
+	// refused is the answer to a name outside every served zone.
+	refused *Answer
 	// Serial is the SOA serial of this snapshot.
 	Serial uint32
 	// Stats counts what the snapshot holds.
@@ -272,7 +291,8 @@ func Empty(opts Options) (*Snapshot, error) {
 	if err != nil {
 		return nil, fmt.Errorf("building zone: %w", err)
 	}
-	s := &Snapshot{opts: o, namespaces: map[string]bool{}, nsKeys: map[string]bool{}, Serial: o.Serial}
+	s := &Snapshot{opts: o, namespaces: map[string]bool{}, nsKeys: map[string]bool{}, Serial: o.Serial,
+		refused: &Answer{Rcode: dns.RcodeRefused}}
 	seed := maphash.MakeSeed()
 	s.services.seed, s.ptrs.seed, s.pods.seed, s.podIPs.seed = seed, seed, seed, seed
 	for _, z := range o.Zones {
@@ -386,20 +406,18 @@ func (s *Snapshot) Update(ch Change) *Snapshot {
 		}
 	}
 	n.services = s.services.with(svcUpd)
+	var scratch []item
 	for ip, set := range ptrUpd {
-		if set != nil {
-			n.finishPTR(ip, set)
-			if set.node == nil {
-				ptrUpd[ip] = nil
-			}
+		if set != nil && !n.finishPTR(ip, set) {
+			ptrUpd[ip] = nil
 		}
 	}
 	for ip, set := range ptrUpd {
 		if old := s.ptrs.get(ip); old != nil {
-			n.Stats.addNode(old.node, -1)
+			scratch = old.addStats(&n.Stats, -1, scratch)
 		}
 		if set != nil {
-			n.Stats.addNode(set.node, 1)
+			scratch = set.addStats(&n.Stats, 1, scratch)
 		}
 	}
 	n.ptrs = s.ptrs.with(ptrUpd)
@@ -431,7 +449,7 @@ func (s *Snapshot) newFragment(u ServiceUpdate) *fragment {
 	if !s.namespaces[ns] || !IsDNSLabel(name) {
 		return nil
 	}
-	d := &serviceData{svc: svc, exists: true, src: &SourceObject{Ref: svc.Ref(), Origin: svc.Origin}}
+	d := &serviceData{svc: svc, exists: true, key: ServiceKey(svc.Namespace, svc.Name), src: &SourceObject{Ref: svc.Ref(), Origin: svc.Origin}}
 	if d.external() {
 		d.externalName = externalTarget(svc.ExternalName)
 		d.exists = d.externalName != ""
@@ -452,6 +470,7 @@ func (s *Snapshot) newFragment(u ServiceUpdate) *fragment {
 		return f
 	}
 	ttl := s.opts.TTL
+	d.indexLabels()
 	for _, z := range s.zones {
 		if z.reverse {
 			continue
@@ -472,33 +491,25 @@ func (s *Snapshot) newFragment(u ServiceUpdate) *fragment {
 			pn := f.add(po, z, KindPort, svc)
 			pn.set(dns.TypeSRV, d.srv(po, z.name, pp[0], pp[1], false, ttl))
 		}
-		for _, label := range d.endpointLabels() {
-			eo := label + "." + owner
-			en := f.add(eo, z, KindEndpoint, svc)
-			en.set(dns.TypeA, d.endpointAddresses(eo, label, dns.TypeA, ttl))
-			en.set(dns.TypeAAAA, d.endpointAddresses(eo, label, dns.TypeAAAA, ttl))
-			en.set(dns.TypeSRV, d.endpointSRV(eo, label, owner, ttl))
-		}
+		// Per-endpoint names are answered from the label index; only
+		// their count is kept here.
+		d.eachEndpoint(func(_ string, counts [len(leafTypes)]int) {
+			f.stats.Names++
+			for _, n := range counts {
+				f.stats.Records += n
+				f.stats.RecordsByKind[KindEndpoint] += n
+			}
+		})
 	}
 	// PTR entries: the ClusterIPs, and every ready endpoint address.
 	if !d.external() && len(s.opts.Zones) > 0 {
-		primary := name + "." + ns + ".svc." + s.opts.Zones[0]
-		key := ServiceKey(svc.Namespace, svc.Name)
 		if !d.headless() {
-			for i, ip := range svc.ClusterIPs {
-				ip = ip.Unmap()
-				f.ptrs = append(f.ptrs, ptrEntry{key: key, ip: ip, clusterIP: true, record: Record{
-					RR:   &dns.PTR{Hdr: hdr(reverseName(ip), dns.TypePTR, ttl), Ptr: primary},
-					From: objSource(d.src, "spec.clusterIPs[%d]", i),
-				}})
+			for i := range svc.ClusterIPs {
+				f.ptrs = append(f.ptrs, ptrEntry{d: d, ready: int32(-1 - i)})
 			}
 		}
 		for i := range d.ready {
-			r := &d.ready[i]
-			f.ptrs = append(f.ptrs, ptrEntry{key: key, ip: r.addr, record: Record{
-				RR:   &dns.PTR{Hdr: hdr(reverseName(r.addr), dns.TypePTR, ttl), Ptr: r.label + "." + primary},
-				From: r.source(),
-			}})
+			f.ptrs = append(f.ptrs, ptrEntry{d: d, ready: int32(i)})
 		}
 	}
 	own := map[netip.Addr]bool{}
@@ -534,6 +545,7 @@ func (f *fragment) add(name string, z *servedZone, kind NodeKind, svc *cluster.S
 
 // ptrSetFor returns the working copy of an address's PTR set in this update.
 func (s *Snapshot) ptrSetFor(ip netip.Addr, upd map[netip.Addr]*ptrSet) *ptrSet {
+	ip = ip.Unmap()
 	if set, ok := upd[ip]; ok && set != nil {
 		return set
 	}
@@ -547,10 +559,10 @@ func (s *Snapshot) ptrSetFor(ip netip.Addr, upd map[netip.Addr]*ptrSet) *ptrSet 
 
 func (s *Snapshot) removePTRs(f *fragment, upd map[netip.Addr]*ptrSet) {
 	for _, e := range f.ptrs {
-		set := s.ptrSetFor(e.ip, upd)
+		set := s.ptrSetFor(e.addr(), upd)
 		kept := set.entries[:0]
 		for _, x := range set.entries {
-			if x.key != e.key {
+			if x.d.key != e.d.key {
 				kept = append(kept, x)
 			}
 		}
@@ -560,37 +572,33 @@ func (s *Snapshot) removePTRs(f *fragment, upd map[netip.Addr]*ptrSet) {
 
 func (s *Snapshot) addPTRs(f *fragment, upd map[netip.Addr]*ptrSet) {
 	for _, e := range f.ptrs {
-		set := s.ptrSetFor(e.ip, upd)
+		set := s.ptrSetFor(e.addr(), upd)
 		set.entries = append(set.entries, e)
 	}
 }
 
-// finishPTR derives an address's PTR answer from its entries: a ClusterIP
-// names its service only (the first by namespace/name); otherwise every
-// endpoint name the address is published under.
-func (s *Snapshot) finishPTR(ip netip.Addr, set *ptrSet) {
-	set.node = nil
+// finishPTR sorts an address's PTR entries by service and reports whether
+// the address has a PTR name: entries, and a served reverse zone.
+func (s *Snapshot) finishPTR(ip netip.Addr, set *ptrSet) bool {
 	if len(set.entries) == 0 {
-		return
+		return false
 	}
-	owner := reverseName(ip)
-	z := s.zoneOf(owner)
+	z := s.zoneOf(reverseName(ip))
 	if z == nil || !z.reverse {
-		return
+		return false
 	}
-	sort.SliceStable(set.entries, func(i, j int) bool { return set.entries[i].key < set.entries[j].key })
-	a := &Answer{}
-	u := uniq{}
-	for _, e := range set.entries {
-		if e.clusterIP {
-			a.Answer = []Record{e.record}
-			break
-		}
-		a.Answer = u.add(a.Answer, e.record)
-	}
-	nd := &node{name: owner, zone: z, kind: KindReverse}
-	nd.set(dns.TypePTR, a)
-	set.node = nd
+	sort.SliceStable(set.entries, func(i, j int) bool { return set.entries[i].d.key < set.entries[j].d.key })
+	set.entries = slices.Clip(set.entries)
+	return true
+}
+
+// addStats counts the set's PTR name in st.
+func (set *ptrSet) addStats(st *Stats, sign int, scratch []item) []item {
+	scratch = ptrItems(scratch[:0], set.entries)
+	st.Names += sign
+	st.Records += sign * len(scratch)
+	st.RecordsByKind[KindReverse] += sign * len(scratch)
+	return scratch
 }
 
 // updatePods applies pod changes to the verified pod records.

@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"net/netip"
 	"sort"
+	"strings"
 	"testing"
 
 	"github.com/clusterdns/clusterdns/internal/cluster"
@@ -16,7 +17,7 @@ import (
 func allQuestions(snaps ...*Snapshot) []Question {
 	seen := map[string]bool{}
 	for _, s := range snaps {
-		s.eachNode(func(n *node) { seen[n.name] = true })
+		s.eachName(func(n nameInfo) { seen[n.name] = true })
 	}
 	var names []string
 	for n := range seen {
@@ -45,6 +46,9 @@ func sameAnswers(t *testing.T, step string, inc, full *Snapshot) {
 		if wa, wb := a.Wire(q.Name, q.Type), b.Wire(q.Name, q.Type); string(wa.Buf) != string(wb.Buf) && !a.Negative() {
 			t.Fatalf("%s: %s %s: wire differs", step, q.Name, dns.TypeToString[q.Type])
 		}
+	}
+	for _, q := range allQuestions(inc) {
+		serverAgrees(t, step, inc, q)
 	}
 	if inc.Stats != full.Stats {
 		t.Fatalf("%s: stats %+v vs %+v", step, inc.Stats, full.Stats)
@@ -263,5 +267,53 @@ func TestUpdateSharesUntouchedFragments(t *testing.T) {
 	}
 	if got := answerOf(n.Lookup("2.0.244.10.in-addr.arpa.", dns.TypePTR)); got != "NXDOMAIN" {
 		t.Errorf("PTR of the now unready endpoint: %s", got)
+	}
+}
+
+// serverAgrees checks that the wire answer a server gets (LookupWire, then
+// the patches for a query in upper case) says what Lookup's records say:
+// the names not stored are packed from the same items the records are made
+// of, by another packer.
+func serverAgrees(t *testing.T, step string, s *Snapshot, q Question) {
+	t.Helper()
+	var sc Scratch
+	name := lowerASCII(dns.Fqdn(q.Name))
+	w, r := s.LookupWire(name, q.Type, &sc), s.Lookup(name, q.Type)
+	if w.Rcode != r.Rcode || w.Zone != r.Zone || w.Negative() != r.Negative() {
+		t.Fatalf("%s: %s %s: LookupWire %d %q negative=%v, Lookup %d %q negative=%v", step, name, dns.TypeToString[q.Type],
+			w.Rcode, w.Zone, w.Negative(), r.Rcode, r.Zone, r.Negative())
+	}
+	if r.Zone == "" || r.Negative() {
+		return
+	}
+	upper := strings.ToUpper(name)
+	asServed := func(a *Answer) string {
+		wire := a.Wire(name, q.Type)
+		buf := append([]byte(nil), wire.Buf...)
+		qn := make([]byte, 0, 256)
+		qn = appendLabels(qn, upper)
+		copy(buf[12:], qn)
+		zl := wireLen(a.Zone)
+		for _, p := range wire.Patches {
+			copy(buf[p:p+zl], qn[len(qn)-zl:])
+		}
+		m := new(dns.Msg)
+		if err := m.Unpack(buf); err != nil {
+			t.Fatalf("%s: %s %s: unpacking: %v", step, name, dns.TypeToString[q.Type], err)
+		}
+		var out []string
+		for _, sec := range [][]dns.RR{m.Answer, m.Ns, m.Extra} {
+			for _, rr := range sec {
+				out = append(out, rr.String())
+			}
+			out = append(out, "|")
+		}
+		return fmt.Sprintf("%s %v %s", dns.RcodeToString[m.Rcode], m.Authoritative, strings.Join(out, "\n"))
+	}
+	if x, y := asServed(w), asServed(r); x != y {
+		t.Fatalf("%s: %s %s: served\n%s\nrecords\n%s", step, name, dns.TypeToString[q.Type], x, y)
+	}
+	if got, want := strings.Count(asServed(w), "\n")-2, len(r.Answer)+len(r.Ns)+len(r.Extra); got != want {
+		t.Fatalf("%s: %s %s: %d records served, %d in the answer", step, name, dns.TypeToString[q.Type], got, want)
 	}
 }

@@ -8,7 +8,9 @@ import (
 	"github.com/miekg/dns"
 )
 
-// Wire templates: every positive answer is packed once per snapshot, with the
+// Wire templates: the positive answers of stored names are packed once per
+// snapshot, and those of the names answered from an index (per-endpoint and
+// PTR names, see leaf) per query into the server's Scratch, with the
 // question in canonical (lower) case. A server answering a query copies the
 // template, sets the ID and flags, and copies the question name as the client
 // sent it over the canonical one. Names in the answer refer to the question's
@@ -259,4 +261,83 @@ func (s *Snapshot) zoneByName(name string) *servedZone {
 		}
 	}
 	return nil
+}
+
+// packItems packs the answer of a name the snapshot does not store (items
+// in sc, see leaf) into sc.tmpl, in the form packTemplate gives: owners
+// point at the question, an SRV target (the name itself) is written out
+// with its zone part patched per query, and a PTR target is written out
+// uncompressed. It allocates nothing once sc's buffers have grown.
+func (sc *Scratch) packItems(qname string, qtype uint16, z *servedZone, o Options) {
+	t := &sc.tmpl
+	an := answerCount(sc.items)
+	b := append(t.buf[:0], 0, 0, 0x84, 0, 0, 1) // ID 0, QR and AA, one question
+	b = binary.BigEndian.AppendUint16(b, uint16(an))
+	b = binary.BigEndian.AppendUint16(b, 0)
+	b = binary.BigEndian.AppendUint16(b, uint16(len(sc.items)-an))
+	b = appendLabels(b, qname)
+	t.qnameLen = len(b) - 12
+	t.zoneOff = 12 + wireLen(qname) - wireLen(z.name)
+	b = binary.BigEndian.AppendUint16(b, qtype)
+	b = binary.BigEndian.AppendUint16(b, dns.ClassINET)
+	t.patches = t.patches[:0]
+	for _, extra := range [2]bool{false, true} {
+		for i := range sc.items {
+			it := &sc.items[i]
+			if it.extra != extra {
+				continue
+			}
+			b = append(b, 0xC0, 12)
+			b = binary.BigEndian.AppendUint16(b, it.qtype)
+			b = binary.BigEndian.AppendUint16(b, dns.ClassINET)
+			b = binary.BigEndian.AppendUint32(b, o.TTL)
+			lenAt := len(b)
+			b = append(b, 0, 0)
+			switch it.qtype {
+			case dns.TypeA:
+				a := it.addr().As4()
+				b = append(b, a[:]...)
+			case dns.TypeAAAA:
+				a := it.addr().As16()
+				b = append(b, a[:]...)
+			case dns.TypeSRV:
+				b = append(b, 0, 0) // priority
+				b = binary.BigEndian.AppendUint16(b, it.weight)
+				b = binary.BigEndian.AppendUint16(b, it.port)
+				// RFC 2782: the target is not compressed.
+				if z.name != "." {
+					t.patches = append(t.patches, len(b)+wireLen(qname)-wireLen(z.name))
+				}
+				b = appendLabels(b, qname)
+			case dns.TypePTR:
+				if it.ready >= 0 {
+					b = appendLabels(b, it.d.ready[it.ready].label)
+					b = b[:len(b)-1]
+				}
+				b = appendLabels(b, it.d.key)
+				b = append(b[:len(b)-1], 3, 's', 'v', 'c')
+				b = appendLabels(b, o.Zones[0])
+			}
+			binary.BigEndian.PutUint16(b[lenAt:], uint16(len(b)-lenAt-2))
+		}
+	}
+	t.buf = b
+}
+
+// appendLabels writes a name (dotted, with or without the final dot) in
+// wire form, ending with the root label.
+func appendLabels(b []byte, name string) []byte {
+	for name != "" && name != "." {
+		i := strings.IndexByte(name, '.')
+		if i < 0 {
+			i = len(name)
+		}
+		b = append(b, byte(i))
+		b = append(b, name[:i]...)
+		if i == len(name) {
+			break
+		}
+		name = name[i+1:]
+	}
+	return append(b, 0)
 }

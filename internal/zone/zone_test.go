@@ -375,7 +375,7 @@ func TestBuildIsPure(t *testing.T) {
 	a := build(t, st, nil)
 	b := build(t, st, nil)
 	var names []string
-	a.eachNode(func(n *node) { names = append(names, n.name) })
+	a.eachName(func(n nameInfo) { names = append(names, n.name) })
 	for _, name := range names {
 		for _, qt := range []uint16{dns.TypeA, dns.TypeAAAA, dns.TypeSRV, dns.TypePTR} {
 			if x, y := answerOf(a.Lookup(name, qt)), answerOf(b.Lookup(name, qt)); x != y {
