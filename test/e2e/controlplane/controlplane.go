@@ -20,6 +20,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
@@ -355,6 +356,10 @@ func (c *ControlPlane) startControllerManager() error {
 func (c *ControlPlane) createNode(ctx context.Context) error {
 	n := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: NodeName, Labels: map[string]string{"kubernetes.io/hostname": NodeName}}}
 	created, err := c.CS.CoreV1().Nodes().Create(ctx, n, metav1.CreateOptions{})
+	if apierrors.IsAlreadyExists(err) {
+		// A control plane started again on a kept directory (bench/kubeprof).
+		created, err = c.CS.CoreV1().Nodes().Get(ctx, NodeName, metav1.GetOptions{})
+	}
 	if err != nil {
 		return fmt.Errorf("creating node: %w", err)
 	}
