@@ -36,27 +36,23 @@ func (s *Snapshot) LookupCanonical(name string, qtype uint16) *Answer {
 		if answerCount(items) == 0 {
 			return z.nodata
 		}
-		a := &Answer{Zone: z.name}
-		for i := range items {
-			r := items[i].record(name, s.opts.Zones[0], s.opts.TTL)
-			if items[i].extra {
-				a.Extra = append(a.Extra, r)
-			} else {
-				a.Answer = append(a.Answer, r)
-			}
-		}
-		return a
+		return records(name, z, s.opts, items)
 	}
-	return s.answer(name, qtype, z, n)
+	a := s.answer(name, qtype, z, n)
+	if a.items != nil {
+		return records(name, z, s.opts, a.items)
+	}
+	return a
 }
 
 // Scratch is the working memory LookupWire needs to answer the names the
 // snapshot does not store without allocating. The zero value is ready; a
 // Scratch is for one goroutine at a time.
 type Scratch struct {
-	ans   Answer
-	tmpl  template
-	items []item
+	ans    Answer
+	tmpl   template
+	items  []item
+	packer itemPacker
 }
 
 // LookupWire is LookupCanonical for a server: the answer's records are not
@@ -239,9 +235,7 @@ func (s *Snapshot) chase(n *node, qtype uint16) *Answer {
 		next, lf := s.find(target, tz)
 		if lf.ok() {
 			// A per-endpoint name: its addresses.
-			for _, it := range lf.items(nil, qtype) {
-				a.Answer = append(a.Answer, it.record(target, s.opts.Zones[0], s.opts.TTL))
-			}
+			a.Answer = append(a.Answer, records(target, tz, s.opts, lf.items(nil, qtype)).Answer...)
 			break
 		}
 		if next == nil {
@@ -251,7 +245,9 @@ func (s *Snapshot) chase(n *node, qtype uint16) *Answer {
 			cur = next
 			continue
 		}
-		if t := next.answers.get(qtype); t != nil {
+		if t := next.answers.get(qtype); t != nil && t.items != nil {
+			a.Answer = append(a.Answer, records(target, tz, s.opts, t.items).Answer...)
+		} else if t != nil {
 			a.Answer = append(a.Answer, t.Answer...)
 		}
 		break
@@ -301,15 +297,14 @@ func (s *Snapshot) dynamic(name string, qtype uint16, z *servedZone) *Answer {
 		}
 		port := strings.TrimPrefix(labels[0], "_")
 		proto := strings.TrimPrefix(labels[1], "_")
-		a := f.data.srv(name, z.name, port, proto, false, s.opts.TTL)
-		if len(a.Answer) == 0 {
+		items := f.data.srvItems(nil, port, proto, false)
+		if answerCount(items) == 0 {
 			return nil
 		}
 		if qtype != dns.TypeSRV {
 			return z.nodata
 		}
-		a.Zone = z.name
-		return a
+		return records(name, z, s.opts, items)
 	}
 	return nil
 }

@@ -4,7 +4,6 @@ import (
 	"math"
 	"net/netip"
 	"sort"
-	"strconv"
 	"strings"
 
 	"github.com/clusterdns/clusterdns/internal/cluster"
@@ -159,27 +158,26 @@ func (d *serviceData) cname(owner string, ttl uint32) Record {
 	}
 }
 
-// addresses is the A or AAAA RRset at the service name: the ClusterIPs, or
-// the ready endpoint addresses of a headless service.
-func (d *serviceData) addresses(owner string, qt uint16, ttl uint32) *Answer {
-	a := &Answer{}
+// addressItems appends the A or AAAA RRset at the service name: the
+// ClusterIPs, or the ready endpoint addresses of a headless service.
+func (d *serviceData) addressItems(dst []item, qt uint16) []item {
+	seen := map[netip.Addr]bool{}
 	if d.headless() {
-		u := uniq{}
 		for i := range d.ready {
-			r := &d.ready[i]
-			if addrFamilyType(r.addr) == qt {
-				a.Answer = u.add(a.Answer, Record{RR: addrRR(owner, r.addr, ttl), From: r.source()})
+			if a := d.ready[i].addr; addrFamilyType(a) == qt && !seen[a] {
+				seen[a] = true
+				dst = append(dst, item{qtype: qt, d: d, ready: int32(i)})
 			}
 		}
-		return a
+		return dst
 	}
 	for i, ip := range d.svc.ClusterIPs {
-		if addrFamilyType(ip) == qt {
-			a.Answer = appendUniqueAddr(a.Answer, owner, ip.Unmap(), ttl,
-				objSource(d.src, "spec.clusterIPs[%d]", i))
+		if a := ip.Unmap(); addrFamilyType(a) == qt && !seen[a] {
+			seen[a] = true
+			dst = append(dst, item{qtype: qt, d: d, ready: int32(-1 - i)})
 		}
 	}
-	return a
+	return dst
 }
 
 // matchPort is the CoreDNS port/protocol match: an empty query label matches
@@ -191,36 +189,28 @@ func matchPort(queryPort, queryProto, name, proto string, any bool) bool {
 	return (queryPort == "" || queryPort == name) && (queryProto == "" || queryProto == proto)
 }
 
-// srv is the SRV answer at the service name (any=true: every port, named or
-// not) or at _port._proto below it. ClusterIP services point at the service
-// name with the service port; headless services point at each ready
-// endpoint's name with the EndpointSlice port (the resolved targetPort).
-func (d *serviceData) srv(owner, zone, port, proto string, any bool, ttl uint32) *Answer {
-	a := &Answer{}
-	svcName := strings.ToLower(d.svc.Name) + "." + strings.ToLower(d.svc.Namespace) + ".svc." + zone
-	type item struct {
-		rr   *dns.SRV
-		src  Source
-		glue Record
-	}
-	var items []item
+// srvItems appends the SRV answer at the service name (any=true: every
+// port, named or not) or at _port._proto below it, with the targets'
+// addresses as glue. ClusterIP services point at the service name with the
+// service port; headless services point at each ready endpoint's name with
+// the EndpointSlice port (the resolved targetPort). The weight is CoreDNS's,
+// over the records before duplicates are dropped.
+func (d *serviceData) srvItems(dst []item, port, proto string, any bool) []item {
+	start := len(dst)
+	n := 0
+	seen := srvSeen{srv: map[srvKey]bool{}, glue: map[srvKey]bool{}}
 	if d.headless() {
 		for i := range d.ready {
-			r := &d.ready[i]
-			for _, p := range r.ports {
+			for _, p := range d.ready[i].ports {
 				if !matchPort(port, proto, p.name, p.proto, any) {
 					continue
 				}
-				target := r.label + "." + svcName
-				items = append(items, item{
-					rr:   &dns.SRV{Hdr: hdr(owner, dns.TypeSRV, ttl), Port: p.port, Target: target},
-					src:  objSource(r.sliceSrc, "ports[%d]", p.idx),
-					glue: Record{RR: addrRR(target, r.addr, ttl), From: r.source()},
-				})
+				n++
+				dst = seen.appendSRV(dst, item{qtype: dns.TypeSRV, port: p.port, d: d, ready: int32(i), portIdx: int32(p.idx)})
 			}
 		}
 	} else {
-		for i, ip := range d.svc.ClusterIPs {
+		for i := range d.svc.ClusterIPs {
 			for j, p := range d.svc.Ports {
 				pname, pproto := strings.ToLower(p.Name), strings.ToLower(string(p.Protocol))
 				if pproto == "" {
@@ -229,23 +219,79 @@ func (d *serviceData) srv(owner, zone, port, proto string, any bool, ttl uint32)
 				if !matchPort(port, proto, pname, pproto, any) || p.Port <= 0 || p.Port > 65535 {
 					continue
 				}
-				items = append(items, item{
-					rr:  &dns.SRV{Hdr: hdr(owner, dns.TypeSRV, ttl), Port: uint16(p.Port), Target: svcName},
-					src: objSource(d.src, "spec.ports[%d]", j),
-					glue: Record{RR: addrRR(svcName, ip.Unmap(), ttl),
-						From: objSource(d.src, "spec.clusterIPs[%d]", i)},
-				})
+				n++
+				dst = seen.appendSRV(dst, item{qtype: dns.TypeSRV, port: uint16(p.Port), d: d, ready: int32(-1 - i), portIdx: int32(j)})
 			}
 		}
 	}
-	w := srvWeight(len(items))
-	ua, ue := uniq{}, uniq{}
-	for _, it := range items {
-		it.rr.Weight = w
-		a.Answer = ua.add(a.Answer, Record{RR: it.rr, From: it.src})
-		a.Extra = ue.add(a.Extra, it.glue)
+	w := srvWeight(n)
+	glue := len(dst)
+	for i := start; i < glue; i++ {
+		dst[i].weight = w
 	}
-	return a
+	// Glue: each target's address, once per target and address, in the
+	// order of the records before duplicates were dropped.
+	if d.headless() {
+		for i := range d.ready {
+			for _, p := range d.ready[i].ports {
+				if matchPort(port, proto, p.name, p.proto, any) {
+					dst = seen.appendGlue(dst, item{qtype: addrFamilyType(d.ready[i].addr), extra: true, d: d, ready: int32(i)})
+				}
+			}
+		}
+		return dst
+	}
+	for i, ip := range d.svc.ClusterIPs {
+		for _, p := range d.svc.Ports {
+			pname, pproto := strings.ToLower(p.Name), strings.ToLower(string(p.Protocol))
+			if pproto == "" {
+				pproto = "tcp"
+			}
+			if matchPort(port, proto, pname, pproto, any) && p.Port > 0 && p.Port <= 65535 {
+				dst = seen.appendGlue(dst, item{qtype: addrFamilyType(ip), extra: true, d: d, ready: int32(-1 - i)})
+			}
+		}
+	}
+	return dst
+}
+
+// srvSeen drops duplicate SRV records and glue as srvItems builds them.
+type srvSeen struct {
+	srv  map[srvKey]bool
+	glue map[srvKey]bool
+}
+
+// srvKey is a target (its endpoint label, "" for the service name) with a
+// port or an address.
+type srvKey struct {
+	label string
+	port  uint16
+	addr  netip.Addr
+}
+
+func (it *item) targetLabel() string {
+	if it.ready < 0 {
+		return ""
+	}
+	return it.d.ready[it.ready].label
+}
+
+func (s *srvSeen) appendSRV(dst []item, it item) []item {
+	k := srvKey{label: it.targetLabel(), port: it.port}
+	if s.srv[k] {
+		return dst
+	}
+	s.srv[k] = true
+	return append(dst, it)
+}
+
+func (s *srvSeen) appendGlue(dst []item, it item) []item {
+	k := srvKey{label: it.targetLabel(), addr: it.addr()}
+	if s.glue[k] {
+		return dst
+	}
+	s.glue[k] = true
+	return append(dst, it)
 }
 
 // namedPorts lists the distinct (name, protocol) pairs, lower case, that have
@@ -440,9 +486,10 @@ entries:
 	return dst
 }
 
-// ptrTarget is the name a PTR item points at: the service's name in the
-// first forward zone, below it the endpoint's label.
-func (it *item) ptrTarget(zone string) string {
+// target is the name an SRV or PTR item points at, which glue items are
+// the address of: the service's name in zone, below it the endpoint's
+// label for an endpoint (a PTR item's zone is the first forward zone).
+func (it *item) target(zone string) string {
 	svc := it.d.key + ".svc." + zone
 	if it.ready < 0 {
 		return svc
@@ -450,52 +497,56 @@ func (it *item) ptrTarget(zone string) string {
 	return it.d.ready[it.ready].label + "." + svc
 }
 
-// record is the item as a record of owner (with its provenance).
-func (it *item) record(owner, zone string, ttl uint32) Record {
-	switch it.qtype {
-	case dns.TypeSRV:
-		r := &it.d.ready[it.ready]
-		return Record{
-			RR:   &dns.SRV{Hdr: hdr(owner, dns.TypeSRV, ttl), Weight: it.weight, Port: it.port, Target: owner},
-			From: objSource(r.sliceSrc, "ports[%d]", int(it.portIdx)),
-		}
-	case dns.TypePTR:
-		rr := &dns.PTR{Hdr: hdr(owner, dns.TypePTR, ttl), Ptr: it.ptrTarget(zone)}
-		if it.ready < 0 {
-			return Record{RR: rr, From: objSource(it.d.src, "spec.clusterIPs[%d]", int(-1-it.ready))}
-		}
-		return Record{RR: rr, From: it.d.ready[it.ready].source()}
+// sameTarget reports whether two items of one service have the same target.
+func (it *item) sameTarget(o *item) bool {
+	if (it.ready < 0) != (o.ready < 0) {
+		return false
 	}
-	return Record{RR: addrRR(owner, it.addr(), ttl), From: it.d.ready[it.ready].source()}
+	return it.ready < 0 || it.d.ready[it.ready].label == o.d.ready[o.ready].label
 }
 
-// uniq drops records already added to a set being built, in constant time
-// per record (a headless service's sets hold one record per endpoint).
-type uniq map[string]struct{}
-
-func (u uniq) add(rs []Record, r Record) []Record {
-	k := rrKey(r.RR)
-	if _, dup := u[k]; dup {
-		return rs
+// source is where the item's data comes from.
+func (it *item) source() Source {
+	switch {
+	case it.qtype == dns.TypeSRV && it.ready < 0:
+		return objSource(it.d.src, "spec.ports[%d]", int(it.portIdx))
+	case it.qtype == dns.TypeSRV:
+		return objSource(it.d.ready[it.ready].sliceSrc, "ports[%d]", int(it.portIdx))
+	case it.ready < 0:
+		return objSource(it.d.src, "spec.clusterIPs[%d]", int(-1-it.ready))
 	}
-	u[k] = struct{}{}
-	return append(rs, r)
+	return it.d.ready[it.ready].source()
 }
 
-// rrKey identifies a record for de-duplication: owner, type and data
-// (owner names here are canonical, lower case).
-func rrKey(rr dns.RR) string {
-	switch v := rr.(type) {
-	case *dns.A:
-		return v.Hdr.Name + " A " + string(v.A.To4())
-	case *dns.AAAA:
-		return v.Hdr.Name + " AAAA " + string(v.AAAA.To16())
-	case *dns.SRV:
-		return v.Hdr.Name + " SRV " + strconv.Itoa(int(v.Priority)) + " " + strconv.Itoa(int(v.Weight)) + " " + strconv.Itoa(int(v.Port)) + " " + strings.ToLower(v.Target)
-	case *dns.PTR:
-		return v.Hdr.Name + " PTR " + strings.ToLower(v.Ptr)
+// record is the item as a record (with its provenance) in an answer to a
+// question for owner in zone z; glue is owned by its target.
+func (it *item) record(owner string, z *servedZone, o Options) Record {
+	var rr dns.RR
+	switch {
+	case it.qtype == dns.TypeSRV:
+		rr = &dns.SRV{Hdr: hdr(owner, dns.TypeSRV, o.TTL), Weight: it.weight, Port: it.port, Target: it.target(z.name)}
+	case it.qtype == dns.TypePTR:
+		rr = &dns.PTR{Hdr: hdr(owner, dns.TypePTR, o.TTL), Ptr: it.target(o.Zones[0])}
+	case it.extra:
+		rr = addrRR(it.target(z.name), it.addr(), o.TTL)
+	default:
+		rr = addrRR(owner, it.addr(), o.TTL)
 	}
-	return rr.String()
+	return Record{RR: rr, From: it.source()}
+}
+
+// records is the answer of items to a question for owner in zone z.
+func records(owner string, z *servedZone, o Options, items []item) *Answer {
+	a := &Answer{Zone: z.name}
+	for i := range items {
+		r := items[i].record(owner, z, o)
+		if items[i].extra {
+			a.Extra = append(a.Extra, r)
+		} else {
+			a.Answer = append(a.Answer, r)
+		}
+	}
+	return a
 }
 
 func filterType(rs []Record, t uint16) []Record {

@@ -2,21 +2,24 @@ package zone
 
 import "hash/maphash"
 
-// nShards is the number of shards of a snapshot map. An update copies only
-// the shards it touches, so its cost is about size/nShards per touched key
-// rather than the size of the zone.
-const nShards = 256
-
-// shards is a copy-on-write map split in nShards parts. The zero value is an
-// empty map (once seed is set).
+// shards is a copy-on-write map split in parts. An update copies only the
+// parts it touches, so its cost is about size/parts per touched key plus
+// the part table, rather than the size of the zone.
 type shards[K comparable, V any] struct {
 	seed maphash.Seed
-	m    [nShards]map[K]V
+	m    []map[K]V
 	n    int
 }
 
+// newShards returns an empty map of n parts. Choose n so that a typical
+// update (the keys of one service) touches few of them or few keys each:
+// the addresses of a 1,000-endpoint service are spread over every part.
+func newShards[K comparable, V any](seed maphash.Seed, n int) shards[K, V] {
+	return shards[K, V]{seed: seed, m: make([]map[K]V, n)}
+}
+
 func (s *shards[K, V]) shard(k K) int {
-	return int(maphash.Comparable(s.seed, k) % nShards)
+	return int(maphash.Comparable(s.seed, k) % uint64(len(s.m)))
 }
 
 func (s *shards[K, V]) get(k K) V {
@@ -45,7 +48,8 @@ func (s shards[K, V]) with(upd map[K]V) shards[K, V] {
 		return s
 	}
 	out := s
-	copied := [nShards]bool{}
+	out.m = append([]map[K]V(nil), s.m...)
+	copied := make([]bool, len(s.m))
 	for k, v := range upd {
 		i := s.shard(k)
 		if !copied[i] {

@@ -61,6 +61,16 @@ func (n *node) set(qtype uint16, a *Answer) {
 	}
 }
 
+// setItems stores the answer made of items for a type, if it has records.
+func (n *node) setItems(qtype uint16, items []item, o Options) {
+	if answerCount(items) == 0 {
+		return
+	}
+	a := &Answer{Zone: n.zone.name, items: slices.Clone(items)}
+	a.wire = itemTemplate(n.name, qtype, n.zone, o, a.items)
+	n.answers = n.answers.put(qtype, a)
+}
+
 // servedZone is one zone served by the snapshot, with its negative-answer SOA.
 type servedZone struct {
 	name    string
@@ -186,8 +196,8 @@ func (a *Stats) addNode(n *node, sign int) {
 	}
 	a.Names += sign
 	for _, x := range n.answers {
-		a.Records += sign * len(x.a.Answer)
-		a.RecordsByKind[n.kind] += sign * len(x.a.Answer)
+		a.Records += sign * x.a.count()
+		a.RecordsByKind[n.kind] += sign * x.a.count()
 	}
 }
 
@@ -294,7 +304,11 @@ func Empty(opts Options) (*Snapshot, error) {
 	s := &Snapshot{opts: o, namespaces: map[string]bool{}, nsKeys: map[string]bool{}, Serial: o.Serial,
 		refused: &Answer{Rcode: dns.RcodeRefused}}
 	seed := maphash.MakeSeed()
-	s.services.seed, s.ptrs.seed, s.pods.seed, s.podIPs.seed = seed, seed, seed, seed
+	// Parts for about 10-50 keys each at 10k services and 150k endpoints.
+	s.services = newShards[string, *fragment](seed, 256)
+	s.ptrs = newShards[netip.Addr, *ptrSet](seed, 16384)
+	s.pods = newShards[string, *podSet](seed, 4096)
+	s.podIPs = newShards[string, []string](seed, 4096)
 	for _, z := range o.Zones {
 		s.zones = append(s.zones, newServedZone(z, false, o, o.Serial))
 	}
@@ -471,6 +485,7 @@ func (s *Snapshot) newFragment(u ServiceUpdate) *fragment {
 	}
 	ttl := s.opts.TTL
 	d.indexLabels()
+	var scratch []item
 	for _, z := range s.zones {
 		if z.reverse {
 			continue
@@ -483,13 +498,17 @@ func (s *Snapshot) newFragment(u ServiceUpdate) *fragment {
 			sn.set(dns.TypeCNAME, &Answer{Answer: []Record{d.cname(owner, ttl)}})
 			continue
 		}
-		sn.set(dns.TypeA, d.addresses(owner, dns.TypeA, ttl))
-		sn.set(dns.TypeAAAA, d.addresses(owner, dns.TypeAAAA, ttl))
-		sn.set(dns.TypeSRV, d.srv(owner, z.name, "", "", true, ttl))
+		for _, qt := range [...]uint16{dns.TypeA, dns.TypeAAAA} {
+			scratch = d.addressItems(scratch[:0], qt)
+			sn.setItems(qt, scratch, s.opts)
+		}
+		scratch = d.srvItems(scratch[:0], "", "", true)
+		sn.setItems(dns.TypeSRV, scratch, s.opts)
 		for _, pp := range d.namedPorts() {
 			po := "_" + pp[0] + "._" + pp[1] + "." + owner
 			pn := f.add(po, z, KindPort, svc)
-			pn.set(dns.TypeSRV, d.srv(po, z.name, pp[0], pp[1], false, ttl))
+			scratch = d.srvItems(scratch[:0], pp[0], pp[1], false)
+			pn.setItems(dns.TypeSRV, scratch, s.opts)
 		}
 		// Per-endpoint names are answered from the label index; only
 		// their count is kept here.

@@ -263,31 +263,46 @@ func (s *Snapshot) zoneByName(name string) *servedZone {
 	return nil
 }
 
-// packItems packs the answer of a name the snapshot does not store (items
-// in sc, see leaf) into sc.tmpl, in the form packTemplate gives: owners
-// point at the question, an SRV target (the name itself) is written out
-// with its zone part patched per query, and a PTR target is written out
-// uncompressed. It allocates nothing once sc's buffers have grown.
-func (sc *Scratch) packItems(qname string, qtype uint16, z *servedZone, o Options) {
-	t := &sc.tmpl
-	an := answerCount(sc.items)
-	b := append(t.buf[:0], 0, 0, 0x84, 0, 0, 1) // ID 0, QR and AA, one question
+// itemPacker packs answers made of items (see item) in the form
+// packTemplate gives: owners equal to the question point at it, SRV and PTR
+// targets are written out (RFC 2782: an SRV target is not compressed) with
+// the question's zone part patched per query, and glue points at the
+// target it is the address of. Its buffers are reused, so packing allocates
+// nothing once they have grown.
+type itemPacker struct {
+	buf     []byte
+	patches []int
+	// targets holds the offset of each written SRV target by its label
+	// ("" for the service name), for glue to point at.
+	targets map[string]int
+}
+
+func (p *itemPacker) pack(qname string, qtype uint16, z *servedZone, o Options, items []item) {
+	an := answerCount(items)
+	b := append(p.buf[:0], 0, 0, 0x84, 0, 0, 1) // ID 0, QR and AA, one question
 	b = binary.BigEndian.AppendUint16(b, uint16(an))
 	b = binary.BigEndian.AppendUint16(b, 0)
-	b = binary.BigEndian.AppendUint16(b, uint16(len(sc.items)-an))
+	b = binary.BigEndian.AppendUint16(b, uint16(len(items)-an))
 	b = appendLabels(b, qname)
-	t.qnameLen = len(b) - 12
-	t.zoneOff = 12 + wireLen(qname) - wireLen(z.name)
 	b = binary.BigEndian.AppendUint16(b, qtype)
 	b = binary.BigEndian.AppendUint16(b, dns.ClassINET)
-	t.patches = t.patches[:0]
+	p.patches = p.patches[:0]
+	if len(p.targets) > 0 {
+		clear(p.targets)
+	}
 	for _, extra := range [2]bool{false, true} {
-		for i := range sc.items {
-			it := &sc.items[i]
+		for i := range items {
+			it := &items[i]
 			if it.extra != extra {
 				continue
 			}
-			b = append(b, 0xC0, 12)
+			if !it.extra || it.targetIs(qname, z.name) {
+				b = append(b, 0xC0, 12)
+			} else if off, ok := p.targets[it.targetLabel()]; ok {
+				b = binary.BigEndian.AppendUint16(b, 0xC000|uint16(off))
+			} else {
+				b = p.appendTarget(b, it, z.name, z.name)
+			}
 			b = binary.BigEndian.AppendUint16(b, it.qtype)
 			b = binary.BigEndian.AppendUint16(b, dns.ClassINET)
 			b = binary.BigEndian.AppendUint32(b, o.TTL)
@@ -304,24 +319,70 @@ func (sc *Scratch) packItems(qname string, qtype uint16, z *servedZone, o Option
 				b = append(b, 0, 0) // priority
 				b = binary.BigEndian.AppendUint16(b, it.weight)
 				b = binary.BigEndian.AppendUint16(b, it.port)
-				// RFC 2782: the target is not compressed.
-				if z.name != "." {
-					t.patches = append(t.patches, len(b)+wireLen(qname)-wireLen(z.name))
+				// Glue of a target that is the question points at it.
+				if _, ok := p.targets[it.targetLabel()]; !ok && len(b) < 0x3FFF && !it.targetIs(qname, z.name) {
+					if p.targets == nil {
+						p.targets = map[string]int{}
+					}
+					p.targets[it.targetLabel()] = len(b)
 				}
-				b = appendLabels(b, qname)
+				b = p.appendTarget(b, it, z.name, z.name)
 			case dns.TypePTR:
-				if it.ready >= 0 {
-					b = appendLabels(b, it.d.ready[it.ready].label)
-					b = b[:len(b)-1]
-				}
-				b = appendLabels(b, it.d.key)
-				b = append(b[:len(b)-1], 3, 's', 'v', 'c')
-				b = appendLabels(b, o.Zones[0])
+				b = p.appendTarget(b, it, o.Zones[0], z.name)
 			}
 			binary.BigEndian.PutUint16(b[lenAt:], uint16(len(b)-lenAt-2))
 		}
 	}
-	t.buf = b
+	p.buf = b
+}
+
+// appendTarget writes the item's target in zone; if zone is the question's
+// zone, its part is recorded as a patch.
+func (p *itemPacker) appendTarget(b []byte, it *item, zone, qzone string) []byte {
+	if it.ready >= 0 {
+		b = appendLabels(b, it.d.ready[it.ready].label)
+		b = b[:len(b)-1]
+	}
+	b = appendLabels(b, it.d.key)
+	b = append(b[:len(b)-1], 3, 's', 'v', 'c')
+	if zone == qzone && zone != "." {
+		p.patches = append(p.patches, len(b))
+	}
+	return appendLabels(b, zone)
+}
+
+// targetIs reports whether the item's target in zone is name, without
+// making the target.
+func (it *item) targetIs(name, zone string) bool {
+	if it.ready >= 0 {
+		l := it.d.ready[it.ready].label
+		if len(name) <= len(l) || name[:len(l)] != l || name[len(l)] != '.' {
+			return false
+		}
+		name = name[len(l)+1:]
+	}
+	k := it.d.key
+	return len(name) == len(k)+len(".svc.")+len(zone) && name[:len(k)] == k &&
+		name[len(k):len(k)+5] == ".svc." && name[len(k)+5:] == zone
+}
+
+// packItems packs the answer of a name the snapshot does not store (items
+// in sc, see leaf) into sc.tmpl.
+func (sc *Scratch) packItems(qname string, qtype uint16, z *servedZone, o Options) {
+	sc.packer.pack(qname, qtype, z, o, sc.items)
+	sc.tmpl = template{buf: sc.packer.buf, qnameLen: wireLen(qname), zoneOff: 12 + wireLen(qname) - wireLen(z.name), patches: sc.packer.patches}
+}
+
+// itemTemplate packs a stored answer made of items.
+func itemTemplate(qname string, qtype uint16, z *servedZone, o Options, items []item) *template {
+	var p itemPacker
+	p.pack(qname, qtype, z, o, items)
+	return &template{
+		buf:      append([]byte(nil), p.buf...),
+		qnameLen: wireLen(qname),
+		zoneOff:  12 + wireLen(qname) - wireLen(z.name),
+		patches:  slices.Clone(p.patches),
+	}
 }
 
 // appendLabels writes a name (dotted, with or without the final dot) in

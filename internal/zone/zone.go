@@ -125,6 +125,17 @@ type Answer struct {
 
 	wire     *template
 	negative bool
+	// items, if set, are what the records are made of (Answer, Ns and
+	// Extra are then empty): see Snapshot.LookupCanonical.
+	items []item
+}
+
+// count is the number of records in the answer section.
+func (a *Answer) count() int {
+	if a.items != nil {
+		return answerCount(a.items)
+	}
+	return len(a.Answer)
 }
 
 // Negative reports whether the answer is the zone's shared NXDOMAIN or NODATA
