@@ -4,9 +4,12 @@ import (
 	"fmt"
 	"hash/maphash"
 	"net/netip"
+	"runtime"
 	"slices"
 	"sort"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"github.com/clusterdns/clusterdns/internal/cluster"
 	"github.com/miekg/dns"
@@ -380,14 +383,15 @@ func (s *Snapshot) Update(ch Change) *Snapshot {
 			}
 		})
 	}
-	for _, u := range ch.Services {
+	frags := n.newFragments(ch.Services)
+	for i, u := range ch.Services {
 		key := ServiceKey(u.Namespace, u.Name)
 		if old, ok := svcUpd[key]; ok && old != nil {
 			n.removePTRs(old, ptrUpd)
 		} else if old := s.services.get(key); old != nil && !ok {
 			n.removePTRs(old, ptrUpd)
 		}
-		f := n.newFragment(u)
+		f := frags[i]
 		svcUpd[key] = f
 		if f != nil {
 			n.addPTRs(f, ptrUpd)
@@ -450,6 +454,41 @@ func cloneSet(m map[string]bool) map[string]bool {
 		c[k] = v
 	}
 	return c
+}
+
+// parallelFragments is the number of services from which Update derives
+// fragments on every core: a full build or a re-list, not an event.
+const parallelFragments = 512
+
+// newFragments derives the fragments of the updates, in order. Fragments
+// are independent of each other, so a large change (the first build) is
+// spread over every core.
+func (s *Snapshot) newFragments(us []ServiceUpdate) []*fragment {
+	out := make([]*fragment, len(us))
+	workers := runtime.GOMAXPROCS(0)
+	if len(us) < parallelFragments || workers == 1 {
+		for i, u := range us {
+			out[i] = s.newFragment(u)
+		}
+		return out
+	}
+	var wg sync.WaitGroup
+	var next atomic.Int64
+	for range workers {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(64)) - 64
+				if i >= len(us) {
+					return
+				}
+				for j := i; j < min(i+64, len(us)); j++ {
+					out[j] = s.newFragment(us[j])
+				}
+			}
+		})
+	}
+	wg.Wait()
+	return out
 }
 
 // newFragment derives what one service contributes; nil when it contributes
