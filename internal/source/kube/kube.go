@@ -2,12 +2,14 @@
 // EndpointSlices, Namespaces (and Pods, only when pod records are verified)
 // whose changes become zone.Change values for the services they touch.
 //
-// It keeps only the fields of the cluster model in its caches (a transform
-// drops managedFields, status and the rest as objects arrive), converts
-// objects with the same code as the manifest source, and never rebuilds the
-// whole zone for an event: a change to a Service or one of its
-// EndpointSlices updates that service alone. It does not decide readiness
-// (the cluster's EndpointSlice controller did) nor answer queries.
+// Its caches hold no API objects: a transform converts each object as it
+// arrives into the cluster model, with the same code as the manifest
+// source, and the caches keep that compact form, which the zone is handed
+// as is (so an endpoint is held once, not once typed and once converted).
+// It never rebuilds the whole zone for an event: a change to a Service or
+// one of its EndpointSlices updates that service alone. It does not decide
+// readiness (the cluster's EndpointSlice controller did) nor answer
+// queries.
 package kube
 
 import (
@@ -25,7 +27,6 @@ import (
 	"github.com/clusterdns/clusterdns/internal/source/manifest"
 	"github.com/clusterdns/clusterdns/internal/zone"
 	corev1 "k8s.io/api/core/v1"
-	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
@@ -197,7 +198,7 @@ func (s *Source) Run(ctx context.Context, sink Sink) error {
 		infs = append(infs, s.podInf)
 	}
 	for _, inf := range infs {
-		if err := inf.SetTransform(trim); err != nil {
+		if err := inf.SetTransform(transform(s.log)); err != nil {
 			return fmt.Errorf("setting informer transform: %w", err)
 		}
 		if err := inf.SetWatchErrorHandlerWithContext(s.watchError); err != nil {
@@ -205,12 +206,8 @@ func (s *Source) Run(ctx context.Context, sink Sink) error {
 		}
 	}
 	if err := s.sliceInf.AddIndexers(cache.Indexers{sliceByService: func(obj any) ([]string, error) {
-		es, ok := obj.(*discoveryv1.EndpointSlice)
-		if !ok {
-			return nil, nil
-		}
-		if name := es.Labels[discoveryv1.LabelServiceName]; name != "" {
-			return []string{es.Namespace + "/" + name}, nil
+		if st, ok := obj.(*storedSlice); ok && st.service != "" {
+			return []string{st.service}, nil
 		}
 		return nil, nil
 	}}); err != nil {
@@ -340,19 +337,15 @@ func (s *Source) sliceChanged(old, o any) {
 		o = d.Obj
 		tombstone = true
 	}
-	if es, ok := o.(*discoveryv1.EndpointSlice); ok {
-		if name := es.Labels[discoveryv1.LabelServiceName]; name != "" {
-			keys = append(keys, es.Namespace+"/"+name)
+	if st, ok := o.(*storedSlice); ok {
+		if st.service != "" {
+			keys = append(keys, st.service)
 		}
-		if ts, ok := es.Annotations[annTrigger]; ok {
-			if t, err := time.Parse(time.RFC3339Nano, ts); err == nil {
-				trigger = t
-			}
-		}
+		trigger = st.trigger
 	}
-	if es, ok := old.(*discoveryv1.EndpointSlice); ok {
-		if name := es.Labels[discoveryv1.LabelServiceName]; name != "" && (len(keys) == 0 || keys[0] != es.Namespace+"/"+name) {
-			keys = append(keys, es.Namespace+"/"+name)
+	if st, ok := old.(*storedSlice); ok {
+		if st.service != "" && (len(keys) == 0 || keys[0] != st.service) {
+			keys = append(keys, st.service)
 		}
 	}
 	if len(keys) == 0 {
@@ -396,10 +389,10 @@ func (s *Source) change(p pendingSet) zone.Change {
 	if p.namespaces {
 		ch.Namespaces = []string{}
 		for _, o := range s.nsInf.GetStore().List() {
-			if ns, ok := o.(*corev1.Namespace); ok {
-				ch.Namespaces = append(ch.Namespaces, ns.Name)
+			if ns, ok := o.(*storedNamespace); ok {
+				ch.Namespaces = append(ch.Namespaces, ns.name)
 				// Services of a namespace that appeared must be listed.
-				objs, _ := s.svcInf.GetIndexer().ByIndex(cache.NamespaceIndex, ns.Name)
+				objs, _ := s.svcInf.GetIndexer().ByIndex(cache.NamespaceIndex, ns.name)
 				for _, so := range objs {
 					if k, ok := objectKey(so); ok {
 						p.services[k] = true
@@ -418,27 +411,15 @@ func (s *Source) change(p pendingSet) zone.Change {
 		ns, name, _ := strings.Cut(k, "/")
 		u := zone.ServiceUpdate{Namespace: ns, Name: name}
 		if o, ok, _ := s.svcInf.GetStore().GetByKey(k); ok {
-			if svc, ok := o.(*corev1.Service); ok {
-				c, err := manifest.ConvertService(svc)
-				if err != nil {
-					s.log.Warn("service has values DNS cannot use", "service", k, "err", err)
-				}
-				u.Service = &c
+			if st, ok := o.(*storedService); ok {
+				u.Service = &st.svc
 			}
 		}
 		if u.Service != nil {
 			objs, _ := s.sliceInf.GetIndexer().ByIndex(sliceByService, k)
 			for _, o := range objs {
-				es, ok := o.(*discoveryv1.EndpointSlice)
-				if !ok {
-					continue
-				}
-				c, err := manifest.ConvertEndpointSlice(es)
-				if err != nil {
-					s.log.Warn("EndpointSlice has values DNS cannot use", "endpointslice", es.Namespace+"/"+es.Name, "err", err)
-				}
-				if c != nil {
-					u.Slices = append(u.Slices, c)
+				if st, ok := o.(*storedSlice); ok && st.slice != nil {
+					u.Slices = append(u.Slices, st.slice)
 				}
 			}
 		}
@@ -448,12 +429,8 @@ func (s *Source) change(p pendingSet) zone.Change {
 		ns, name, _ := strings.Cut(k, "/")
 		u := zone.PodUpdate{Namespace: ns, Name: name}
 		if o, ok, _ := s.podInf.GetStore().GetByKey(k); ok {
-			if pod, ok := o.(*corev1.Pod); ok {
-				c, err := manifest.ConvertPod(pod)
-				if err != nil {
-					s.log.Warn("pod has values DNS cannot use", "pod", k, "err", err)
-				}
-				u.Pod = &c
+			if st, ok := o.(*storedPod); ok {
+				u.Pod = &st.pod
 			}
 		}
 		ch.Pods = append(ch.Pods, u)
@@ -461,23 +438,16 @@ func (s *Source) change(p pendingSet) zone.Change {
 	return ch
 }
 
-// serviceKind is the latency label of a service, as CoreDNS names them.
+// serviceKind is the latency label of a service, "" if it is gone.
 func (s *Source) serviceKind(key string) string {
 	o, ok, _ := s.svcInf.GetStore().GetByKey(key)
 	if !ok {
 		return ""
 	}
-	svc, ok := o.(*corev1.Service)
-	if !ok {
-		return ""
+	if st, ok := o.(*storedService); ok {
+		return st.kind
 	}
-	switch {
-	case svc.Spec.ClusterIP != corev1.ClusterIPNone:
-		return KindClusterIP
-	case len(svc.Spec.Selector) > 0:
-		return KindHeadlessWithSelector
-	}
-	return KindHeadlessWithoutSelector
+	return ""
 }
 
 func (s *Source) observe(events []sliceEvent, served time.Time) {

@@ -4,12 +4,16 @@ import (
 	"bytes"
 	"context"
 	"log/slog"
+	"reflect"
 	"sort"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+	"unsafe"
 
+	"github.com/clusterdns/clusterdns/internal/cluster"
+	"github.com/clusterdns/clusterdns/internal/source/manifest"
 	"github.com/clusterdns/clusterdns/internal/zone"
 	"github.com/miekg/dns"
 	corev1 "k8s.io/api/core/v1"
@@ -205,19 +209,80 @@ func TestLiveChangesFollowTheAPI(t *testing.T) {
 	waitAnswer(t, sink, "x.late.svc.cluster.local.", dns.TypeA, "NOERROR A 10.96.0.11")
 }
 
-func TestTransformKeepsOnlyTheModel(t *testing.T) {
-	client := fake.NewClientset(&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "default"}}, headless("web"))
-	src, _, _ := run(t, client, Options{})
+func TestCachesHoldTheModel(t *testing.T) {
+	client := fake.NewClientset(&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "default"}}, headless("web"),
+		slice("web", "web-abc", time.Now(), "10.244.0.1"))
+	src, sink, _ := run(t, client, Options{})
 	o, ok, _ := src.svcInf.GetStore().GetByKey("default/web")
 	if !ok {
 		t.Fatal("service not cached")
 	}
-	svc := o.(*corev1.Service)
-	if len(svc.ManagedFields) != 0 || len(svc.Annotations) != 0 {
-		t.Errorf("cached service keeps managedFields/annotations: %+v", svc.ObjectMeta)
+	svc, ok := o.(*storedService)
+	if !ok {
+		t.Fatalf("cached service is a %T", o)
 	}
-	if svc.Spec.ClusterIP != corev1.ClusterIPNone || len(svc.Spec.Ports) != 1 {
-		t.Errorf("cached service lost DNS fields: %+v", svc.Spec)
+	if !svc.svc.Headless || len(svc.svc.Ports) != 1 || svc.kind != KindHeadlessWithSelector {
+		t.Errorf("cached service lost DNS fields: %+v", svc)
+	}
+	o, ok, _ = src.sliceInf.GetStore().GetByKey("default/web-abc")
+	if !ok {
+		t.Fatal("EndpointSlice not cached")
+	}
+	es, ok := o.(*storedSlice)
+	if !ok || es.service != "default/web" || es.slice == nil || len(es.slice.Endpoints) != 1 {
+		t.Fatalf("cached EndpointSlice = %#v", o)
+	}
+	// The zone is handed the cached objects, not copies.
+	sink.mu.Lock()
+	defer sink.mu.Unlock()
+	var served *cluster.Service
+	for _, x := range sink.snap.Services() {
+		if x.Namespace == "default" && x.Name == "web" {
+			served = x
+		}
+	}
+	if served != &svc.svc {
+		t.Errorf("the snapshot holds %p, not the cached service %p", served, &svc.svc)
+	}
+}
+
+func TestCompactKeepsTheValues(t *testing.T) {
+	ready, notReady := true, false
+	port := int32(80)
+	es := &discoveryv1.EndpointSlice{
+		ObjectMeta: metav1.ObjectMeta{Name: "web-abc", Namespace: "default",
+			Labels: map[string]string{discoveryv1.LabelServiceName: "web", discoveryv1.LabelManagedBy: "x"}},
+		AddressType: discoveryv1.AddressTypeIPv4,
+		Ports:       []discoveryv1.EndpointPort{{Name: ptr("http"), Port: &port}},
+		Endpoints: []discoveryv1.Endpoint{
+			{Addresses: []string{"10.0.0.1"}, Hostname: ptr("web-0"), NodeName: ptr("n1"), Zone: ptr("z"),
+				Conditions: discoveryv1.EndpointConditions{Ready: &ready, Serving: &ready, Terminating: &notReady},
+				TargetRef:  &corev1.ObjectReference{Kind: "Pod", Namespace: "default", Name: "web-0"}},
+			{Addresses: []string{"10.0.0.2"}, NodeName: ptr("n1"),
+				TargetRef: &corev1.ObjectReference{Kind: "Pod", Namespace: "other", Name: "p"}},
+			{Addresses: []string{"10.0.0.3", "10.0.0.4"}, Conditions: discoveryv1.EndpointConditions{Ready: &notReady}},
+		},
+	}
+	want, err := manifest.ConvertEndpointSlice(es)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := compact(want)
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("compact changed the slice:\n got %+v\nwant %+v", got, want)
+	}
+	eps := got.Endpoints
+	if eps[0].Conditions.Ready != eps[0].Conditions.Serving || eps[0].Conditions.Terminating != eps[2].Conditions.Ready {
+		t.Errorf("conditions do not share their booleans")
+	}
+	if cap(eps[2].Addresses) != 2 || cap(eps[0].Addresses) != 1 {
+		t.Errorf("addresses not capped: %d, %d", cap(eps[0].Addresses), cap(eps[2].Addresses))
+	}
+	if unsafe.StringData(eps[0].NodeName) != unsafe.StringData(eps[1].NodeName) {
+		t.Errorf("node names not shared")
+	}
+	if unsafe.StringData(eps[0].TargetRef.Name) != unsafe.StringData(eps[0].Hostname) {
+		t.Errorf("targetRef name not shared with the hostname")
 	}
 }
 

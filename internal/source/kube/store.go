@@ -1,0 +1,232 @@
+package kube
+
+import (
+	"log/slog"
+	"net/netip"
+	"time"
+
+	"github.com/clusterdns/clusterdns/internal/cluster"
+	"github.com/clusterdns/clusterdns/internal/source/manifest"
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// The informer caches do not hold API objects: the transform converts each
+// object as it arrives into the cluster model, and the caches keep that
+// (with the object's identity) instead. The zone is given the same
+// pointers, so an endpoint lives once in memory, in its compact form,
+// rather than as a typed object in the cache plus a converted copy in the
+// snapshot. Stored values are never modified: an update stores a new one.
+
+// objectID is what client-go needs of a stored object: the cache key
+// (namespace and name) and the resourceVersion, which the store tracks and
+// the informer compares to tell resyncs from updates.
+type objectID struct {
+	namespace, name, resourceVersion string
+}
+
+func idOf(m *metav1.ObjectMeta) objectID {
+	return objectID{namespace: m.Namespace, name: m.Name, resourceVersion: m.ResourceVersion}
+}
+
+// GetObjectMeta makes the stored values metav1.ObjectMetaAccessors, which
+// is what meta.Accessor, and so the cache key functions, accept. The
+// ObjectMeta is made per call rather than kept: three strings per object
+// instead of a whole ObjectMeta, for a short-lived allocation per event.
+func (id *objectID) GetObjectMeta() metav1.Object {
+	return &metav1.ObjectMeta{Namespace: id.namespace, Name: id.name, ResourceVersion: id.resourceVersion}
+}
+
+// storedService is a cached Service.
+type storedService struct {
+	objectID
+	svc cluster.Service
+	// kind is the programming-latency label (KindClusterIP, ...).
+	kind string
+}
+
+// storedSlice is a cached EndpointSlice.
+type storedSlice struct {
+	objectID
+	// service is "<ns>/<name>" of the service the slice belongs to (its
+	// kubernetes.io/service-name label); empty when it has no label.
+	service string
+	// trigger is the endpoints.kubernetes.io/last-change-trigger-time
+	// annotation; zero when absent or unparsable.
+	trigger time.Time
+	// slice is nil for FQDN slices, which no DNS server reads.
+	slice *cluster.EndpointSlice
+}
+
+// storedNamespace is a cached Namespace: its name is all DNS reads.
+type storedNamespace struct{ objectID }
+
+// storedPod is a cached Pod (verified pod records only).
+type storedPod struct {
+	objectID
+	pod cluster.Pod
+}
+
+// transform is the informers' transform: it converts an API object into
+// what the cache keeps, with the same conversion as manifests get, and logs
+// the values DNS cannot use once per object version.
+func transform(log *slog.Logger) func(any) (any, error) {
+	return func(obj any) (any, error) {
+		switch o := obj.(type) {
+		case *corev1.Service:
+			// The conversion reads the name, namespace and the spec fields
+			// DNS uses, nothing else.
+			svc, err := manifest.ConvertService(o)
+			if err != nil {
+				log.Warn("service has values DNS cannot use", "service", o.Namespace+"/"+o.Name, "err", err)
+			}
+			return &storedService{objectID: idOf(&o.ObjectMeta), svc: svc, kind: serviceKind(o)}, nil
+		case *discoveryv1.EndpointSlice:
+			st := &storedSlice{objectID: idOf(&o.ObjectMeta)}
+			if name := o.Labels[discoveryv1.LabelServiceName]; name != "" {
+				st.service = o.Namespace + "/" + name
+			}
+			if ts, ok := o.Annotations[annTrigger]; ok {
+				if t, err := time.Parse(time.RFC3339Nano, ts); err == nil {
+					st.trigger = t
+				}
+			}
+			es, err := manifest.ConvertEndpointSlice(o)
+			if err != nil {
+				log.Warn("EndpointSlice has values DNS cannot use", "endpointslice", o.Namespace+"/"+o.Name, "err", err)
+			}
+			if es != nil {
+				st.slice = compact(es)
+			}
+			return st, nil
+		case *corev1.Namespace:
+			return &storedNamespace{idOf(&o.ObjectMeta)}, nil
+		case *corev1.Pod:
+			// Converted from the fields pod records read only, so that the
+			// model holds no labels, container ports or owners it does not
+			// need.
+			pod, err := manifest.ConvertPod(trimPod(o))
+			if err != nil {
+				log.Warn("pod has values DNS cannot use", "pod", o.Namespace+"/"+o.Name, "err", err)
+			}
+			return &storedPod{objectID: idOf(&o.ObjectMeta), pod: pod}, nil
+		}
+		// Already stored (client-go does not transform twice, but a
+		// transform must be idempotent).
+		return obj, nil
+	}
+}
+
+// serviceKind is the latency label of a service, as CoreDNS names them.
+func serviceKind(svc *corev1.Service) string {
+	switch {
+	case svc.Spec.ClusterIP != corev1.ClusterIPNone:
+		return KindClusterIP
+	case len(svc.Spec.Selector) > 0:
+		return KindHeadlessWithSelector
+	}
+	return KindHeadlessWithoutSelector
+}
+
+// trimPod keeps what pod records read: identity, hostname, subdomain,
+// node, phase, IPs, readiness and the deletion timestamp.
+func trimPod(o *corev1.Pod) *corev1.Pod {
+	out := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: o.Name, Namespace: o.Namespace, DeletionTimestamp: o.DeletionTimestamp},
+		Spec: corev1.PodSpec{
+			Hostname:  o.Spec.Hostname,
+			Subdomain: o.Spec.Subdomain,
+			NodeName:  o.Spec.NodeName,
+		},
+		Status: corev1.PodStatus{Phase: o.Status.Phase, PodIP: o.Status.PodIP, PodIPs: o.Status.PodIPs},
+	}
+	for _, c := range o.Status.Conditions {
+		if c.Type == corev1.PodReady {
+			out.Status.Conditions = []corev1.PodCondition{{Type: c.Type, Status: c.Status}}
+		}
+	}
+	return out
+}
+
+// compact returns the slice with the same values in fewer allocations, as
+// it is kept for as long as it does not change: the endpoints in an array of
+// their exact length, every address in one array, every targetRef in
+// another, one true and one false that all conditions point to, the
+// targetRef's namespace and name sharing the slice's namespace and the
+// endpoint's hostname when equal (a StatefulSet's pods), and one string per
+// distinct node and zone name.
+func compact(es *cluster.EndpointSlice) *cluster.EndpointSlice {
+	out := *es
+	out.Endpoints = make([]cluster.Endpoint, len(es.Endpoints))
+	naddr, nref := 0, 0
+	for i := range es.Endpoints {
+		naddr += len(es.Endpoints[i].Addresses)
+		if es.Endpoints[i].TargetRef != nil {
+			nref++
+		}
+	}
+	addrs := make([]netip.Addr, 0, naddr)
+	refs := make([]cluster.ObjectRef, 0, nref)
+	bools := new([2]bool)
+	bools[1] = true
+	shared := func(b *bool) *bool {
+		switch {
+		case b == nil:
+			return nil
+		case *b:
+			return &bools[1]
+		}
+		return &bools[0]
+	}
+	names := map[string]string{}
+	intern := func(s string) string {
+		if s == "" {
+			return ""
+		}
+		if v, ok := names[s]; ok {
+			return v
+		}
+		names[s] = s
+		return s
+	}
+	for i := range es.Endpoints {
+		e := es.Endpoints[i]
+		start := len(addrs)
+		addrs = append(addrs, e.Addresses...)
+		// Capped, so that an append to one endpoint's addresses cannot
+		// write into the next one's.
+		e.Addresses = addrs[start:len(addrs):len(addrs)]
+		if len(e.Addresses) == 0 {
+			e.Addresses = nil
+		}
+		e.Conditions = cluster.EndpointConditions{
+			Ready:       shared(e.Conditions.Ready),
+			Serving:     shared(e.Conditions.Serving),
+			Terminating: shared(e.Conditions.Terminating),
+		}
+		if r := e.TargetRef; r != nil {
+			ref := *r
+			// Equal strings replaced by one already held: the decoder
+			// allocated each of them.
+			if ref.Kind == "Pod" {
+				ref.Kind = "Pod"
+			}
+			if ref.Namespace == out.Namespace {
+				ref.Namespace = out.Namespace
+			}
+			if ref.Name == e.Hostname {
+				ref.Name = e.Hostname
+			}
+			refs = append(refs, ref)
+			e.TargetRef = &refs[len(refs)-1]
+		}
+		e.NodeName = intern(e.NodeName)
+		e.Zone = intern(e.Zone)
+		out.Endpoints[i] = e
+	}
+	if len(es.Endpoints) == 0 {
+		out.Endpoints = es.Endpoints
+	}
+	return &out
+}
