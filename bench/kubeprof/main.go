@@ -10,11 +10,13 @@
 // until it has synced.
 //
 // It reports the heap after a forced GC with the source and the snapshot
-// alive, the part only the snapshot holds (the heap it frees when the
-// snapshot is dropped), the part the source holds (what is left over the
-// heap before the source started, freed when it stops), per endpoint, and
-// the time to synced. With -heap it writes the in-use heap profile taken
-// with both alive (inspect with `go tool pprof -sample_index=inuse_space`).
+// alive; the part only the snapshot holds (the heap it frees when the
+// snapshot is dropped); the part the source holds (what is left over the
+// heap before the source started, freed when it stops), per endpoint; the
+// resident set once freed pages are returned to the OS, and its peak (the
+// initial list, or creating the state on a first run); and the time to
+// synced. With -heap it writes the in-use heap profile taken with both
+// alive (inspect with `go tool pprof -sample_index=inuse_space`).
 //
 // It does not measure serving: no DNS server runs. With -dir the control
 // plane's data are kept there, so a second run skips creating the state:
@@ -33,6 +35,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"runtime/pprof"
 	"strconv"
 	"strings"
@@ -164,7 +167,10 @@ func run(sh shape, dir string, workers int, heapFile string, verbose bool) error
 	stats := sink.snapshot().Stats
 
 	all := heapAfterGC()
-	rss := vmRSS()
+	// Freed pages go back to the OS, as they would over a few minutes
+	// in a steady process.
+	debug.FreeOSMemory()
+	rss, peak := procStatus("VmRSS:"), procStatus("VmHWM:")
 	if heapFile != "" {
 		if err := writeHeap(heapFile); err != nil {
 			return err
@@ -186,8 +192,9 @@ func run(sh shape, dir string, workers int, heapFile string, verbose bool) error
 	per := func(b int64) string { return fmt.Sprintf("%.0f B/endpoint", float64(b)/eps) }
 	fmt.Printf("synced %d services, %d endpoints in %v (snapshot: %d names, %d records)\n",
 		stats.Services, sh.endpoints(), syncTime.Round(time.Millisecond), stats.Names, stats.Records)
-	fmt.Printf("heap in use %s, heap alloc %s, RSS %s (before the source: heap alloc %s)\n",
-		mib(int64(all.HeapInuse)), mib(int64(all.HeapAlloc)), mib(rss), mib(int64(before.HeapAlloc)))
+	fmt.Printf("heap in use %s, heap alloc %s (before the source: heap alloc %s)\n",
+		mib(int64(all.HeapInuse)), mib(int64(all.HeapAlloc)), mib(int64(before.HeapAlloc)))
+	fmt.Printf("RSS %s once freed memory is returned to the OS, peak %s\n", mib(rss), mib(peak))
 	snapPart := int64(all.HeapAlloc) - int64(withoutSnap.HeapAlloc)
 	srcPart := int64(withoutSnap.HeapAlloc) - int64(after.HeapAlloc)
 	fmt.Printf("held only by the zone snapshot: %s (%s)\n", mib(snapPart), per(snapPart))
@@ -239,14 +246,14 @@ func heapAfterGC() runtime.MemStats {
 	return m
 }
 
-// vmRSS is the resident set of the process (Linux), -1 if unknown.
-func vmRSS() int64 {
+// procStatus is a size field of /proc/self/status (Linux), -1 if unknown.
+func procStatus(field string) int64 {
 	b, err := os.ReadFile("/proc/self/status")
 	if err != nil {
 		return -1
 	}
 	for line := range strings.SplitSeq(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+		if v, ok := strings.CutPrefix(line, field); ok {
 			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
 			if err == nil {
 				return kb << 10
