@@ -13,17 +13,24 @@ import (
 // readyAddr is one ready address of a service's EndpointSlices, with the
 // label it is published under.
 type readyAddr struct {
-	addr     netip.Addr
-	label    string
-	slice    *cluster.EndpointSlice
-	sliceSrc *SourceObject
-	epIdx    int32
-	addrIdx  int32
-	ports    []slicePort
+	addr    netip.Addr
+	label   string
+	slice   *readySlice
+	epIdx   int32
+	addrIdx int32
 }
 
+// readySlice is what the ready addresses of one EndpointSlice share.
+type readySlice struct {
+	es    *cluster.EndpointSlice
+	src   *SourceObject
+	ports []slicePort
+}
+
+func (r *readyAddr) ports() []slicePort { return r.slice.ports }
+
 func (r *readyAddr) source() Source {
-	return objSource(r.sliceSrc, "endpoints[%d].addresses[%d]", int(r.epIdx), int(r.addrIdx))
+	return objSource(r.slice.src, "endpoints[%d].addresses[%d]", int(r.epIdx), int(r.addrIdx))
 }
 
 // slicePort is an EndpointSlice port that has a number.
@@ -78,8 +85,7 @@ func externalTarget(v string) string {
 // appendReady appends the ready addresses of one slice. An endpoint is ready
 // when conditions.ready is true or unset (the EndpointSlice API's "unknown").
 func appendReady(out []readyAddr, es *cluster.EndpointSlice, endpointPodNames bool) []readyAddr {
-	src := &SourceObject{Ref: es.Ref(), Origin: es.Origin}
-	var ports []slicePort
+	rs := &readySlice{es: es, src: &SourceObject{Ref: es.Ref(), Origin: es.Origin}}
 	for i, p := range es.Ports {
 		if p.Port == nil || *p.Port <= 0 || *p.Port > 65535 {
 			continue
@@ -88,7 +94,7 @@ func appendReady(out []readyAddr, es *cluster.EndpointSlice, endpointPodNames bo
 		if proto == "" {
 			proto = "tcp"
 		}
-		ports = append(ports, slicePort{name: strings.ToLower(p.Name), proto: proto, port: uint16(*p.Port), idx: i})
+		rs.ports = append(rs.ports, slicePort{name: strings.ToLower(p.Name), proto: proto, port: uint16(*p.Port), idx: i})
 	}
 	for ei := range es.Endpoints {
 		ep := &es.Endpoints[ei]
@@ -106,7 +112,7 @@ func appendReady(out []readyAddr, es *cluster.EndpointSlice, endpointPodNames bo
 			if !IsDNSLabel(label) {
 				continue
 			}
-			out = append(out, readyAddr{addr: a.Unmap(), label: label, slice: es, sliceSrc: src, epIdx: int32(ei), addrIdx: int32(ai), ports: ports})
+			out = append(out, readyAddr{addr: a.Unmap(), label: label, slice: rs, epIdx: int32(ei), addrIdx: int32(ai)})
 		}
 	}
 	return out
@@ -201,7 +207,7 @@ func (d *serviceData) srvItems(dst []item, port, proto string, any bool) []item 
 	seen := srvSeen{srv: map[srvKey]bool{}, glue: map[srvKey]bool{}}
 	if d.headless() {
 		for i := range d.ready {
-			for _, p := range d.ready[i].ports {
+			for _, p := range d.ready[i].ports() {
 				if !matchPort(port, proto, p.name, p.proto, any) {
 					continue
 				}
@@ -233,7 +239,7 @@ func (d *serviceData) srvItems(dst []item, port, proto string, any bool) []item 
 	// order of the records before duplicates were dropped.
 	if d.headless() {
 		for i := range d.ready {
-			for _, p := range d.ready[i].ports {
+			for _, p := range d.ready[i].ports() {
 				if matchPort(port, proto, p.name, p.proto, any) {
 					dst = seen.appendGlue(dst, item{qtype: addrFamilyType(d.ready[i].addr), extra: true, d: d, ready: int32(i)})
 				}
@@ -311,7 +317,7 @@ func (d *serviceData) namedPorts() [][2]string {
 	}
 	if d.headless() {
 		for i := range d.ready {
-			for _, p := range d.ready[i].ports {
+			for _, p := range d.ready[i].ports() {
 				add(p.name, p.proto)
 			}
 		}
@@ -431,13 +437,13 @@ func (d *serviceData) endpointItems(dst []item, lo, hi int32, qtype uint16) []it
 	case dns.TypeSRV:
 		n := 0
 		for _, i := range d.order[lo:hi] {
-			n += len(d.ready[i].ports)
+			n += len(d.ready[i].ports())
 		}
 		w := srvWeight(n)
 		start := len(dst)
 	ports:
 		for _, i := range d.order[lo:hi] {
-			for _, p := range d.ready[i].ports {
+			for _, p := range d.ready[i].ports() {
 				for _, x := range dst[start:] {
 					if x.port == p.port {
 						continue ports
@@ -449,7 +455,7 @@ func (d *serviceData) endpointItems(dst []item, lo, hi int32, qtype uint16) []it
 		glue := len(dst)
 	glues:
 		for _, i := range d.order[lo:hi] {
-			if len(d.ready[i].ports) == 0 {
+			if len(d.ready[i].ports()) == 0 {
 				continue
 			}
 			a := d.ready[i].addr
@@ -511,7 +517,7 @@ func (it *item) source() Source {
 	case it.qtype == dns.TypeSRV && it.ready < 0:
 		return objSource(it.d.src, "spec.ports[%d]", int(it.portIdx))
 	case it.qtype == dns.TypeSRV:
-		return objSource(it.d.ready[it.ready].sliceSrc, "ports[%d]", int(it.portIdx))
+		return objSource(it.d.ready[it.ready].slice.src, "ports[%d]", int(it.portIdx))
 	case it.ready < 0:
 		return objSource(it.d.src, "spec.clusterIPs[%d]", int(-1-it.ready))
 	}
@@ -563,5 +569,5 @@ func filterType(rs []Record, t uint16) []Record {
 // an EndpointSlice hostname.
 func (d *serviceData) slicesHostname(i int) bool {
 	r := &d.ready[i]
-	return r.slice.Endpoints[r.epIdx].Hostname != ""
+	return r.slice.es.Endpoints[r.epIdx].Hostname != ""
 }
