@@ -198,7 +198,7 @@ func (s *Source) Run(ctx context.Context, sink Sink) error {
 		infs = append(infs, s.podInf)
 	}
 	for _, inf := range infs {
-		if err := inf.SetTransform(transform(s.log)); err != nil {
+		if err := inf.SetTransform(transform(s.log, inf.GetIndexer())); err != nil {
 			return fmt.Errorf("setting informer transform: %w", err)
 		}
 		if err := inf.SetWatchErrorHandlerWithContext(s.watchError); err != nil {
@@ -218,13 +218,22 @@ func (s *Source) Run(ctx context.Context, sink Sink) error {
 		h   cache.ResourceEventHandlerFuncs
 	}{
 		{s.svcInf, cache.ResourceEventHandlerFuncs{
-			AddFunc:    func(o any) { s.serviceChanged(o) },
-			UpdateFunc: func(old, o any) { s.serviceChanged(o) },
+			AddFunc: func(o any) { s.serviceChanged(o) },
+			UpdateFunc: func(old, o any) {
+				// The same stored value: a re-list of an unchanged object.
+				if old != o {
+					s.serviceChanged(o)
+				}
+			},
 			DeleteFunc: func(o any) { s.serviceChanged(o) },
 		}},
 		{s.sliceInf, cache.ResourceEventHandlerFuncs{
-			AddFunc:    func(o any) { s.sliceChanged(nil, o) },
-			UpdateFunc: func(old, o any) { s.sliceChanged(old, o) },
+			AddFunc: func(o any) { s.sliceChanged(nil, o) },
+			UpdateFunc: func(old, o any) {
+				if old != o {
+					s.sliceChanged(old, o)
+				}
+			},
 			DeleteFunc: func(o any) { s.sliceChanged(nil, o) },
 		}},
 		{s.nsInf, cache.ResourceEventHandlerFuncs{
@@ -237,8 +246,12 @@ func (s *Source) Run(ctx context.Context, sink Sink) error {
 			inf cache.SharedIndexInformer
 			h   cache.ResourceEventHandlerFuncs
 		}{s.podInf, cache.ResourceEventHandlerFuncs{
-			AddFunc:    func(o any) { s.podChanged(o) },
-			UpdateFunc: func(old, o any) { s.podChanged(o) },
+			AddFunc: func(o any) { s.podChanged(o) },
+			UpdateFunc: func(old, o any) {
+				if old != o {
+					s.podChanged(o)
+				}
+			},
 			DeleteFunc: func(o any) { s.podChanged(o) },
 		}})
 	}

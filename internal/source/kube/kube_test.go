@@ -20,6 +20,7 @@ import (
 	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes/fake"
+	"k8s.io/client-go/tools/cache"
 )
 
 // recordingSink keeps the latest snapshot, as the server would.
@@ -297,4 +298,36 @@ func TestVerifiedPodRecordsWatchPods(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitAnswer(t, sink, "10-244-3-4.default.pod.cluster.local.", dns.TypeA, "NXDOMAIN ")
+}
+
+// TestRelistKeepsUnchangedObjects: an object that comes again with the
+// resourceVersion already stored (a re-list) is the stored value, so it is
+// neither converted again nor held twice, and the zone is not touched;
+// a new resourceVersion is converted.
+func TestRelistKeepsUnchangedObjects(t *testing.T) {
+	idx := cache.NewIndexer(cache.MetaNamespaceKeyFunc, cache.Indexers{})
+	tf := transform(slog.New(slog.DiscardHandler), idx)
+	es := slice("web", "web-abc", time.Now(), "10.244.0.1")
+	es.ResourceVersion = "5"
+	first, err := tf(es)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := idx.Add(first); err != nil {
+		t.Fatal(err)
+	}
+	again, _ := tf(es.DeepCopy())
+	if again != first {
+		t.Error("the same resourceVersion was converted again")
+	}
+	changed := es.DeepCopy()
+	changed.ResourceVersion = "6"
+	changed.Endpoints[0].Addresses = []string{"10.244.0.2"}
+	next, _ := tf(changed)
+	if next == first {
+		t.Fatal("a new resourceVersion kept the stored value")
+	}
+	if got := next.(*storedSlice).slice.Endpoints[0].Addresses[0].String(); got != "10.244.0.2" {
+		t.Errorf("converted address = %s", got)
+	}
 }

@@ -10,6 +10,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/tools/cache"
 )
 
 // The informer caches do not hold API objects: the transform converts each
@@ -25,6 +26,8 @@ import (
 type objectID struct {
 	namespace, name, resourceVersion string
 }
+
+func (id *objectID) version() string { return id.resourceVersion }
 
 func idOf(m *metav1.ObjectMeta) objectID {
 	return objectID{namespace: m.Namespace, name: m.Name, resourceVersion: m.ResourceVersion}
@@ -71,8 +74,26 @@ type storedPod struct {
 // transform is the informers' transform: it converts an API object into
 // what the cache keeps, with the same conversion as manifests get, and logs
 // the values DNS cannot use once per object version.
-func transform(log *slog.Logger) func(any) (any, error) {
+//
+// An object whose resourceVersion is the one already stored is the stored
+// value: a re-list after a lost watch brings every object again, and most
+// are unchanged. Keeping the stored value means nothing is converted or
+// held twice, and the event handlers see old == new and skip the zone.
+func transform(log *slog.Logger, stored cache.KeyGetter) func(any) (any, error) {
 	return func(obj any) (any, error) {
+		if m, ok := obj.(metav1.ObjectMetaAccessor); ok && stored != nil {
+			if meta := m.GetObjectMeta(); meta.GetResourceVersion() != "" {
+				key := meta.GetName()
+				if ns := meta.GetNamespace(); ns != "" {
+					key = ns + "/" + key
+				}
+				if old, ok, _ := stored.GetByKey(key); ok {
+					if id, ok := old.(interface{ version() string }); ok && id.version() == meta.GetResourceVersion() {
+						return old, nil
+					}
+				}
+			}
+		}
 		switch o := obj.(type) {
 		case *corev1.Service:
 			// The conversion reads the name, namespace and the spec fields
