@@ -11,6 +11,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 
 	"strings"
 	"sync/atomic"
@@ -139,7 +140,15 @@ type serveFlags struct {
 	logFormat   string
 	debounce    time.Duration
 	lameduck    time.Duration
+	gcPercent   int
+	gcSet       bool
 }
+
+// defaultGCPercent is the collector's target when neither --gc-percent nor
+// GOGC says otherwise. Queries allocate nothing, so the collector works
+// only when the zone changes; a low target keeps the heap close to what is
+// live (the zone and the informer caches) for little CPU.
+const defaultGCPercent = 25
 
 func newServeCmd(s streams) *cobra.Command {
 	var f serveFlags
@@ -161,6 +170,7 @@ From manifests, a changed file rebuilds the zone; an edit that does not load
 is logged and the last good state keeps being served.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			f.gcSet = cmd.Flags().Changed("gc-percent")
 			return runServe(cmd.Context(), s, &f)
 		},
 	}
@@ -177,6 +187,7 @@ is logged and the last good state keeps being served.`,
 	fl.StringVar(&f.logFormat, "log-format", "text", "text or json")
 	fl.DurationVar(&f.debounce, "reload-delay", 200*time.Millisecond, "wait this long after a manifest change before reloading")
 	fl.DurationVar(&f.lameduck, "lameduck", 0, "on SIGTERM, answer /ready 503 but keep serving this long before exiting (like CoreDNS's health lameduck)")
+	fl.IntVar(&f.gcPercent, "gc-percent", defaultGCPercent, "heap growth, in percent of the live heap, that starts a collection (Go's GOGC, which wins when set and this flag is not); queries allocate nothing, so a low value costs CPU only on zone changes")
 	return cmd
 }
 
@@ -192,6 +203,22 @@ type serving struct {
 	synced atomic.Bool
 
 	metrics *metrics.Metrics
+
+	// gcPercent is the collector's target once the first state is served
+	// (-1: leave GOGC's); until then Go's default lets the first list and
+	// build run with fewer collections.
+	gcPercent int
+}
+
+// settle is called once the first full state is served: the collector
+// takes its steady target, and the garbage of the first list and build
+// (several times the size of what stays) goes back to the system now
+// rather than over minutes.
+func (sv *serving) settle() {
+	if sv.gcPercent >= 0 {
+		debug.SetGCPercent(sv.gcPercent)
+	}
+	go debug.FreeOSMemory()
 }
 
 // built records a new snapshot in the metrics.
@@ -219,6 +246,7 @@ func (sv *serving) Synced() {
 	if sv.metrics != nil {
 		sv.metrics.SetSynced(true)
 	}
+	sv.settle()
 }
 
 // nextSerial keeps the SOA serial moving forward, at least one per change.
@@ -269,7 +297,10 @@ func runServe(ctx context.Context, s streams, f *serveFlags) error {
 	if f.logQueries < 0 || f.logQueries > 1 {
 		return fmt.Errorf("--log-queries %v: want a fraction between 0 and 1", f.logQueries)
 	}
-	sv := &serving{opts: zopts, log: log}
+	sv := &serving{opts: zopts, log: log, gcPercent: -1}
+	if f.gcSet || os.Getenv("GOGC") == "" {
+		sv.gcPercent = f.gcPercent
+	}
 	var observer server.Observer
 	if f.metricsAddr != "" || f.logQueries > 0 {
 		normalized, err := zone.Empty(zopts)
@@ -318,6 +349,7 @@ func runServe(ctx context.Context, s streams, f *serveFlags) error {
 			sv.metrics.SetSynced(true)
 		}
 		log.Info("zone built", "source", sourceName(&f.state), "services", snap.Stats.Services, "names", snap.Stats.Names, "records", snap.Stats.Records, "serial", snap.Serial)
+		sv.settle()
 		if !f.state.embedded() && !readsStdin(f.state.manifests) {
 			go func() {
 				if err := watchManifests(ctx, f, s, sv); err != nil {
