@@ -30,6 +30,7 @@ func main() {
 	eps := flag.Int("eps", 5, "endpoints of the other services")
 	heap := flag.String("heap", "", "write the heap profile (in use, after the build) here")
 	cpu := flag.String("cpu", "", "write the CPU profile of the updates here")
+	buildCPU := flag.String("build-cpu", "", "write the CPU profile of the build here")
 	flag.Parse()
 
 	st := &cluster.State{}
@@ -77,8 +78,17 @@ func main() {
 	runtime.GC()
 	var m0 runtime.MemStats
 	runtime.ReadMemStats(&m0)
+	if *buildCPU != "" {
+		f, err := os.Create(*buildCPU)
+		if err == nil {
+			pprof.StartCPUProfile(f)
+		}
+	}
 	t0 := time.Now()
 	snap, err := zone.Build(st, zone.DefaultOptions())
+	if *buildCPU != "" {
+		pprof.StopCPUProfile()
+	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)

@@ -283,10 +283,12 @@ func (s *Source) Run(ctx context.Context, sink Sink) error {
 	s.mu.Lock()
 	s.pending.reset()
 	s.mu.Unlock()
+	listed := time.Now()
 	full := s.fullChange()
 	sink.Apply(full)
 	sink.Synced()
 	s.log.Info("informers synced; serving the cluster", "after", time.Since(start).Round(time.Millisecond),
+		"listed", listed.Sub(start).Round(time.Millisecond), "built", time.Since(listed).Round(time.Millisecond),
 		"namespaces", len(full.Namespaces), "services", len(full.Services), "pods", len(full.Pods))
 
 	for {
