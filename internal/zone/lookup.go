@@ -39,8 +39,8 @@ func (s *Snapshot) LookupCanonical(name string, qtype uint16) *Answer {
 		return records(name, z, s.opts, items)
 	}
 	a := s.answer(name, qtype, z, n)
-	if a.items != nil {
-		return records(name, z, s.opts, a.items)
+	if a.fromItems > 0 {
+		return records(name, z, s.opts, n.items(nil, qtype))
 	}
 	return a
 }
@@ -245,8 +245,8 @@ func (s *Snapshot) chase(n *node, qtype uint16) *Answer {
 			cur = next
 			continue
 		}
-		if t := next.answers.get(qtype); t != nil && t.items != nil {
-			a.Answer = append(a.Answer, records(target, tz, s.opts, t.items).Answer...)
+		if t := next.answers.get(qtype); t != nil && t.fromItems > 0 {
+			a.Answer = append(a.Answer, records(target, tz, s.opts, next.items(nil, qtype)).Answer...)
 		} else if t != nil {
 			a.Answer = append(a.Answer, t.Answer...)
 		}

@@ -22,6 +22,8 @@ type node struct {
 	zone    *servedZone
 	kind    NodeKind
 	service *cluster.Service
+	// data is the service a service or port name belongs to.
+	data    *serviceData
 	answers answerSet
 }
 
@@ -69,9 +71,26 @@ func (n *node) setItems(qtype uint16, items []item, o Options) {
 	if answerCount(items) == 0 {
 		return
 	}
-	a := &Answer{Zone: n.zone.name, items: slices.Clone(items)}
-	a.wire = itemTemplate(n.name, qtype, n.zone, o, a.items)
+	a := &Answer{Zone: n.zone.name, fromItems: answerCount(items)}
+	a.wire = itemTemplate(n.name, qtype, n.zone, o, items)
 	n.answers = n.answers.put(qtype, a)
+}
+
+// items makes again the items of a service or port name's answer of a
+// type (see setItems).
+func (n *node) items(dst []item, qtype uint16) []item {
+	switch {
+	case n.data == nil:
+		return dst
+	case n.kind == KindPort:
+		// "_<port>._<proto>.<service>...": the labels setItems was given.
+		port, rest, _ := strings.Cut(n.name, ".")
+		proto, _, _ := strings.Cut(rest, ".")
+		return n.data.srvItems(dst, port[1:], proto[1:], false)
+	case qtype == dns.TypeSRV:
+		return n.data.srvItems(dst, "", "", true)
+	}
+	return n.data.addressItems(dst, qtype)
 }
 
 // servedZone is one zone served by the snapshot, with its negative-answer SOA.
@@ -95,7 +114,9 @@ type fragment struct {
 	// nodes are the service's names but the per-endpoint ones, which are
 	// answered from data's label index (see leaf).
 	nodes map[string]*node
-	ptrs  []ptrEntry
+	// ptrs is set when the service's addresses have PTR names (see
+	// eachPTR).
+	ptrs bool
 	// nameservers is set when an endpoint carries one of the server's own
 	// addresses, so the fragment names the apex NS set.
 	nameservers bool
@@ -559,17 +580,7 @@ func (s *Snapshot) newFragment(u ServiceUpdate) *fragment {
 			}
 		})
 	}
-	// PTR entries: the ClusterIPs, and every ready endpoint address.
-	if !d.external() && len(s.opts.Zones) > 0 {
-		if !d.headless() {
-			for i := range svc.ClusterIPs {
-				f.ptrs = append(f.ptrs, ptrEntry{d: d, ready: int32(-1 - i)})
-			}
-		}
-		for i := range d.ready {
-			f.ptrs = append(f.ptrs, ptrEntry{d: d, ready: int32(i)})
-		}
-	}
+	f.ptrs = !d.external() && len(s.opts.Zones) > 0
 	own := map[netip.Addr]bool{}
 	for _, ip := range s.opts.NameserverIPs {
 		own[ip.Unmap()] = true
@@ -596,7 +607,7 @@ func (f *fragment) add(name string, z *servedZone, kind NodeKind, svc *cluster.S
 	if n, ok := f.nodes[name]; ok {
 		return n
 	}
-	n := &node{name: name, zone: z, kind: kind, service: svc}
+	n := &node{name: name, zone: z, kind: kind, service: svc, data: f.data}
 	f.nodes[name] = n
 	return n
 }
@@ -616,7 +627,7 @@ func (s *Snapshot) ptrSetFor(ip netip.Addr, upd map[netip.Addr]*ptrSet) *ptrSet 
 }
 
 func (s *Snapshot) removePTRs(f *fragment, upd map[netip.Addr]*ptrSet) {
-	for _, e := range f.ptrs {
+	f.eachPTR(func(e ptrEntry) {
 		set := s.ptrSetFor(e.addr(), upd)
 		kept := set.entries[:0]
 		for _, x := range set.entries {
@@ -625,13 +636,30 @@ func (s *Snapshot) removePTRs(f *fragment, upd map[netip.Addr]*ptrSet) {
 			}
 		}
 		set.entries = kept
-	}
+	})
 }
 
 func (s *Snapshot) addPTRs(f *fragment, upd map[netip.Addr]*ptrSet) {
-	for _, e := range f.ptrs {
+	f.eachPTR(func(e ptrEntry) {
 		set := s.ptrSetFor(e.addr(), upd)
 		set.entries = append(set.entries, e)
+	})
+}
+
+// eachPTR calls fn with the PTR entries of the service's addresses: its
+// ClusterIPs, and every ready endpoint address.
+func (f *fragment) eachPTR(fn func(ptrEntry)) {
+	if !f.ptrs {
+		return
+	}
+	d := f.data
+	if !d.headless() {
+		for i := range d.svc.ClusterIPs {
+			fn(ptrEntry{d: d, ready: int32(-1 - i)})
+		}
+	}
+	for i := range d.ready {
+		fn(ptrEntry{d: d, ready: int32(i)})
 	}
 }
 

@@ -125,15 +125,16 @@ type Answer struct {
 
 	wire     *template
 	negative bool
-	// items, if set, are what the records are made of (Answer, Ns and
-	// Extra are then empty): see Snapshot.LookupCanonical.
-	items []item
+	// fromItems, if not 0, is the number of answer records of an answer
+	// kept packed only: its records are made again from the node's items
+	// when asked (see node.items), and Answer, Ns and Extra are empty.
+	fromItems int
 }
 
 // count is the number of records in the answer section.
 func (a *Answer) count() int {
-	if a.items != nil {
-		return answerCount(a.items)
+	if a.fromItems > 0 {
+		return a.fromItems
 	}
 	return len(a.Answer)
 }
