@@ -528,12 +528,25 @@ func (s *Snapshot) newFragment(u ServiceUpdate) *fragment {
 		d.externalName = externalTarget(svc.ExternalName)
 		d.exists = d.externalName != ""
 	} else {
-		for _, es := range u.Slices {
-			if es.AddressType == cluster.AddressTypeFQDN || !strings.EqualFold(es.ServiceName, svc.Name) || !strings.EqualFold(es.Namespace, svc.Namespace) {
-				continue
-			}
-			d.ready = appendReady(d.ready, es, s.opts.EndpointPodNames)
+		ours := func(es *cluster.EndpointSlice) bool {
+			return es.AddressType != cluster.AddressTypeFQDN && strings.EqualFold(es.ServiceName, svc.Name) && strings.EqualFold(es.Namespace, svc.Namespace)
 		}
+		// Sized once: the ready list is most of what a service keeps.
+		n := 0
+		for _, es := range u.Slices {
+			if ours(es) {
+				for i := range es.Endpoints {
+					n += len(es.Endpoints[i].Addresses)
+				}
+			}
+		}
+		d.ready = make([]readyAddr, 0, n)
+		for _, es := range u.Slices {
+			if ours(es) {
+				d.ready = appendReady(d.ready, es, s.opts.EndpointPodNames)
+			}
+		}
+		d.ready = slices.Clip(d.ready)
 		if d.headless() || s.opts.IgnoreEmptyService {
 			d.exists = len(d.ready) > 0
 		}
