@@ -103,7 +103,7 @@ func (s *Snapshot) answer(name string, qtype uint16, z *servedZone, n *node) *An
 type leaf struct {
 	d      *serviceData
 	lo, hi int32
-	ptr    *ptrSet
+	ptr    []ptrEntry
 }
 
 func (l leaf) ok() bool { return l.d != nil || l.ptr != nil }
@@ -117,7 +117,7 @@ func (l leaf) items(dst []item, qtype uint16) []item {
 		if qtype != dns.TypePTR {
 			return dst
 		}
-		return ptrItems(dst, l.ptr.entries)
+		return ptrItems(dst, l.ptr)
 	}
 	return l.d.endpointItems(dst, l.lo, l.hi, qtype)
 }
@@ -144,8 +144,8 @@ func (s *Snapshot) find(name string, z *servedZone) (*node, leaf) {
 		if !ok {
 			return nil, leaf{}
 		}
-		if set := s.ptrs.get(ip); set != nil {
-			return nil, leaf{ptr: set}
+		if entries := s.ptrs.lookup(ip); entries != nil {
+			return nil, leaf{ptr: entries}
 		}
 		return nil, leaf{}
 	}
@@ -340,7 +340,7 @@ func (s *Snapshot) eachName(f func(nameInfo)) {
 			f(nameInfo{name: name, kind: KindEndpoint, service: fr.data.svc, types: types})
 		})
 	})
-	s.ptrs.each(func(ip netip.Addr, _ *ptrSet) {
+	s.ptrs.each(func(ip netip.Addr, _ []ptrEntry) {
 		f(nameInfo{name: reverseName(ip), kind: KindReverse, types: []uint16{dns.TypePTR}})
 	})
 	s.pods.each(func(_ string, p *podSet) {

@@ -83,8 +83,6 @@ func isNil(v any) bool {
 		return true
 	case *fragment:
 		return x == nil
-	case *ptrSet:
-		return x == nil
 	case *podSet:
 		return x == nil
 	case []string:

@@ -126,22 +126,9 @@ type fragment struct {
 // (ready is its index in d.ready) or, with ready = -1-i, its
 // spec.clusterIPs[i].
 type ptrEntry struct {
+	ip    netip.Addr
 	d     *serviceData
 	ready int32
-}
-
-func (e ptrEntry) addr() netip.Addr {
-	if e.ready < 0 {
-		return e.d.svc.ClusterIPs[-1-e.ready].Unmap()
-	}
-	return e.d.ready[e.ready].addr
-}
-
-// ptrSet is the PTR name of one address: every entry, sorted by service
-// key. The answer is derived from them per query (see ptrItems): a zone
-// has a PTR name per endpoint, too many to keep answers for.
-type ptrSet struct {
-	entries []ptrEntry
 }
 
 // podSet is a <a-b-c-d>.<ns>.pod.<zone> name (verified pod records) with the
@@ -174,7 +161,7 @@ type Snapshot struct {
 	static     map[string]*node
 	namespaces map[string]bool
 	services   shards[string, *fragment]
-	ptrs       shards[netip.Addr, *ptrSet]
+	ptrs       ptrTable
 	// pods maps "<dashed-ip>.<ns>" to verified pod records; podIPs maps
 	// "<ns>/<name>" to the keys a pod holds, to remove them on change.
 	pods   shards[string, *podSet]
@@ -330,7 +317,7 @@ func Empty(opts Options) (*Snapshot, error) {
 	seed := maphash.MakeSeed()
 	// Parts for about 10-50 keys each at 10k services and 150k endpoints.
 	s.services = newShards[string, *fragment](seed, 256)
-	s.ptrs = newShards[netip.Addr, *ptrSet](seed, 16384)
+	s.ptrs = newPTRTable(seed)
 	s.pods = newShards[string, *podSet](seed, 4096)
 	s.podIPs = newShards[string, []string](seed, 4096)
 	for _, z := range o.Zones {
@@ -382,7 +369,6 @@ func (s *Snapshot) Update(ch Change) *Snapshot {
 	}
 	staticDirty := ch.Serial != s.Serial
 	svcUpd := map[string]*fragment{}
-	ptrUpd := map[netip.Addr]*ptrSet{}
 	if ch.Namespaces != nil {
 		n.namespaces = map[string]bool{}
 		filter := map[string]bool{}
@@ -400,23 +386,12 @@ func (s *Snapshot) Update(ch Change) *Snapshot {
 		s.services.each(func(k string, f *fragment) {
 			if !n.namespaces[strings.ToLower(f.data.svc.Namespace)] {
 				svcUpd[k] = nil
-				n.removePTRs(f, ptrUpd)
 			}
 		})
 	}
 	frags := n.newFragments(ch.Services)
 	for i, u := range ch.Services {
-		key := ServiceKey(u.Namespace, u.Name)
-		if old, ok := svcUpd[key]; ok && old != nil {
-			n.removePTRs(old, ptrUpd)
-		} else if old := s.services.get(key); old != nil && !ok {
-			n.removePTRs(old, ptrUpd)
-		}
-		f := frags[i]
-		svcUpd[key] = f
-		if f != nil {
-			n.addPTRs(f, ptrUpd)
-		}
+		svcUpd[ServiceKey(u.Namespace, u.Name)] = frags[i]
 	}
 	// The apex NS set follows the fragments that carry own addresses.
 	nsDirty := false
@@ -445,21 +420,19 @@ func (s *Snapshot) Update(ch Change) *Snapshot {
 		}
 	}
 	n.services = s.services.with(svcUpd)
-	var scratch []item
-	for ip, set := range ptrUpd {
-		if set != nil && !n.finishPTR(ip, set) {
-			ptrUpd[ip] = nil
+	// PTR names: the changed services' entries are replaced.
+	changed := make(map[string]bool, len(svcUpd))
+	var olds, news []*fragment
+	for k, f := range svcUpd {
+		changed[k] = true
+		if old := s.services.get(k); old != nil {
+			olds = append(olds, old)
+		}
+		if f != nil {
+			news = append(news, f)
 		}
 	}
-	for ip, set := range ptrUpd {
-		if old := s.ptrs.get(ip); old != nil {
-			scratch = old.addStats(&n.Stats, -1, scratch)
-		}
-		if set != nil {
-			scratch = set.addStats(&n.Stats, 1, scratch)
-		}
-	}
-	n.ptrs = s.ptrs.with(ptrUpd)
+	n.ptrs = s.ptrs.update(changed, olds, news, n.servesReverse, &n.Stats)
 	if len(ch.Pods) > 0 {
 		n.updatePods(s, ch.Pods)
 	}
@@ -625,40 +598,6 @@ func (f *fragment) add(name string, z *servedZone, kind NodeKind, svc *cluster.S
 	return n
 }
 
-// ptrSetFor returns the working copy of an address's PTR set in this update.
-func (s *Snapshot) ptrSetFor(ip netip.Addr, upd map[netip.Addr]*ptrSet) *ptrSet {
-	ip = ip.Unmap()
-	if set, ok := upd[ip]; ok && set != nil {
-		return set
-	}
-	set := &ptrSet{}
-	if old := s.ptrs.get(ip); old != nil {
-		set.entries = append(set.entries, old.entries...)
-	}
-	upd[ip] = set
-	return set
-}
-
-func (s *Snapshot) removePTRs(f *fragment, upd map[netip.Addr]*ptrSet) {
-	f.eachPTR(func(e ptrEntry) {
-		set := s.ptrSetFor(e.addr(), upd)
-		kept := set.entries[:0]
-		for _, x := range set.entries {
-			if x.d.key != e.d.key {
-				kept = append(kept, x)
-			}
-		}
-		set.entries = kept
-	})
-}
-
-func (s *Snapshot) addPTRs(f *fragment, upd map[netip.Addr]*ptrSet) {
-	f.eachPTR(func(e ptrEntry) {
-		set := s.ptrSetFor(e.addr(), upd)
-		set.entries = append(set.entries, e)
-	})
-}
-
 // eachPTR calls fn with the PTR entries of the service's addresses: its
 // ClusterIPs, and every ready endpoint address.
 func (f *fragment) eachPTR(fn func(ptrEntry)) {
@@ -668,36 +607,19 @@ func (f *fragment) eachPTR(fn func(ptrEntry)) {
 	d := f.data
 	if !d.headless() {
 		for i := range d.svc.ClusterIPs {
-			fn(ptrEntry{d: d, ready: int32(-1 - i)})
+			fn(ptrEntry{ip: d.svc.ClusterIPs[i].Unmap(), d: d, ready: int32(-1 - i)})
 		}
 	}
 	for i := range d.ready {
-		fn(ptrEntry{d: d, ready: int32(i)})
+		fn(ptrEntry{ip: d.ready[i].addr, d: d, ready: int32(i)})
 	}
 }
 
-// finishPTR sorts an address's PTR entries by service and reports whether
-// the address has a PTR name: entries, and a served reverse zone.
-func (s *Snapshot) finishPTR(ip netip.Addr, set *ptrSet) bool {
-	if len(set.entries) == 0 {
-		return false
-	}
+// servesReverse reports whether the reverse name of an address is in a
+// served reverse zone.
+func (s *Snapshot) servesReverse(ip netip.Addr) bool {
 	z := s.zoneOf(reverseName(ip))
-	if z == nil || !z.reverse {
-		return false
-	}
-	sort.SliceStable(set.entries, func(i, j int) bool { return set.entries[i].d.key < set.entries[j].d.key })
-	set.entries = slices.Clip(set.entries)
-	return true
-}
-
-// addStats counts the set's PTR name in st.
-func (set *ptrSet) addStats(st *Stats, sign int, scratch []item) []item {
-	scratch = ptrItems(scratch[:0], set.entries)
-	st.Names += sign
-	st.Records += sign * len(scratch)
-	st.RecordsByKind[KindReverse] += sign * len(scratch)
-	return scratch
+	return z != nil && z.reverse
 }
 
 // updatePods applies pod changes to the verified pod records.
