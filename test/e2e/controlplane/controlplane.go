@@ -74,7 +74,7 @@ func FindBinaries() (Binaries, []string) {
 	var b Binaries
 	var missing []string
 	kdir := filepath.Join(CacheDir(), "kubernetes-"+K8sVersion)
-	cdir := filepath.Join(CacheDir(), "coredns-"+CoreDNSVersion)
+	cdir := filepath.Join(CacheDir(), "coredns-"+CoreDNSVersion+"-release")
 	for _, x := range []struct {
 		dst  *string
 		path string

@@ -10,7 +10,9 @@ k8s_version=v1.37.2
 coredns_version=v1.14.2
 cache=${CLUSTERDNS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/clusterdns}
 kdir=$cache/kubernetes-$k8s_version
-cdir=$cache/coredns-$coredns_version
+# CoreDNS is built as its releases are (its Makefile: CGO_ENABLED=0,
+# -ldflags "-s -w"), so that the benchmark compares the binaries users run.
+cdir=$cache/coredns-$coredns_version-release
 mkdir -p "$kdir" "$cdir"
 export GOFLAGS=-mod=mod
 for cmd in kube-apiserver kube-controller-manager kubectl; do
@@ -21,6 +23,6 @@ for cmd in kube-apiserver kube-controller-manager kubectl; do
 done
 if [ ! -x "$cdir/coredns" ]; then
   echo "building coredns $coredns_version..." >&2
-  GOBIN="$cdir" GOFLAGS= go install "github.com/coredns/coredns@$coredns_version"
+  CGO_ENABLED=0 GOBIN="$cdir" GOFLAGS= go install -ldflags "-s -w" "github.com/coredns/coredns@$coredns_version"
 fi
 echo "$cache"
