@@ -95,8 +95,8 @@ func (r *results) collectVersions(e *benchEnv) error {
 	}
 	commit := cmdOut("git", "describe", "--always", "--dirty")
 	r.versions = []string{
-		"clusterdns: " + commit + " (built with " + runtime.Version() + ")",
-		"CoreDNS: " + strings.ReplaceAll(firstLine(cmdOut(e.cp.Bins.CoreDNS, "-version")), "\n", " "),
+		"clusterdns: " + commit + " (built with " + runtime.Version() + " as the Dockerfile builds it: CGO_ENABLED=0, -trimpath, -ldflags \"-s -w\")",
+		"CoreDNS: " + strings.ReplaceAll(firstLine(cmdOut(e.cp.Bins.CoreDNS, "-version")), "\n", " ") + " (built as its releases are: CGO_ENABLED=0, -ldflags \"-s -w\")",
 		"Kubernetes control plane: " + controlplane.K8sVersion + " (kube-apiserver, kube-controller-manager), etcd " + strings.TrimPrefix(firstLine(cmdOut(e.cp.Bins.Etcd, "--version")), "etcd Version: "),
 		"dnsperf: " + strings.TrimSpace(lastMatch(cmdOut("dnsperf", "-h"), "Version")),
 		"Knot DNS: " + firstLine(cmdOut(knotd, "--version")),
