@@ -33,6 +33,7 @@ import (
 	"log/slog"
 	"net/netip"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
@@ -41,6 +42,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/clusterdns/clusterdns/internal/source/kube"
@@ -83,14 +85,15 @@ func main() {
 	workers := flag.Int("workers", 64, "concurrent creators")
 	heap := flag.String("heap", "", "write the heap profile (in use, source and snapshot alive) here")
 	verbose := flag.Bool("v", false, "log the source and client-go")
+	hold := flag.Bool("hold", false, "once the state is there, print the kubeconfig and keep the control plane up until interrupted (to run clusterdns serve against it)")
 	flag.Parse()
-	if err := run(sh, *dir, *workers, *heap, *verbose); err != nil {
+	if err := run(sh, *dir, *workers, *heap, *verbose, *hold); err != nil {
 		fmt.Fprintln(os.Stderr, "kubeprof:", err)
 		os.Exit(1)
 	}
 }
 
-func run(sh shape, dir string, workers int, heapFile string, verbose bool) error {
+func run(sh shape, dir string, workers int, heapFile string, verbose, hold bool) error {
 	log := slog.New(slog.DiscardHandler)
 	if verbose {
 		log = slog.New(slog.NewTextHandler(os.Stderr, nil))
@@ -141,6 +144,13 @@ func run(sh shape, dir string, workers int, heapFile string, verbose bool) error
 		fmt.Printf("created %s in %v\n", sh, time.Since(t).Round(time.Millisecond))
 	}
 
+	if hold {
+		fmt.Printf("kubeconfig: %s\nholding the control plane; interrupt to stop\n", cp.AdminKubeconfig)
+		sig := make(chan os.Signal, 1)
+		signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+		<-sig
+		return nil
+	}
 	before := heapAfterGC()
 	src, err := kube.New(kube.Options{Kubeconfig: cp.AdminKubeconfig, UserAgent: "kubeprof", Logger: log})
 	if err != nil {
