@@ -55,3 +55,33 @@ func BenchmarkLookupWire(b *testing.B) {
 		})
 	}
 }
+
+// TestStoredAnswersPackOnFirstUse: a stored answer is packed when first
+// asked for, by whichever goroutine comes first, and every goroutine gets
+// the same bytes (run with -race).
+func TestStoredAnswersPackOnFirstUse(t *testing.T) {
+	s := build(t, testState(), nil)
+	const name = "_http._tcp.h.ns.svc.cluster.local."
+	got := make([]string, 8)
+	done := make(chan int)
+	for g := range got {
+		go func() {
+			var sc Scratch
+			a := s.LookupWire(name, dns.TypeSRV, &sc)
+			got[g] = string(a.Wire(name, dns.TypeSRV).Buf)
+			done <- g
+		}()
+	}
+	for range got {
+		<-done
+	}
+	for g := range got {
+		if got[g] != got[0] || got[g] == "" {
+			t.Fatalf("goroutine %d packed differently", g)
+		}
+	}
+	a := s.LookupWire(name, dns.TypeSRV, new(Scratch))
+	if n := testing.AllocsPerRun(100, func() { _ = a.Wire(name, dns.TypeSRV) }); n != 0 {
+		t.Errorf("a packed answer allocates %v per use", n)
+	}
+}

@@ -72,7 +72,11 @@ func (n *node) setItems(qtype uint16, items []item, o Options) {
 		return
 	}
 	a := &Answer{Zone: n.zone.name, fromItems: answerCount(items)}
-	a.wire = itemTemplate(n.name, qtype, n.zone, o, items)
+	zone0 := ""
+	if len(o.Zones) > 0 {
+		zone0 = o.Zones[0]
+	}
+	a.lazy = &lazyWire{n: n, qtype: qtype, ttl: o.TTL, zone0: zone0}
 	n.answers = n.answers.put(qtype, a)
 }
 
@@ -148,7 +152,7 @@ type podAddr struct {
 // snapshot made by Update shares everything the change did not touch.
 //
 // Names with few, large answers (services, their SRV names, the apex) are
-// stored with their answers packed. The two kinds of names there is one of
+// stored, with their answers packed on first use. The two kinds of names there is one of
 // per endpoint (per-endpoint names and PTR names) are not: each service
 // keeps its ready addresses indexed by label and each address its PTR
 // entries, and their answers are made per query from those (see leaf), so

@@ -4,12 +4,14 @@ import (
 	"encoding/binary"
 	"slices"
 	"strings"
+	"sync/atomic"
 
 	"github.com/miekg/dns"
 )
 
-// Wire templates: the positive answers of stored names are packed once per
-// snapshot, and those of the names answered from an index (per-endpoint and
+// Wire templates: the positive answers of stored names are packed once, when
+// first asked for, and kept with the name (shared by the snapshots that share
+// its service), and those of the names answered from an index (per-endpoint and
 // PTR names, see leaf) per query into the server's Scratch, with the
 // question in canonical (lower) case. A server answering a query copies the
 // template, sets the ID and flags, and copies the question name as the client
@@ -48,6 +50,9 @@ type Wire struct {
 // template; others are packed now.
 func (a *Answer) Wire(qname string, qtype uint16) Wire {
 	t := a.wire
+	if t == nil && a.lazy != nil {
+		t = a.lazy.template()
+	}
 	if t == nil {
 		t = packTemplate(qname, qtype, a)
 	}
@@ -58,8 +63,31 @@ func (a *Answer) Wire(qname string, qtype uint16) Wire {
 	return Wire{Buf: t.buf, QnameLen: t.qnameLen, ZoneOff: t.zoneOff, ZoneLen: zl, Patches: t.patches}
 }
 
-// Precomputed reports whether the answer's wire form was packed at build time.
-func (a *Answer) Precomputed() bool { return a.wire != nil }
+// Precomputed reports whether the answer's wire form is kept with the
+// snapshot (packed at build time, or on first use).
+func (a *Answer) Precomputed() bool { return a.wire != nil || a.lazy != nil }
+
+// lazyWire packs a stored answer the first time it is asked for and keeps
+// it: an update of a large service does not pack answers nobody asks for
+// (a 1,000-endpoint service's SRV answers are most of its update's work),
+// and a zone holds packed answers only for the names in use. Concurrent
+// first uses may pack twice; one result is kept, and they are the same.
+type lazyWire struct {
+	n      *node
+	qtype  uint16
+	ttl    uint32
+	zone0  string
+	packed atomic.Pointer[template]
+}
+
+func (l *lazyWire) template() *template {
+	if t := l.packed.Load(); t != nil {
+		return t
+	}
+	o := Options{TTL: l.ttl, Zones: []string{l.zone0}}
+	l.packed.CompareAndSwap(nil, itemTemplate(l.n.name, l.qtype, l.n.zone, o, l.n.items(nil, l.qtype)))
+	return l.packed.Load()
+}
 
 func wireLen(name string) int {
 	if name == "." {

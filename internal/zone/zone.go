@@ -124,6 +124,7 @@ type Answer struct {
 	Zone string
 
 	wire     *template
+	lazy     *lazyWire
 	negative bool
 	// fromItems, if not 0, is the number of answer records of an answer
 	// kept packed only: its records are made again from the node's items
