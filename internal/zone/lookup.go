@@ -36,6 +36,7 @@ func (s *Snapshot) LookupCanonical(name string, qtype uint16) *Answer {
 		if answerCount(items) == 0 {
 			return z.nodata
 		}
+		s.resolvePTR(items)
 		return records(name, z, s.opts, items)
 	}
 	a := s.answer(name, qtype, z, n)
@@ -131,6 +132,33 @@ func answerCount(items []item) int {
 		}
 	}
 	return n
+}
+
+// resolvePTR finds the service and the ready address behind PTR items, for
+// their provenance (the server's packer needs neither).
+func (s *Snapshot) resolvePTR(items []item) {
+	for i := range items {
+		it := &items[i]
+		if it.ptr == nil {
+			continue
+		}
+		f := s.services.get(it.ptr.key)
+		if f == nil {
+			continue
+		}
+		d := f.data
+		if it.ptr.clusterIP() {
+			it.d, it.ready = d, -1-it.ptr.cip
+			continue
+		}
+		lo, hi := d.labelRange(it.ptr.label)
+		for _, k := range d.order[lo:hi] {
+			if d.ready[k].addr == it.ptr.ip {
+				it.d, it.ready = d, k
+				break
+			}
+		}
+	}
 }
 
 // find returns the stored name, or the leaf that answers it, or neither.

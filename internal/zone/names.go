@@ -2,6 +2,7 @@ package zone
 
 import (
 	"net/netip"
+	"strconv"
 	"strings"
 
 	"github.com/clusterdns/clusterdns/internal/cluster"
@@ -91,20 +92,11 @@ func AddrFromReverse(name string) (netip.Addr, bool) {
 		var b [4]byte
 		for i := range 4 {
 			l, r, found := strings.Cut(rest, ".")
-			if found == (i == 3) || len(l) == 0 || len(l) > 3 || (len(l) > 1 && l[0] == '0') {
+			v, ok := octet(l)
+			if found == (i == 3) || !ok {
 				return netip.Addr{}, false
 			}
-			v := 0
-			for _, c := range []byte(l) {
-				if c < '0' || c > '9' {
-					return netip.Addr{}, false
-				}
-				v = v*10 + int(c-'0')
-			}
-			if v > 255 {
-				return netip.Addr{}, false
-			}
-			b[3-i] = byte(v)
+			b[3-i] = v
 			rest = r
 		}
 		return netip.AddrFrom4(b), true
@@ -154,4 +146,68 @@ func lowerASCII(s string) string {
 		}
 	}
 	return s
+}
+
+// reversePrefix is the prefix of the addresses whose reverse names a
+// reverse zone holds: "10.in-addr.arpa." is 10.0.0.0/8, "ip6.arpa." ::/0.
+// It is invalid for a zone that is not whole octets or nibbles (RFC 2317
+// classless names).
+func reversePrefix(zone string) netip.Prefix {
+	switch {
+	case zone == "in-addr.arpa." || strings.HasSuffix(zone, ".in-addr.arpa."):
+		labels := splitLabels(strings.TrimSuffix(zone, "in-addr.arpa."))
+		if len(labels) > 4 {
+			return netip.Prefix{}
+		}
+		var b [4]byte
+		for i, l := range labels {
+			v, ok := octet(l)
+			if !ok {
+				return netip.Prefix{}
+			}
+			b[len(labels)-1-i] = v
+		}
+		return netip.PrefixFrom(netip.AddrFrom4(b), 8*len(labels))
+	case zone == "ip6.arpa." || strings.HasSuffix(zone, ".ip6.arpa."):
+		labels := splitLabels(strings.TrimSuffix(zone, "ip6.arpa."))
+		if len(labels) > 32 {
+			return netip.Prefix{}
+		}
+		var b [16]byte
+		for i, l := range labels {
+			pos := len(labels) - 1 - i // nibble index from the left
+			if len(l) != 1 {
+				return netip.Prefix{}
+			}
+			v, err := strconv.ParseUint(l, 16, 8)
+			if err != nil {
+				return netip.Prefix{}
+			}
+			if pos%2 == 0 {
+				b[pos/2] |= byte(v) << 4
+			} else {
+				b[pos/2] |= byte(v)
+			}
+		}
+		return netip.PrefixFrom(netip.AddrFrom16(b), 4*len(labels))
+	}
+	return netip.Prefix{}
+}
+
+// octet parses a decimal label of 0 to 255 without leading zeros.
+func octet(l string) (byte, bool) {
+	if len(l) == 0 || len(l) > 3 || (len(l) > 1 && l[0] == '0') {
+		return 0, false
+	}
+	v := 0
+	for _, c := range []byte(l) {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		v = v*10 + int(c-'0')
+	}
+	if v > 255 {
+		return 0, false
+	}
+	return byte(v), true
 }

@@ -6,33 +6,74 @@ import (
 	"sort"
 )
 
-// ptrTable holds the PTR names of a snapshot: the entries of every address
-// that has one, as rows sorted by address and service, in parts that an
-// update copies only when it touches them. A row costs its own size and
-// nothing more (no map entry or set per address): a zone has a PTR name
-// per endpoint.
-type ptrTable struct {
-	seed  maphash.Seed
-	parts [][]ptrEntry
+// ptrEntry is one PTR target an address has: an endpoint of a service,
+// published under label, or (label "", cip >= 0) the service's
+// spec.clusterIPs[cip]. It names the service by key rather than pointing
+// at its data, so that an update of a service leaves the entries it did
+// not change as they are.
+type ptrEntry struct {
+	ip    netip.Addr
+	key   string
+	label string
+	cip   int32
 }
 
-// ptrParts is the number of parts: about ten rows each at 150k endpoints,
-// so that an update of a 1,000-endpoint service copies little besides the
-// part table.
-const ptrParts = 16384
+func (e *ptrEntry) clusterIP() bool { return e.cip >= 0 }
+
+// less orders entries by address, service, label and ClusterIP index: the
+// order does not depend on the history of updates.
+func (e *ptrEntry) less(o *ptrEntry) bool {
+	if c := e.ip.Compare(o.ip); c != 0 {
+		return c < 0
+	}
+	if e.key != o.key {
+		return e.key < o.key
+	}
+	if e.label != o.label {
+		return e.label < o.label
+	}
+	return e.cip < o.cip
+}
+
+// ptrTable holds the PTR names of a snapshot: the entries of every address
+// that has one, as rows sorted by address and service, in parts grouped
+// under a small table; an update copies only the groups and parts it
+// touches. A row costs its own size and nothing more (no map entry or set
+// per address): a zone has a PTR name per endpoint.
+type ptrTable struct {
+	seed   maphash.Seed
+	groups []*ptrGroup
+}
+
+// ptrGroupSize parts a group, ptrGroups groups: about ten rows a part at
+// 150k endpoints.
+const (
+	ptrGroupSize = 128
+	ptrGroups    = 128
+)
+
+type ptrGroup [ptrGroupSize][]ptrEntry
+
+var emptyPTRGroup ptrGroup
 
 func newPTRTable(seed maphash.Seed) ptrTable {
-	return ptrTable{seed: seed, parts: make([][]ptrEntry, ptrParts)}
+	t := ptrTable{seed: seed, groups: make([]*ptrGroup, ptrGroups)}
+	for i := range t.groups {
+		t.groups[i] = &emptyPTRGroup
+	}
+	return t
 }
 
 func (t *ptrTable) part(ip netip.Addr) int {
-	return int(maphash.Comparable(t.seed, ip) % uint64(len(t.parts)))
+	return int(maphash.Comparable(t.seed, ip) % (ptrGroups * ptrGroupSize))
 }
 
-// lookup returns the entries of an address, sorted by service; nil if it
-// has no PTR name.
+func (t *ptrTable) rows(p int) []ptrEntry { return t.groups[p/ptrGroupSize][p%ptrGroupSize] }
+
+// lookup returns the entries of an address, sorted; nil if it has no PTR
+// name.
 func (t *ptrTable) lookup(ip netip.Addr) []ptrEntry {
-	rows := t.parts[t.part(ip)]
+	rows := t.rows(t.part(ip))
 	i := sort.Search(len(rows), func(k int) bool { return rows[k].ip.Compare(ip) >= 0 })
 	j := i
 	for j < len(rows) && rows[j].ip == ip {
@@ -46,8 +87,10 @@ func (t *ptrTable) lookup(ip netip.Addr) []ptrEntry {
 
 // each calls f with every address that has a PTR name and its entries.
 func (t *ptrTable) each(f func(netip.Addr, []ptrEntry)) {
-	for _, rows := range t.parts {
-		eachRun(rows, f)
+	for _, g := range t.groups {
+		for _, rows := range g {
+			eachRun(rows, f)
+		}
 	}
 }
 
@@ -63,65 +106,106 @@ func eachRun(rows []ptrEntry, f func(netip.Addr, []ptrEntry)) {
 	}
 }
 
-// update returns the table with the entries of the changed services (by
-// key) replaced by those of their new fragments (added: nil for a service
-// gone), and counts the PTR names and records it removes and adds in st.
-// old are the changed services' previous fragments, whose addresses say
-// which parts hold their entries. served says whether an address's
-// reverse name is in a served zone.
-func (t ptrTable) update(changed map[string]bool, old, added []*fragment, served func(netip.Addr) bool, st *Stats) ptrTable {
-	touched := map[int][]ptrEntry{}
-	for _, f := range old {
-		f.eachPTR(func(e ptrEntry) {
-			if p := t.part(e.ip); touched[p] == nil {
-				touched[p] = []ptrEntry{}
-			}
-		})
+// ptrChange is what an update does to the table: rows to remove and rows
+// to add, each by part.
+type ptrChange struct {
+	remove, add map[int][]ptrEntry
+}
+
+// diff records the change from a service's old entries to its new ones
+// (either may be nil): an entry in both stays as it is.
+func (t *ptrTable) diff(c *ptrChange, old, new *fragment, served func(netip.Addr) bool) {
+	var had map[ptrEntry]int
+	if old != nil && old.ptrs {
+		had = map[ptrEntry]int{}
+		old.eachPTR(func(e ptrEntry) { had[e]++ })
 	}
-	for _, f := range added {
-		f.eachPTR(func(e ptrEntry) {
-			if served(e.ip) {
-				p := t.part(e.ip)
-				touched[p] = append(touched[p], e)
-			}
-		})
+	new.eachPTR(func(e ptrEntry) {
+		if had[e] > 0 {
+			had[e]--
+			return
+		}
+		if served(e.ip) {
+			p := t.part(e.ip)
+			c.add[p] = append(c.add[p], e)
+		}
+	})
+	for e, n := range had {
+		for range n {
+			p := t.part(e.ip)
+			c.remove[p] = append(c.remove[p], e)
+		}
 	}
-	if len(touched) == 0 {
+}
+
+// apply returns the table with the change made, and counts the PTR names
+// and records of the addresses it touches in st, before (removed) and
+// after (added).
+func (t ptrTable) apply(c *ptrChange, st *Stats) ptrTable {
+	if len(c.add) == 0 && len(c.remove) == 0 {
 		return t
 	}
 	out := t
-	out.parts = append([][]ptrEntry(nil), t.parts...)
+	out.groups = append([]*ptrGroup(nil), t.groups...)
+	copied := map[int]bool{}
 	var scratch []item
-	count := func(rows []ptrEntry, sign int) {
-		eachRun(rows, func(_ netip.Addr, run []ptrEntry) {
+	// ips nil counts every address of rows.
+	count := func(rows []ptrEntry, sign int, ips map[netip.Addr]bool) {
+		eachRun(rows, func(ip netip.Addr, run []ptrEntry) {
+			if ips != nil && !ips[ip] {
+				return
+			}
 			scratch = ptrItems(scratch[:0], run)
 			st.Names += sign
 			st.Records += sign * len(scratch)
 			st.RecordsByKind[KindReverse] += sign * len(scratch)
 		})
 	}
-	for p, adds := range touched {
-		prev := t.parts[p]
-		count(prev, -1)
-		rows := make([]ptrEntry, 0, len(prev)+len(adds))
-		for _, e := range prev {
-			if !changed[e.d.key] {
-				rows = append(rows, e)
-			}
+	parts := map[int]bool{}
+	for p := range c.add {
+		parts[p] = true
+	}
+	for p := range c.remove {
+		parts[p] = true
+	}
+	for p := range parts {
+		g := p / ptrGroupSize
+		if !copied[g] {
+			cp := *t.groups[g]
+			out.groups[g] = &cp
+			copied[g] = true
 		}
-		rows = append(rows, adds...)
-		// Stable: a service's entries for one address keep their order.
-		sort.SliceStable(rows, func(i, j int) bool {
-			if c := rows[i].ip.Compare(rows[j].ip); c != 0 {
-				return c < 0
+		prev := t.rows(p)
+		// The addresses touched, whose names are counted again (all of
+		// them when the part was empty, as in a build).
+		var ips map[netip.Addr]bool
+		var gone map[ptrEntry]int
+		if len(prev) > 0 {
+			ips, gone = map[netip.Addr]bool{}, map[ptrEntry]int{}
+			for _, e := range c.remove[p] {
+				gone[e]++
+				ips[e.ip] = true
 			}
-			return rows[i].d.key < rows[j].d.key
-		})
+			for _, e := range c.add[p] {
+				ips[e.ip] = true
+			}
+			count(prev, -1, ips)
+		}
+		rows := make([]ptrEntry, 0, len(prev)+len(c.add[p]))
+		for _, e := range prev {
+			if gone[e] > 0 {
+				gone[e]--
+				continue
+			}
+			rows = append(rows, e)
+		}
+		rows = append(rows, c.add[p]...)
+		sort.Slice(rows, func(i, j int) bool { return rows[i].less(&rows[j]) })
 		if len(rows) == 0 {
 			rows = nil
 		}
-		out.parts[p] = rows
-		count(rows, 1)
+		out.groups[g][p%ptrGroupSize] = rows
+		count(rows, 1, ips)
 	}
 	return out
 }

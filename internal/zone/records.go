@@ -403,6 +403,9 @@ type item struct {
 	ready int32
 	// portIdx is the EndpointSlice port of an SRV record.
 	portIdx int32
+	// ptr is the entry of a PTR record; d and ready are then set only
+	// when its provenance is asked for (see Snapshot.resolvePTR).
+	ptr *ptrEntry
 }
 
 func (it *item) addr() netip.Addr {
@@ -475,32 +478,46 @@ func (d *serviceData) endpointItems(dst []item, lo, hi int32, qtype uint16) []it
 // the address is published under. entries are sorted by service key.
 func ptrItems(dst []item, entries []ptrEntry) []item {
 	start := len(dst)
-	for _, e := range entries {
-		if e.ready < 0 {
-			return append(dst[:start], item{qtype: dns.TypePTR, d: e.d, ready: e.ready})
+	for i := range entries {
+		if entries[i].clusterIP() {
+			return append(dst[:start], item{qtype: dns.TypePTR, ptr: &entries[i]})
 		}
 	}
 entries:
-	for _, e := range entries {
+	for i := range entries {
+		e := &entries[i]
 		for _, x := range dst[start:] {
-			if x.d.key == e.d.key && x.d.ready[x.ready].label == e.d.ready[e.ready].label {
+			if x.ptr.key == e.key && x.ptr.label == e.label {
 				continue entries
 			}
 		}
-		dst = append(dst, item{qtype: dns.TypePTR, d: e.d, ready: e.ready})
+		dst = append(dst, item{qtype: dns.TypePTR, ptr: e})
 	}
 	return dst
+}
+
+// keyLabel is the service key and endpoint label ("" for the service name)
+// of the item's target.
+func (it *item) keyLabel() (key, label string) {
+	switch {
+	case it.ptr != nil:
+		return it.ptr.key, it.ptr.label
+	case it.ready < 0:
+		return it.d.key, ""
+	}
+	return it.d.key, it.d.ready[it.ready].label
 }
 
 // target is the name an SRV or PTR item points at, which glue items are
 // the address of: the service's name in zone, below it the endpoint's
 // label for an endpoint (a PTR item's zone is the first forward zone).
 func (it *item) target(zone string) string {
-	svc := it.d.key + ".svc." + zone
-	if it.ready < 0 {
+	key, label := it.keyLabel()
+	svc := key + ".svc." + zone
+	if label == "" {
 		return svc
 	}
-	return it.d.ready[it.ready].label + "." + svc
+	return label + "." + svc
 }
 
 // sameTarget reports whether two items of one service have the same target.
@@ -514,6 +531,8 @@ func (it *item) sameTarget(o *item) bool {
 // source is where the item's data comes from.
 func (it *item) source() Source {
 	switch {
+	case it.d == nil:
+		return textSource("")
 	case it.qtype == dns.TypeSRV && it.ready < 0:
 		return objSource(it.d.src, "spec.ports[%d]", int(it.portIdx))
 	case it.qtype == dns.TypeSRV:

@@ -102,6 +102,9 @@ type servedZone struct {
 	name    string
 	labels  int
 	reverse bool
+	// prefix is the addresses a reverse zone holds the names of (invalid
+	// when the zone is not whole octets or nibbles).
+	prefix netip.Prefix
 	soa     Record
 	// nodata and nxdomain are shared negative answers for this zone.
 	nodata   *Answer
@@ -124,15 +127,6 @@ type fragment struct {
 	// nameservers is set when an endpoint carries one of the server's own
 	// addresses, so the fragment names the apex NS set.
 	nameservers bool
-}
-
-// ptrEntry is one PTR target an address has: a ready address of a service
-// (ready is its index in d.ready) or, with ready = -1-i, its
-// spec.clusterIPs[i].
-type ptrEntry struct {
-	ip    netip.Addr
-	d     *serviceData
-	ready int32
 }
 
 // podSet is a <a-b-c-d>.<ns>.pod.<zone> name (verified pod records) with the
@@ -341,6 +335,9 @@ func newServedZone(name string, reverse bool, o Options, serial uint32) *servedZ
 		soaTTL = 300
 	}
 	z := &servedZone{name: name, labels: dns.CountLabel(name), reverse: reverse}
+	if reverse {
+		z.prefix = reversePrefix(name)
+	}
 	z.soa = Record{RR: &dns.SOA{
 		Hdr:     dns.RR_Header{Name: name, Rrtype: dns.TypeSOA, Class: dns.ClassINET, Ttl: soaTTL},
 		Ns:      "ns.dns." + name,
@@ -424,19 +421,12 @@ func (s *Snapshot) Update(ch Change) *Snapshot {
 		}
 	}
 	n.services = s.services.with(svcUpd)
-	// PTR names: the changed services' entries are replaced.
-	changed := make(map[string]bool, len(svcUpd))
-	var olds, news []*fragment
+	// PTR names: only the entries the changed services changed.
+	pc := ptrChange{remove: map[int][]ptrEntry{}, add: map[int][]ptrEntry{}}
 	for k, f := range svcUpd {
-		changed[k] = true
-		if old := s.services.get(k); old != nil {
-			olds = append(olds, old)
-		}
-		if f != nil {
-			news = append(news, f)
-		}
+		s.ptrs.diff(&pc, s.services.get(k), f, n.servesReverse)
 	}
-	n.ptrs = s.ptrs.update(changed, olds, news, n.servesReverse, &n.Stats)
+	n.ptrs = s.ptrs.apply(&pc, &n.Stats)
 	if len(ch.Pods) > 0 {
 		n.updatePods(s, ch.Pods)
 	}
@@ -605,25 +595,35 @@ func (f *fragment) add(name string, z *servedZone, kind NodeKind, svc *cluster.S
 // eachPTR calls fn with the PTR entries of the service's addresses: its
 // ClusterIPs, and every ready endpoint address.
 func (f *fragment) eachPTR(fn func(ptrEntry)) {
-	if !f.ptrs {
+	if f == nil || !f.ptrs {
 		return
 	}
 	d := f.data
 	if !d.headless() {
 		for i := range d.svc.ClusterIPs {
-			fn(ptrEntry{ip: d.svc.ClusterIPs[i].Unmap(), d: d, ready: int32(-1 - i)})
+			fn(ptrEntry{ip: d.svc.ClusterIPs[i].Unmap(), key: d.key, cip: int32(i)})
 		}
 	}
 	for i := range d.ready {
-		fn(ptrEntry{ip: d.ready[i].addr, d: d, ready: int32(i)})
+		fn(ptrEntry{ip: d.ready[i].addr, key: d.key, label: d.ready[i].label, cip: -1})
 	}
 }
 
 // servesReverse reports whether the reverse name of an address is in a
-// served reverse zone.
+// served reverse zone (forward zones never hold reverse names).
 func (s *Snapshot) servesReverse(ip netip.Addr) bool {
-	z := s.zoneOf(reverseName(ip))
-	return z != nil && z.reverse
+	for _, z := range s.zones {
+		if z.reverse && !z.prefix.IsValid() {
+			z := s.zoneOf(reverseName(ip))
+			return z != nil && z.reverse
+		}
+	}
+	for _, z := range s.zones {
+		if z.reverse && z.prefix.Contains(ip) {
+			return true
+		}
+	}
+	return false
 }
 
 // updatePods applies pod changes to the verified pod records.

@@ -367,11 +367,12 @@ func (p *itemPacker) pack(qname string, qtype uint16, z *servedZone, o Options, 
 // appendTarget writes the item's target in zone; if zone is the question's
 // zone, its part is recorded as a patch.
 func (p *itemPacker) appendTarget(b []byte, it *item, zone, qzone string) []byte {
-	if it.ready >= 0 {
-		b = appendLabels(b, it.d.ready[it.ready].label)
+	key, label := it.keyLabel()
+	if label != "" {
+		b = appendLabels(b, label)
 		b = b[:len(b)-1]
 	}
-	b = appendLabels(b, it.d.key)
+	b = appendLabels(b, key)
 	b = append(b[:len(b)-1], 3, 's', 'v', 'c')
 	if zone == qzone && zone != "." {
 		p.patches = append(p.patches, len(b))
@@ -382,14 +383,13 @@ func (p *itemPacker) appendTarget(b []byte, it *item, zone, qzone string) []byte
 // targetIs reports whether the item's target in zone is name, without
 // making the target.
 func (it *item) targetIs(name, zone string) bool {
-	if it.ready >= 0 {
-		l := it.d.ready[it.ready].label
+	k, l := it.keyLabel()
+	if l != "" {
 		if len(name) <= len(l) || name[:len(l)] != l || name[len(l)] != '.' {
 			return false
 		}
 		name = name[len(l)+1:]
 	}
-	k := it.d.key
 	return len(name) == len(k)+len(".svc.")+len(zone) && name[:len(k)] == k &&
 		name[len(k):len(k)+5] == ".svc." && name[len(k)+5:] == zone
 }

@@ -368,6 +368,16 @@ func TestRecordsCarryTheirSource(t *testing.T) {
 	if got := a.Answer[0].From.String(); got != "Service ns/a spec.clusterIPs[0]" {
 		t.Errorf("source = %q", got)
 	}
+	// PTR names are answered from entries that name the service by key:
+	// the provenance is found again.
+	a = s.Lookup("1.0.244.10.in-addr.arpa.", dns.TypePTR)
+	if got := a.Answer[0].From.String(); got != "EndpointSlice ns/h-1 endpoints[0].addresses[0]" {
+		t.Errorf("PTR source = %q", got)
+	}
+	a = s.Lookup("20.0.96.10.in-addr.arpa.", dns.TypePTR)
+	if got := a.Answer[0].From.String(); got != "Service ns/a spec.clusterIPs[0]" {
+		t.Errorf("ClusterIP PTR source = %q", got)
+	}
 }
 
 func TestBuildIsPure(t *testing.T) {
@@ -420,5 +430,28 @@ func TestSRVWeightAsCoreDNS(t *testing.T) {
 		if got := srvWeight(n); got != want {
 			t.Errorf("srvWeight(%d) = %d, want %d", n, got, want)
 		}
+	}
+}
+
+// TestReversePrefixHoldsTheZonesNames: the prefix of a reverse zone holds
+// exactly the addresses whose reverse names are in the zone; a classless
+// (RFC 2317) zone has none, and names are then checked one by one.
+func TestReversePrefixHoldsTheZonesNames(t *testing.T) {
+	addrs := []string{"10.0.0.1", "10.96.0.10", "10.96.1.10", "192.0.2.5", "192.0.2.200", "2001:db8::1", "fd00::20", "2001:db9::1"}
+	for _, z := range []string{"in-addr.arpa.", "10.in-addr.arpa.", "0.96.10.in-addr.arpa.", "2.0.192.in-addr.arpa.",
+		"ip6.arpa.", "8.b.d.0.1.0.0.2.ip6.arpa.", "d.f.ip6.arpa."} {
+		p := reversePrefix(z)
+		if !p.IsValid() {
+			t.Errorf("%s: no prefix", z)
+			continue
+		}
+		for _, a := range addrs {
+			if got, want := p.Contains(ip(a)), inZone(reverseName(ip(a)), z); got != want {
+				t.Errorf("%s (%v) contains %s = %v, its reverse name is in the zone = %v", z, p, a, got, want)
+			}
+		}
+	}
+	if p := reversePrefix("0/25.2.0.192.in-addr.arpa."); p.IsValid() {
+		t.Errorf("classless zone got prefix %v", p)
 	}
 }
