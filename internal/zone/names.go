@@ -2,7 +2,6 @@ package zone
 
 import (
 	"net/netip"
-	"strconv"
 	"strings"
 
 	"github.com/clusterdns/clusterdns/internal/cluster"
@@ -111,20 +110,8 @@ func AddrFromReverse(name string) (netip.Addr, bool) {
 			if i < 31 && rest[2*i+1] != '.' {
 				return netip.Addr{}, false
 			}
-			var v byte
-			switch c := rest[2*i]; {
-			case c >= '0' && c <= '9':
-				v = c - '0'
-			case c >= 'a' && c <= 'f':
-				v = c - 'a' + 10
-			default:
+			if !setNibble(&b, 31-i, rest[2*i]) {
 				return netip.Addr{}, false
-			}
-			pos := 31 - i
-			if pos%2 == 0 {
-				b[pos/2] |= v << 4
-			} else {
-				b[pos/2] |= v
 			}
 		}
 		return netip.AddrFrom16(b), true
@@ -175,18 +162,9 @@ func reversePrefix(zone string) netip.Prefix {
 		}
 		var b [16]byte
 		for i, l := range labels {
-			pos := len(labels) - 1 - i // nibble index from the left
-			if len(l) != 1 {
+			// Labels run from the last nibble to the first.
+			if len(l) != 1 || !setNibble(&b, len(labels)-1-i, l[0]) {
 				return netip.Prefix{}
-			}
-			v, err := strconv.ParseUint(l, 16, 8)
-			if err != nil {
-				return netip.Prefix{}
-			}
-			if pos%2 == 0 {
-				b[pos/2] |= byte(v) << 4
-			} else {
-				b[pos/2] |= byte(v)
 			}
 		}
 		return netip.PrefixFrom(netip.AddrFrom16(b), 4*len(labels))
@@ -210,4 +188,24 @@ func octet(l string) (byte, bool) {
 		return 0, false
 	}
 	return byte(v), true
+}
+
+// setNibble sets the pos-th nibble (from the left) of b to the lower-case
+// hex digit c, reporting whether c is one.
+func setNibble(b *[16]byte, pos int, c byte) bool {
+	var v byte
+	switch {
+	case c >= '0' && c <= '9':
+		v = c - '0'
+	case c >= 'a' && c <= 'f':
+		v = c - 'a' + 10
+	default:
+		return false
+	}
+	if pos%2 == 0 {
+		b[pos/2] |= v << 4
+	} else {
+		b[pos/2] |= v
+	}
+	return true
 }

@@ -105,7 +105,7 @@ type servedZone struct {
 	// prefix is the addresses a reverse zone holds the names of (invalid
 	// when the zone is not whole octets or nibbles).
 	prefix netip.Prefix
-	soa     Record
+	soa    Record
 	// nodata and nxdomain are shared negative answers for this zone.
 	nodata   *Answer
 	nxdomain *Answer
