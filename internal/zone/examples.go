@@ -92,9 +92,9 @@ func (s *Snapshot) ServiceQuestions(namespace, name string) []Question {
 		return nil
 	}
 	var out []Question
-	for n, nd := range f.nodes {
+	for _, nd := range f.nodes {
 		for _, x := range nd.answers {
-			out = append(out, Question{Name: n, Type: x.qtype})
+			out = append(out, Question{Name: nd.name, Type: x.qtype})
 		}
 	}
 	s.eachEndpointName(f, func(name string, types []uint16) {

@@ -190,7 +190,7 @@ func (s *Snapshot) find(name string, z *servedZone) (*node, leaf) {
 		if f == nil {
 			return nil, leaf{}
 		}
-		if n := f.nodes[name]; n != nil {
+		if n := f.node(name); n != nil {
 			return n, leaf{}
 		}
 		// One label below the service: a per-endpoint name.

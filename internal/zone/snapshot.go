@@ -119,8 +119,9 @@ type fragment struct {
 	stats Stats
 	data  *serviceData
 	// nodes are the service's names but the per-endpoint ones, which are
-	// answered from data's label index (see leaf).
-	nodes map[string]*node
+	// answered from data's label index (see leaf): the service name and
+	// its port names in each zone, few enough to search in order.
+	nodes []*node
 	// ptrs is set when the service's addresses have PTR names (see
 	// eachPTR).
 	ptrs bool
@@ -518,7 +519,7 @@ func (s *Snapshot) newFragment(u ServiceUpdate) *fragment {
 			d.exists = len(d.ready) > 0
 		}
 	}
-	f := &fragment{data: d, nodes: map[string]*node{}}
+	f := &fragment{data: d}
 	if !d.exists {
 		f.stats.Services = 1
 		return f
@@ -583,12 +584,22 @@ func (s *Snapshot) newFragment(u ServiceUpdate) *fragment {
 	return f
 }
 
+// node returns the fragment's name, nil if it has none of that name.
+func (f *fragment) node(name string) *node {
+	for _, n := range f.nodes {
+		if n.name == name {
+			return n
+		}
+	}
+	return nil
+}
+
 func (f *fragment) add(name string, z *servedZone, kind NodeKind, svc *cluster.Service) *node {
-	if n, ok := f.nodes[name]; ok {
+	if n := f.node(name); n != nil {
 		return n
 	}
 	n := &node{name: name, zone: z, kind: kind, service: svc, data: f.data}
-	f.nodes[name] = n
+	f.nodes = append(f.nodes, n)
 	return n
 }
 
