@@ -74,7 +74,7 @@ func testMain(m *testing.M) int {
 		bins, missing = controlplane.FindBinaries()
 	}
 	if len(missing) > 0 {
-		setupSkip = "missing " + strings.Join(missing, ", ") + " (`bash test/e2e/tools/build.sh` builds all but etcd; etcd: `apt-get install etcd-server`)"
+		setupSkip = "missing " + strings.Join(missing, ", ") + " (`bash test/e2e/tools/build.sh` builds them)"
 		fmt.Fprintf(os.Stderr, "e2e: %s\n", setupSkip)
 		return m.Run()
 	}

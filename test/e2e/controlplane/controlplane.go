@@ -5,7 +5,8 @@
 // kubelet that plays scheduler and kubelet for it.
 //
 // The binaries come from test/e2e/tools/build.sh (a cache directory keyed
-// by version) and Debian's etcd-server package; FindBinaries locates them.
+// by version; etcd from Debian's etcd-server package when the built one is
+// missing); FindBinaries locates them.
 package controlplane
 
 import (
@@ -29,6 +30,8 @@ import (
 const (
 	K8sVersion     = "v1.37.2"
 	CoreDNSVersion = "v1.14.2"
+	// EtcdVersion is the etcd build.sh builds (the one Kubernetes pins).
+	EtcdVersion = "v3.7.0"
 	// Zone is the cluster domain.
 	Zone = "cluster.local"
 	// NodeName is the one node every pod runs on.
@@ -52,6 +55,9 @@ var DefaultControllers = []string{
 // Binaries are the programs a control plane runs, plus CoreDNS.
 type Binaries struct {
 	APIServer, ControllerManager, Kubectl, CoreDNS, Etcd string
+	// EtcdLegacy is set for an etcd before 3.5 (Debian's 3.4), which
+	// cannot answer the API server's progress requests.
+	EtcdLegacy bool
 }
 
 // CacheDir is where build.sh puts the binaries: $CLUSTERDNS_CACHE, else
@@ -90,24 +96,22 @@ func FindBinaries() (Binaries, []string) {
 		}
 		*x.dst = x.path
 	}
-	if p, err := exec.LookPath("etcd"); err == nil {
+	built := filepath.Join(CacheDir(), "etcd-"+EtcdVersion, "etcd")
+	if st, err := os.Stat(built); err == nil && st.Mode()&0o111 != 0 {
+		b.Etcd = built
+	} else if p, err := exec.LookPath("etcd"); err == nil {
 		b.Etcd = p
+		out, _ := exec.Command(p, "--version").Output()
+		b.EtcdLegacy = strings.Contains(string(out), "etcd Version: 3.4.") || strings.Contains(string(out), "etcd Version: 3.3.")
 	} else {
-		missing = append(missing, "etcd in $PATH")
+		missing = append(missing, built)
 	}
 	return b, missing
 }
 
 // BinariesBuildable reports whether build.sh can provide what is missing
-// (it builds everything but etcd).
-func BinariesBuildable(missing []string) bool {
-	for _, m := range missing {
-		if !strings.HasPrefix(m, "etcd") {
-			return true
-		}
-	}
-	return false
-}
+// (it builds everything).
+func BinariesBuildable(missing []string) bool { return len(missing) > 0 }
 
 // Options configure a control plane.
 type Options struct {
@@ -256,6 +260,8 @@ func (c *ControlPlane) startEtcd() error {
 		"--listen-peer-urls", pu, "--initial-advertise-peer-urls", pu,
 		"--initial-cluster", "e2e=" + pu,
 		"--log-level", "warn", "--logger", "zap",
+	}
+	if c.Bins.EtcdLegacy {
 		// etcd 3.4 (Debian's) cannot answer the API server's on-demand
 		// progress requests ("RequestWatchProgress feature is not
 		// supported"), so after a kube-apiserver restart the watch cache
@@ -265,7 +271,7 @@ func (c *ControlPlane) startEtcd() error {
 		// with client-go's back-off growing to 30 s meanwhile. Periodic
 		// progress notifications keep every watch cache current, as a
 		// supported etcd (3.5.13+) does on request.
-		"--experimental-watch-progress-notify-interval", "1s",
+		args = append(args, "--experimental-watch-progress-notify-interval", "1s")
 	}
 	if c.opts.EtcdQuotaBytes > 0 {
 		args = append(args, "--quota-backend-bytes", strconv.FormatInt(c.opts.EtcdQuotaBytes, 10))
