@@ -61,6 +61,7 @@ func (f *kubeFlags) options(z zone.Options, log *slog.Logger) kube.Options {
 		Context:    f.context,
 		InCluster:  f.inCluster && f.kubeconfig == "",
 		Pods:       z.PodRecords == zone.PodsVerified,
+		TargetRefs: z.EndpointPodNames,
 		UserAgent:  "clusterdns/" + versionString(),
 		Logger:     log,
 	}

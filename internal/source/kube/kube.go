@@ -46,6 +46,9 @@ type Options struct {
 	InCluster bool
 	// Pods starts the Pod informer (needed for verified pod records).
 	Pods bool
+	// TargetRefs keeps the endpoints' targetRefs (needed to name endpoints
+	// after their pods); without it they are dropped as objects arrive.
+	TargetRefs bool
 	// UserAgent is sent to the API server.
 	UserAgent string
 	Logger    *slog.Logger
@@ -198,7 +201,7 @@ func (s *Source) Run(ctx context.Context, sink Sink) error {
 		infs = append(infs, s.podInf)
 	}
 	for _, inf := range infs {
-		if err := inf.SetTransform(transform(s.log, inf.GetIndexer())); err != nil {
+		if err := inf.SetTransform(transform(s.log, inf.GetIndexer(), s.opts.TargetRefs)); err != nil {
 			return fmt.Errorf("setting informer transform: %w", err)
 		}
 		if err := inf.SetWatchErrorHandlerWithContext(s.watchError); err != nil {

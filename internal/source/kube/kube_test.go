@@ -109,6 +109,7 @@ func run(t *testing.T, client *fake.Clientset, opts Options) (*Source, *recordin
 	if opts.Pods {
 		z.PodRecords = zone.PodsVerified
 	}
+	z.EndpointPodNames = opts.TargetRefs
 	empty, err := zone.Empty(z)
 	if err != nil {
 		t.Fatal(err)
@@ -268,7 +269,7 @@ func TestCompactKeepsTheValues(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := compact(want)
+	got := compact(want, true)
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("compact changed the slice:\n got %+v\nwant %+v", got, want)
 	}
@@ -284,6 +285,16 @@ func TestCompactKeepsTheValues(t *testing.T) {
 	}
 	if unsafe.StringData(eps[0].TargetRef.Name) != unsafe.StringData(eps[0].Hostname) {
 		t.Errorf("targetRef name not shared with the hostname")
+	}
+	// Without --endpoint-pod-names nothing reads targetRefs: they go, and
+	// everything else stays.
+	bare := compact(want, false)
+	for i := range want.Endpoints {
+		w := want.Endpoints[i]
+		w.TargetRef = nil
+		if !reflect.DeepEqual(bare.Endpoints[i], w) {
+			t.Errorf("endpoint %d without targetRefs = %+v, want %+v", i, bare.Endpoints[i], w)
+		}
 	}
 }
 
@@ -306,7 +317,7 @@ func TestVerifiedPodRecordsWatchPods(t *testing.T) {
 // a new resourceVersion is converted.
 func TestRelistKeepsUnchangedObjects(t *testing.T) {
 	idx := cache.NewIndexer(cache.MetaNamespaceKeyFunc, cache.Indexers{})
-	tf := transform(slog.New(slog.DiscardHandler), idx)
+	tf := transform(slog.New(slog.DiscardHandler), idx, false)
 	es := slice("web", "web-abc", time.Now(), "10.244.0.1")
 	es.ResourceVersion = "5"
 	first, err := tf(es)
@@ -329,5 +340,23 @@ func TestRelistKeepsUnchangedObjects(t *testing.T) {
 	}
 	if got := next.(*storedSlice).slice.Endpoints[0].Addresses[0].String(); got != "10.244.0.2" {
 		t.Errorf("converted address = %s", got)
+	}
+}
+
+// TestEndpointPodNamesKeepTargetRefs: with --endpoint-pod-names the source
+// keeps the targetRefs, and an endpoint without hostname is named after its
+// pod; without it the targetRefs are dropped and the dashed IP names it.
+func TestEndpointPodNamesKeepTargetRefs(t *testing.T) {
+	for _, keep := range []bool{true, false} {
+		es := slice("api", "api-x", time.Now(), "10.244.0.7")
+		es.Endpoints[0].Hostname = nil
+		es.Endpoints[0].TargetRef = &corev1.ObjectReference{Kind: "Pod", Namespace: "default", Name: "api-7d9f-x2"}
+		client := fake.NewClientset(&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "default"}}, headless("api"), es)
+		_, sink, _ := run(t, client, Options{TargetRefs: keep})
+		name := "10-244-0-7.api.default.svc.cluster.local."
+		if keep {
+			name = "api-7d9f-x2.api.default.svc.cluster.local."
+		}
+		waitAnswer(t, sink, name, dns.TypeA, "NOERROR A 10.244.0.7")
 	}
 }

@@ -79,7 +79,7 @@ type storedPod struct {
 // value: a re-list after a lost watch brings every object again, and most
 // are unchanged. Keeping the stored value means nothing is converted or
 // held twice, and the event handlers see old == new and skip the zone.
-func transform(log *slog.Logger, stored cache.KeyGetter) func(any) (any, error) {
+func transform(log *slog.Logger, stored cache.KeyGetter, targetRefs bool) func(any) (any, error) {
 	return func(obj any) (any, error) {
 		if m, ok := obj.(metav1.ObjectMetaAccessor); ok && stored != nil {
 			if meta := m.GetObjectMeta(); meta.GetResourceVersion() != "" {
@@ -118,7 +118,7 @@ func transform(log *slog.Logger, stored cache.KeyGetter) func(any) (any, error) 
 				log.Warn("EndpointSlice has values DNS cannot use", "endpointslice", o.Namespace+"/"+o.Name, "err", err)
 			}
 			if es != nil {
-				st.slice = compact(es)
+				st.slice = compact(es, targetRefs)
 			}
 			return st, nil
 		case *corev1.Namespace:
@@ -177,13 +177,17 @@ func trimPod(o *corev1.Pod) *corev1.Pod {
 // targetRef's namespace and name sharing the slice's namespace and the
 // endpoint's hostname when equal (a StatefulSet's pods), and one string per
 // distinct node and zone name.
-func compact(es *cluster.EndpointSlice) *cluster.EndpointSlice {
+//
+// Without targetRefs, the endpoints' targetRefs are dropped: DNS reads them
+// only to name endpoints after their pods (--endpoint-pod-names), and they
+// are most of what a hostname-less endpoint costs.
+func compact(es *cluster.EndpointSlice, targetRefs bool) *cluster.EndpointSlice {
 	out := *es
 	out.Endpoints = make([]cluster.Endpoint, len(es.Endpoints))
 	naddr, nref := 0, 0
 	for i := range es.Endpoints {
 		naddr += len(es.Endpoints[i].Addresses)
-		if es.Endpoints[i].TargetRef != nil {
+		if es.Endpoints[i].TargetRef != nil && targetRefs {
 			nref++
 		}
 	}
@@ -225,6 +229,9 @@ func compact(es *cluster.EndpointSlice) *cluster.EndpointSlice {
 			Ready:       shared(e.Conditions.Ready),
 			Serving:     shared(e.Conditions.Serving),
 			Terminating: shared(e.Conditions.Terminating),
+		}
+		if !targetRefs {
+			e.TargetRef = nil
 		}
 		if r := e.TargetRef; r != nil {
 			ref := *r
