@@ -7,7 +7,6 @@ cd "$(dirname "$0")/.."
 need=()
 command -v dnsperf >/dev/null 2>&1 || need+=(dnsperf)
 [ -x /usr/sbin/knotd ] || need+=(knot)
-command -v etcd >/dev/null 2>&1 || need+=(etcd-server)
 if [ ${#need[@]} -gt 0 ]; then
   if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
     echo "installing ${need[*]}..." >&2
