@@ -85,15 +85,16 @@ func main() {
 	workers := flag.Int("workers", 64, "concurrent creators")
 	heap := flag.String("heap", "", "write the heap profile (in use, source and snapshot alive) here")
 	verbose := flag.Bool("v", false, "log the source and client-go")
+	cpu := flag.String("cpu", "", "write the CPU profile from the source's start to its sync here")
 	hold := flag.Bool("hold", false, "once the state is there, print the kubeconfig and keep the control plane up until interrupted (to run clusterdns serve against it)")
 	flag.Parse()
-	if err := run(sh, *dir, *workers, *heap, *verbose, *hold); err != nil {
+	if err := run(sh, *dir, *workers, *heap, *cpu, *verbose, *hold); err != nil {
 		fmt.Fprintln(os.Stderr, "kubeprof:", err)
 		os.Exit(1)
 	}
 }
 
-func run(sh shape, dir string, workers int, heapFile string, verbose, hold bool) error {
+func run(sh shape, dir string, workers int, heapFile, cpuFile string, verbose, hold bool) error {
 	log := slog.New(slog.DiscardHandler)
 	if verbose {
 		log = slog.New(slog.NewTextHandler(os.Stderr, nil))
@@ -164,10 +165,21 @@ func run(sh shape, dir string, workers int, heapFile string, verbose, hold bool)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	done := make(chan error, 1)
+	if cpuFile != "" {
+		f, err := os.Create(cpuFile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+	}
 	start := time.Now()
 	go func() { done <- src.Run(ctx, sink) }()
 	select {
 	case <-sink.synced:
+		pprof.StopCPUProfile()
 	case err := <-done:
 		return fmt.Errorf("the source stopped before it synced: %w", err)
 	case <-time.After(10 * time.Minute):
