@@ -96,6 +96,9 @@ func (s *Snapshot) ServiceQuestions(namespace, name string) []Question {
 		for _, x := range nd.answers {
 			out = append(out, Question{Name: nd.name, Type: x.qtype})
 		}
+		for _, x := range nd.stored {
+			out = append(out, Question{Name: nd.name, Type: x.qtype})
+		}
 	}
 	s.eachEndpointName(f, func(name string, types []uint16) {
 		for _, qt := range types {

@@ -39,11 +39,10 @@ func (s *Snapshot) LookupCanonical(name string, qtype uint16) *Answer {
 		s.resolvePTR(items)
 		return records(name, z, s.opts, items)
 	}
-	a := s.answer(name, qtype, z, n)
-	if a.fromItems > 0 {
+	if n != nil && n.storedIndex(qtype) >= 0 {
 		return records(name, z, s.opts, n.items(nil, qtype))
 	}
-	return a
+	return s.answer(name, qtype, z, n)
 }
 
 // Scratch is the working memory LookupWire needs to answer the names the
@@ -65,6 +64,12 @@ func (s *Snapshot) LookupWire(name string, qtype uint16, sc *Scratch) *Answer {
 		return s.refused
 	}
 	n, lf := s.find(name, z)
+	if n != nil {
+		if i := n.storedIndex(qtype); i >= 0 {
+			sc.ans = Answer{Zone: z.name, wire: n.wire(i, &s.opts)}
+			return &sc.ans
+		}
+	}
 	if !lf.ok() {
 		return s.answer(name, qtype, z, n)
 	}
@@ -273,9 +278,9 @@ func (s *Snapshot) chase(n *node, qtype uint16) *Answer {
 			cur = next
 			continue
 		}
-		if t := next.answers.get(qtype); t != nil && t.fromItems > 0 {
+		if next.storedIndex(qtype) >= 0 {
 			a.Answer = append(a.Answer, records(target, tz, s.opts, next.items(nil, qtype)).Answer...)
-		} else if t != nil {
+		} else if t := next.answers.get(qtype); t != nil {
 			a.Answer = append(a.Answer, t.Answer...)
 		}
 		break
@@ -353,6 +358,9 @@ func (s *Snapshot) eachName(f func(nameInfo)) {
 	node := func(n *node) {
 		ni := nameInfo{name: n.name, kind: n.kind, service: n.service}
 		for _, x := range n.answers {
+			ni.types = append(ni.types, x.qtype)
+		}
+		for _, x := range n.stored {
 			ni.types = append(ni.types, x.qtype)
 		}
 		f(ni)

@@ -23,8 +23,12 @@ type node struct {
 	kind    NodeKind
 	service *cluster.Service
 	// data is the service a service or port name belongs to.
-	data    *serviceData
+	data *serviceData
+	// answers are the answers kept whole (names that belong to no service);
+	// stored and packed are those of service and port names, kept small.
 	answers answerSet
+	stored  []storedAnswer
+	packed  []atomic.Pointer[template]
 }
 
 // answerSet holds a name's answers by type: a few entries, so a slice
@@ -66,18 +70,46 @@ func (n *node) set(qtype uint16, a *Answer) {
 	}
 }
 
-// setItems stores the answer made of items for a type, if it has records.
-func (n *node) setItems(qtype uint16, items []item, o Options) {
-	if answerCount(items) == 0 {
-		return
+// storedAnswer is the answer of a service or port name for one type, kept
+// as its record count: the records are made again from the service's data
+// when asked for (see node.items), and the wire form is packed on first use
+// (node.wire).
+type storedAnswer struct {
+	qtype uint16
+	count int32
+}
+
+// setStored records the types a service or port name has answers of.
+func (n *node) setStored(types []storedAnswer) {
+	n.stored = types
+	n.packed = make([]atomic.Pointer[template], len(types))
+}
+
+// storedIndex is the index of the type in n.stored, -1 if none.
+func (n *node) storedIndex(qtype uint16) int {
+	for i := range n.stored {
+		if n.stored[i].qtype == qtype {
+			return i
+		}
 	}
-	a := &Answer{Zone: n.zone.name, fromItems: answerCount(items)}
-	zone0 := ""
-	if len(o.Zones) > 0 {
-		zone0 = o.Zones[0]
+	return -1
+}
+
+// wire returns the packed form of stored answer i, packing it the first
+// time: an update of a large service does not pack answers nobody asks
+// for (a 1,000-endpoint service's SRV answers are most of its update's
+// work), and a zone holds packed answers only for the names in use. The
+// packed form is kept with the name, shared by the snapshots that share
+// the service. Concurrent first uses may pack twice; one result is kept,
+// and they are the same.
+func (n *node) wire(i int, o *Options) *template {
+	p := &n.packed[i]
+	if t := p.Load(); t != nil {
+		return t
 	}
-	a.lazy = &lazyWire{n: n, qtype: qtype, ttl: o.TTL, zone0: zone0}
-	n.answers = n.answers.put(qtype, a)
+	qt := n.stored[i].qtype
+	p.CompareAndSwap(nil, itemTemplate(n.name, qt, n.zone, *o, n.items(nil, qt)))
+	return p.Load()
 }
 
 // items makes again the items of a service or port name's answer of a
@@ -206,8 +238,12 @@ func (a *Stats) addNode(n *node, sign int) {
 	}
 	a.Names += sign
 	for _, x := range n.answers {
-		a.Records += sign * x.a.count()
-		a.RecordsByKind[n.kind] += sign * x.a.count()
+		a.Records += sign * len(x.a.Answer)
+		a.RecordsByKind[n.kind] += sign * len(x.a.Answer)
+	}
+	for _, x := range n.stored {
+		a.Records += sign * int(x.count)
+		a.RecordsByKind[n.kind] += sign * int(x.count)
 	}
 }
 
@@ -539,17 +575,26 @@ func (s *Snapshot) newFragment(u ServiceUpdate) *fragment {
 			sn.set(dns.TypeCNAME, &Answer{Answer: []Record{d.cname(owner, ttl)}})
 			continue
 		}
+		var types []storedAnswer
+		add := func(qt uint16) {
+			if c := answerCount(scratch); c > 0 {
+				types = append(types, storedAnswer{qtype: qt, count: int32(c)})
+			}
+		}
 		for _, qt := range [...]uint16{dns.TypeA, dns.TypeAAAA} {
 			scratch = d.addressItems(scratch[:0], qt)
-			sn.setItems(qt, scratch, s.opts)
+			add(qt)
 		}
 		scratch = d.srvItems(scratch[:0], "", "", true)
-		sn.setItems(dns.TypeSRV, scratch, s.opts)
+		add(dns.TypeSRV)
+		sn.setStored(slices.Clip(types))
 		for _, pp := range d.namedPorts() {
 			po := "_" + pp[0] + "._" + pp[1] + "." + owner
 			pn := f.add(po, z, KindPort, svc)
 			scratch = d.srvItems(scratch[:0], pp[0], pp[1], false)
-			pn.setItems(dns.TypeSRV, scratch, s.opts)
+			types = nil
+			add(dns.TypeSRV)
+			pn.setStored(types)
 		}
 		// Per-endpoint names are answered from the label index; only
 		// their count is kept here.

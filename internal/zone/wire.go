@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"slices"
 	"strings"
-	"sync/atomic"
 
 	"github.com/miekg/dns"
 )
@@ -50,9 +49,6 @@ type Wire struct {
 // template; others are packed now.
 func (a *Answer) Wire(qname string, qtype uint16) Wire {
 	t := a.wire
-	if t == nil && a.lazy != nil {
-		t = a.lazy.template()
-	}
 	if t == nil {
 		t = packTemplate(qname, qtype, a)
 	}
@@ -64,30 +60,8 @@ func (a *Answer) Wire(qname string, qtype uint16) Wire {
 }
 
 // Precomputed reports whether the answer's wire form is kept with the
-// snapshot (packed at build time, or on first use).
-func (a *Answer) Precomputed() bool { return a.wire != nil || a.lazy != nil }
-
-// lazyWire packs a stored answer the first time it is asked for and keeps
-// it: an update of a large service does not pack answers nobody asks for
-// (a 1,000-endpoint service's SRV answers are most of its update's work),
-// and a zone holds packed answers only for the names in use. Concurrent
-// first uses may pack twice; one result is kept, and they are the same.
-type lazyWire struct {
-	n      *node
-	qtype  uint16
-	ttl    uint32
-	zone0  string
-	packed atomic.Pointer[template]
-}
-
-func (l *lazyWire) template() *template {
-	if t := l.packed.Load(); t != nil {
-		return t
-	}
-	o := Options{TTL: l.ttl, Zones: []string{l.zone0}}
-	l.packed.CompareAndSwap(nil, itemTemplate(l.n.name, l.qtype, l.n.zone, o, l.n.items(nil, l.qtype)))
-	return l.packed.Load()
-}
+// snapshot rather than packed for this answer.
+func (a *Answer) Precomputed() bool { return a.wire != nil }
 
 func wireLen(name string) int {
 	if name == "." {

@@ -124,20 +124,7 @@ type Answer struct {
 	Zone string
 
 	wire     *template
-	lazy     *lazyWire
 	negative bool
-	// fromItems, if not 0, is the number of answer records of an answer
-	// kept packed only: its records are made again from the node's items
-	// when asked (see node.items), and Answer, Ns and Extra are empty.
-	fromItems int
-}
-
-// count is the number of records in the answer section.
-func (a *Answer) count() int {
-	if a.fromItems > 0 {
-		return a.fromItems
-	}
-	return len(a.Answer)
 }
 
 // Negative reports whether the answer is the zone's shared NXDOMAIN or NODATA
