@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"sync/atomic"
 	"time"
 
@@ -118,6 +119,23 @@ func startHandler(ctx context.Context, addr, path string, h http.Handler) (*http
 	}
 	hs := &http.Server{Addr: ln.Addr().String(), Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = hs.Serve(ln) }()
+	return hs, nil
+}
+
+// startPprof serves Go's profiles under /debug/pprof/ (like CoreDNS's
+// pprof plugin): opt-in, since they show internals and cost CPU when read.
+func startPprof(ctx context.Context, addr string, log *slog.Logger) (*http.Server, error) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	hs, err := startHandler(ctx, addr, "/debug/pprof/", mux)
+	if err != nil {
+		return nil, err
+	}
+	log.Info("profiling endpoint", "addr", hs.Addr, "path", "/debug/pprof/")
 	return hs, nil
 }
 

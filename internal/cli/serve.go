@@ -142,6 +142,7 @@ type serveFlags struct {
 	lameduck    time.Duration
 	gcPercent   int
 	gcSet       bool
+	pprofAddr   string
 }
 
 // defaultGCPercent is the collector's target when neither --gc-percent nor
@@ -187,6 +188,7 @@ is logged and the last good state keeps being served.`,
 	fl.StringVar(&f.logFormat, "log-format", "text", "text or json")
 	fl.DurationVar(&f.debounce, "reload-delay", 200*time.Millisecond, "wait this long after a manifest change before reloading")
 	fl.DurationVar(&f.lameduck, "lameduck", 0, "on SIGTERM, answer /ready 503 but keep serving this long before exiting (like CoreDNS's health lameduck)")
+	fl.StringVar(&f.pprofAddr, "pprof-addr", "", `address of Go's profiles, /debug/pprof/ (heap, CPU, goroutines); "" (the default) to disable`)
 	fl.IntVar(&f.gcPercent, "gc-percent", defaultGCPercent, "heap growth, in percent of the live heap, that starts a collection (Go's GOGC, which wins when set and this flag is not); queries allocate nothing, so a low value costs CPU only on zone changes")
 	return cmd
 }
@@ -213,12 +215,19 @@ type serving struct {
 // settle is called once the first full state is served: the collector
 // takes its steady target, and the garbage of the first list and build
 // (several times the size of what stays) goes back to the system now
-// rather than over minutes.
+// rather than over minutes. Once more a little later: at the moment of
+// the sync, the source still holds the list's last buffers and the full
+// change, a fifth of the heap at 150k endpoints, which the low target
+// would otherwise keep until the zone next changes.
 func (sv *serving) settle() {
 	if sv.gcPercent >= 0 {
 		debug.SetGCPercent(sv.gcPercent)
 	}
-	go debug.FreeOSMemory()
+	go func() {
+		debug.FreeOSMemory()
+		time.Sleep(2 * time.Second)
+		debug.FreeOSMemory()
+	}()
 }
 
 // built records a new snapshot in the metrics.
@@ -373,6 +382,13 @@ func runServe(ctx context.Context, s streams, f *serveFlags) error {
 			return &exitError{code: 1, err: err}
 		}
 		defer ms.Close()
+	}
+	if f.pprofAddr != "" {
+		ps, err := startPprof(ctx, f.pprofAddr, log)
+		if err != nil {
+			return &exitError{code: 1, err: err}
+		}
+		defer ps.Close()
 	}
 	listening := make(chan struct{})
 	go func() {
