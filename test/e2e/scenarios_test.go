@@ -667,6 +667,14 @@ func TestAPIServerOutage(t *testing.T) {
 	e.expectWithin(t, 90*time.Second, fqdn("hold-1", "hold", ns, "svc"), dns.TypeA, dns.RcodeSuccess, []string{pods[1].v4})
 	e.expect(t, hold, dns.TypeA, v4s(pods)...)
 	t.Logf("changes made after the restart answered %v later", time.Since(changed).Round(time.Millisecond))
+	// A namespace created after the restart: the Namespace informer is back
+	// too (each informer reconnects on its own back-off, up to 30 s), and
+	// the tests that run next start from a source that follows every kind.
+	fresh := e.namespace(t, "e2e-outage-fresh")
+	fs := e.createService(t, fresh, "fresh", []corev1.ServicePort{svcPort("http", 80, "http")})
+	fv4, _ := splitFamilies(fs.Spec.ClusterIPs)
+	e.expectWithin(t, 90*time.Second, svcName("fresh", fresh), dns.TypeA, dns.RcodeSuccess, fv4)
+	t.Logf("a service in a namespace created after the restart answered %v after the restart's changes", time.Since(changed).Round(time.Millisecond))
 	if code := httpStatus(e.clusterdns.health + "/ready"); code != 200 {
 		t.Errorf("after the API server came back: GET /ready = %d, want 200", code)
 	}
