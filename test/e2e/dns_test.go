@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"os"
 	"regexp"
 	"slices"
@@ -302,10 +303,40 @@ func (e *environment) expectAnswer(t *testing.T, name string, qtype uint16, rcod
 		return m.Rcode == rcode && slices.Equal(got, want), show(m)
 	})
 	if !ok {
-		t.Fatalf("clusterdns %s %s: want %s %q within %v; last answer: %s",
-			name, dns.TypeToString[qtype], dns.RcodeToString[rcode], want, expectTimeout, last)
+		t.Fatalf("clusterdns %s %s: want %s %q within %v; last answer: %s\n%s",
+			name, dns.TypeToString[qtype], dns.RcodeToString[rcode], want, expectTimeout, last, e.whatClusterdnsKnows(name))
 	}
 	e.diff(t, name)
+}
+
+// whatClusterdnsKnows says, for a failed expectation, how clusterdns and
+// CoreDNS answer each name from the one expected up to its namespace, and
+// what clusterdns's metrics say of its state: which object it is missing.
+func (e *environment) whatClusterdnsKnows(name string) string {
+	var b strings.Builder
+	labels := dns.SplitDomainName(name)
+	for i := range labels {
+		n := dns.Fqdn(strings.Join(labels[i:], "."))
+		if !strings.HasSuffix(n, ".svc.cluster.local.") || n == "svc.cluster.local." {
+			break
+		}
+		for _, s := range []*dnsServer{e.clusterdns, e.coredns} {
+			if m, err := exchange(s.addr, n, dns.TypeA, qopt{}); err == nil {
+				fmt.Fprintf(&b, "  %s A from %s: %s\n", n, s.name, dns.RcodeToString[m.Rcode])
+			}
+		}
+	}
+	if resp, err := http.Get(e.clusterdns.metrics + "/metrics"); err == nil {
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		for _, l := range strings.Split(string(body), "\n") {
+			if strings.HasPrefix(l, "clusterdns_zone_objects") || strings.HasPrefix(l, "clusterdns_source_synced") ||
+				strings.HasPrefix(l, "clusterdns_kubernetes_watch") || strings.HasPrefix(l, "clusterdns_zone_snapshot_builds_total") {
+				fmt.Fprintf(&b, "  %s\n", l)
+			}
+		}
+	}
+	return b.String()
 }
 
 // ---- differential comparison with CoreDNS ----

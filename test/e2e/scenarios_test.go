@@ -698,7 +698,7 @@ func (e *environment) expectWithin(t *testing.T, timeout time.Duration, name str
 		return m.Rcode == rcode && slices.Equal(rdata(m, qtype), want), show(m)
 	})
 	if !ok {
-		t.Fatalf("clusterdns %s %s: want %s %q within %v; last answer: %s", name, dns.TypeToString[qtype], dns.RcodeToString[rcode], want, timeout, last)
+		t.Fatalf("clusterdns %s %s: want %s %q within %v; last answer: %s\n%s", name, dns.TypeToString[qtype], dns.RcodeToString[rcode], want, timeout, last, e.whatClusterdnsKnows(name))
 	}
 	e.diffWithin(t, timeout, name)
 }
