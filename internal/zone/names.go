@@ -84,39 +84,11 @@ func reverseName(a netip.Addr) string {
 // AddrFromReverse parses an in-addr.arpa. or ip6.arpa. name that names one
 // full address. It allocates nothing for a name in canonical form.
 func AddrFromReverse(name string) (netip.Addr, bool) {
-	name = strings.ToLower(dns.Fqdn(name))
-	switch {
-	case strings.HasSuffix(name, ".in-addr.arpa."):
-		rest := strings.TrimSuffix(name, ".in-addr.arpa.")
-		var b [4]byte
-		for i := range 4 {
-			l, r, found := strings.Cut(rest, ".")
-			v, ok := octet(l)
-			if found == (i == 3) || !ok {
-				return netip.Addr{}, false
-			}
-			b[3-i] = v
-			rest = r
-		}
-		return netip.AddrFrom4(b), true
-	case strings.HasSuffix(name, ".ip6.arpa."):
-		rest := strings.TrimSuffix(name, ".ip6.arpa.")
-		// 32 nibbles, one per label: "x.x. ... .x".
-		if len(rest) != 63 {
-			return netip.Addr{}, false
-		}
-		var b [16]byte
-		for i := range 32 {
-			if i < 31 && rest[2*i+1] != '.' {
-				return netip.Addr{}, false
-			}
-			if !setNibble(&b, 31-i, rest[2*i]) {
-				return netip.Addr{}, false
-			}
-		}
-		return netip.AddrFrom16(b), true
+	p := reversePrefix(strings.ToLower(dns.Fqdn(name)))
+	if !p.IsValid() || !p.IsSingleIP() {
+		return netip.Addr{}, false
 	}
-	return netip.Addr{}, false
+	return p.Addr(), true
 }
 
 // lowerASCII lower-cases A-Z only, keeping the length (DNS case folding).
@@ -135,39 +107,45 @@ func lowerASCII(s string) string {
 	return s
 }
 
-// reversePrefix is the prefix of the addresses whose reverse names a
-// reverse zone holds: "10.in-addr.arpa." is 10.0.0.0/8, "ip6.arpa." ::/0.
-// It is invalid for a zone that is not whole octets or nibbles (RFC 2317
-// classless names).
-func reversePrefix(zone string) netip.Prefix {
+// reversePrefix is the prefix of the addresses whose reverse names are at
+// or below a reverse name (canonical form): "10.in-addr.arpa." is
+// 10.0.0.0/8, "ip6.arpa." ::/0, a full address's name that address alone.
+// It is invalid for a name that is not whole octets or nibbles (RFC 2317
+// classless names, malformed labels). It allocates nothing.
+func reversePrefix(name string) netip.Prefix {
 	switch {
-	case zone == "in-addr.arpa." || strings.HasSuffix(zone, ".in-addr.arpa."):
-		labels := splitLabels(strings.TrimSuffix(zone, "in-addr.arpa."))
-		if len(labels) > 4 {
+	case name == "in-addr.arpa." || strings.HasSuffix(name, ".in-addr.arpa."):
+		// Labels run from the last octet to the first.
+		rest := strings.TrimSuffix(name, "in-addr.arpa.")
+		n := strings.Count(rest, ".")
+		if n > 4 {
 			return netip.Prefix{}
 		}
 		var b [4]byte
-		for i, l := range labels {
+		for i := range n {
+			l, r, _ := strings.Cut(rest, ".")
 			v, ok := octet(l)
 			if !ok {
 				return netip.Prefix{}
 			}
-			b[len(labels)-1-i] = v
+			b[n-1-i] = v
+			rest = r
 		}
-		return netip.PrefixFrom(netip.AddrFrom4(b), 8*len(labels))
-	case zone == "ip6.arpa." || strings.HasSuffix(zone, ".ip6.arpa."):
-		labels := splitLabels(strings.TrimSuffix(zone, "ip6.arpa."))
-		if len(labels) > 32 {
+		return netip.PrefixFrom(netip.AddrFrom4(b), 8*n)
+	case name == "ip6.arpa." || strings.HasSuffix(name, ".ip6.arpa."):
+		// One nibble a label, from the last to the first.
+		rest := strings.TrimSuffix(name, "ip6.arpa.")
+		n := strings.Count(rest, ".")
+		if n > 32 || len(rest) != 2*n {
 			return netip.Prefix{}
 		}
 		var b [16]byte
-		for i, l := range labels {
-			// Labels run from the last nibble to the first.
-			if len(l) != 1 || !setNibble(&b, len(labels)-1-i, l[0]) {
+		for i := range n {
+			if rest[2*i+1] != '.' || !setNibble(&b, n-1-i, rest[2*i]) {
 				return netip.Prefix{}
 			}
 		}
-		return netip.PrefixFrom(netip.AddrFrom16(b), 4*len(labels))
+		return netip.PrefixFrom(netip.AddrFrom16(b), 4*n)
 	}
 	return netip.Prefix{}
 }

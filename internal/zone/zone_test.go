@@ -418,7 +418,8 @@ func TestAddrFromReverse(t *testing.T) {
 			t.Errorf("AddrFromReverse(reverseName(%s)) = %v, %v", a, got, ok)
 		}
 	}
-	for _, bad := range []string{"1.0.10.in-addr.arpa.", "01.0.0.10.in-addr.arpa.", "256.0.0.10.in-addr.arpa.", "x.ip6.arpa."} {
+	for _, bad := range []string{"1.0.10.in-addr.arpa.", "01.0.0.10.in-addr.arpa.", "256.0.0.10.in-addr.arpa.", "x.ip6.arpa.",
+		"5.1.0.0.10.in-addr.arpa.", "1..0.10.in-addr.arpa.", "in-addr.arpa.", "ab.ip6.arpa.", "ip6.arpa."} {
 		if _, ok := AddrFromReverse(bad); ok {
 			t.Errorf("AddrFromReverse(%s) accepted", bad)
 		}
