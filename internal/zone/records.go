@@ -275,11 +275,11 @@ type srvKey struct {
 	addr  netip.Addr
 }
 
+// targetLabel is the endpoint label of the item's target ("" for the
+// service name).
 func (it *item) targetLabel() string {
-	if it.ready < 0 {
-		return ""
-	}
-	return it.d.ready[it.ready].label
+	_, label := it.keyLabel()
+	return label
 }
 
 func (s *srvSeen) appendSRV(dst []item, it item) []item {
@@ -518,14 +518,6 @@ func (it *item) target(zone string) string {
 		return svc
 	}
 	return label + "." + svc
-}
-
-// sameTarget reports whether two items of one service have the same target.
-func (it *item) sameTarget(o *item) bool {
-	if (it.ready < 0) != (o.ready < 0) {
-		return false
-	}
-	return it.ready < 0 || it.d.ready[it.ready].label == o.d.ready[o.ready].label
 }
 
 // source is where the item's data comes from.
