@@ -83,11 +83,7 @@ func transform(log *slog.Logger, stored cache.KeyGetter, targetRefs bool) func(a
 	return func(obj any) (any, error) {
 		if m, ok := obj.(metav1.ObjectMetaAccessor); ok && stored != nil {
 			if meta := m.GetObjectMeta(); meta.GetResourceVersion() != "" {
-				key := meta.GetName()
-				if ns := meta.GetNamespace(); ns != "" {
-					key = ns + "/" + key
-				}
-				if old, ok, _ := stored.GetByKey(key); ok {
+				if old, ok, _ := stored.GetByKey(cache.MetaObjectToName(meta).String()); ok {
 					if id, ok := old.(interface{ version() string }); ok && id.version() == meta.GetResourceVersion() {
 						return old, nil
 					}
