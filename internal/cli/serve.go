@@ -306,6 +306,9 @@ func runServe(ctx context.Context, s streams, f *serveFlags) error {
 	if f.logQueries < 0 || f.logQueries > 1 {
 		return fmt.Errorf("--log-queries %v: want a fraction between 0 and 1", f.logQueries)
 	}
+	if f.gcPercent < 0 {
+		return fmt.Errorf("--gc-percent %d: want 0 or more (Go's collector cannot be turned off here)", f.gcPercent)
+	}
 	sv := &serving{opts: zopts, log: log, gcPercent: -1}
 	if f.gcSet || os.Getenv("GOGC") == "" {
 		sv.gcPercent = f.gcPercent

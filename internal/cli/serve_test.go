@@ -249,6 +249,8 @@ func TestServeFlagErrors(t *testing.T) {
 		{"serve", "--zone", "in-addr.arpa"},
 		{"serve", "--listen", "256.0.0.1:53"},
 		{"serve", "--manifests", "/nonexistent/path"},
+		{"serve", "--gc-percent", "-1"},
+		{"serve", "--log-queries", "2"},
 	} {
 		var out, log syncBuffer
 		if code := Main(context.Background(), args, strings.NewReader(""), &out, &log); code == 0 {
