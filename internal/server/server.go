@@ -23,10 +23,23 @@ type Config struct {
 	// MaxUDPSize caps UDP answers (and is advertised in EDNS); default
 	// DefaultMaxUDPSize.
 	MaxUDPSize int
-	// TCPIdleTimeout closes idle TCP connections; default 10s.
+	// TCPIdleTimeout closes a TCP connection with no query under way for
+	// this long, and one whose client takes none of its answers for this
+	// long; default DefaultTCPIdleTimeout.
 	TCPIdleTimeout time.Duration
-	// MaxTCPConns bounds concurrent TCP connections; default 1024.
+	// TCPMessageTimeout bounds the time one query may take to arrive over
+	// TCP, from its first byte to its last; default
+	// DefaultTCPMessageTimeout. The idle timeout does not restart on every
+	// byte, so a client that trickles bytes cannot hold a connection.
+	TCPMessageTimeout time.Duration
+	// MaxTCPConns bounds concurrent TCP connections; default
+	// DefaultMaxTCPConns. At the cap a new connection closes the one that
+	// has made no progress for the longest time.
 	MaxTCPConns int
+	// TCPMaxPending bounds the bytes of answers a TCP connection buffers
+	// before writing them (one more answer may exceed it); default
+	// DefaultTCPMaxPending.
+	TCPMaxPending int
 	// UDPSockets is the number of SO_REUSEPORT UDP sockets, each served by
 	// one goroutine; default GOMAXPROCS.
 	UDPSockets int
@@ -80,19 +93,40 @@ type Server struct {
 	synced  atomic.Bool
 	scratch sync.Pool
 	// tcpWorker numbers TCP connections for QueryEvent.Worker.
-	tcpWorker atomic.Int64
+	tcpWorker  atomic.Int64
+	tcpBatches sync.Pool
+	// tcpConns are the open TCP connections (of the one ListenAndServe).
+	tcpConns tcpConns
+	// acceptLog and capLog keep a flood of connections from flooding the
+	// log.
+	acceptLog, capLog rateLog
 }
+
+// Defaults of the TCP limits (Config).
+const (
+	DefaultTCPIdleTimeout    = 10 * time.Second
+	DefaultTCPMessageTimeout = 3 * time.Second
+	DefaultMaxTCPConns       = 1024
+	DefaultTCPMaxPending     = 16 * 1024
+)
 
 // New returns a server with no snapshot: until Swap, it answers SERVFAIL.
 func New(cfg Config) *Server {
-	if cfg.MaxUDPSize < minUDPSize || cfg.MaxUDPSize > maxTCPSize {
+	if cfg.MaxUDPSize <= 0 {
 		cfg.MaxUDPSize = DefaultMaxUDPSize
 	}
+	cfg.MaxUDPSize = min(max(cfg.MaxUDPSize, minUDPSize), maxTCPSize)
 	if cfg.TCPIdleTimeout <= 0 {
-		cfg.TCPIdleTimeout = 10 * time.Second
+		cfg.TCPIdleTimeout = DefaultTCPIdleTimeout
+	}
+	if cfg.TCPMessageTimeout <= 0 {
+		cfg.TCPMessageTimeout = DefaultTCPMessageTimeout
 	}
 	if cfg.MaxTCPConns <= 0 {
-		cfg.MaxTCPConns = 1024
+		cfg.MaxTCPConns = DefaultMaxTCPConns
+	}
+	if cfg.TCPMaxPending <= 0 {
+		cfg.TCPMaxPending = DefaultTCPMaxPending
 	}
 	if cfg.UDPSockets <= 0 {
 		cfg.UDPSockets = runtime.GOMAXPROCS(0)
@@ -102,6 +136,7 @@ func New(cfg Config) *Server {
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger}
 	s.scratch.New = func() any { return new(scratch) }
+	s.tcpBatches.New = func() any { return &tcpBatch{resp: make([]byte, 0, 4096)} }
 	return s
 }
 
@@ -298,8 +333,8 @@ func (s *Server) listen(ctx context.Context, addr string) ([]*net.UDPConn, net.L
 // by one goroutine that answers in place: no goroutine per packet, and on
 // Linux queries are read and answers written in batches (recvmmsg,
 // sendmmsg). TCP connections each get a goroutine that answers pipelined
-// queries in order, writing the answers of every query read at once in
-// one write.
+// queries in order, batching their answers into few writes; the limits on
+// what one connection may hold are those of Config (see serveConn).
 func (s *Server) ListenAndServe(ctx context.Context, addr string, ready func(udp, tcp net.Addr)) error {
 	pcs, ln, err := s.listen(ctx, addr)
 	if err != nil {
@@ -425,128 +460,5 @@ func (s *Server) serveUDPSimple(uc *net.UDPConn, worker int) error {
 		if cap(resp) <= 64*1024 {
 			out = resp[:0]
 		}
-	}
-}
-
-func (s *Server) serveTCP(ctx context.Context, ln net.Listener) error {
-	sem := make(chan struct{}, s.cfg.MaxTCPConns)
-	var wg sync.WaitGroup
-	defer wg.Wait()
-	var conns sync.Map
-	go func() {
-		<-ctx.Done()
-		conns.Range(func(k, _ any) bool { k.(net.Conn).Close(); return true })
-	}()
-	for {
-		c, err := ln.Accept()
-		if err != nil {
-			if errors.Is(err, net.ErrClosed) {
-				return nil
-			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				time.Sleep(10 * time.Millisecond)
-				continue
-			}
-			return fmt.Errorf("accepting tcp: %w", err)
-		}
-		select {
-		case sem <- struct{}{}:
-		default:
-			s.log.Warn("too many TCP connections, closing one", "remote", c.RemoteAddr(), "max", s.cfg.MaxTCPConns)
-			c.Close()
-			continue
-		}
-		conns.Store(c, nil)
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			defer conns.Delete(c)
-			defer c.Close()
-			s.serveConn(c)
-		}()
-	}
-}
-
-// tcpReadBuf is the read buffer of a TCP connection: queries a client
-// pipelines arrive together and are answered from one read.
-const tcpReadBuf = 16 * 1024
-
-// serveConn answers the queries of one TCP connection in order. It reads
-// as much as the client sent, answers every complete query in the buffer,
-// and writes all those answers with one write before it reads again, so a
-// client that pipelines queries (RFC 7766) gets them answered at the cost
-// of one read and one write per batch rather than per query.
-func (s *Server) serveConn(c net.Conn) {
-	var remote netip.AddrPort
-	if ta, ok := c.RemoteAddr().(*net.TCPAddr); ok {
-		remote = ta.AddrPort()
-	}
-	worker := int(s.cfg.UDPSockets) + int(s.tcpWorker.Add(1)-1)
-	o := s.cfg.Observer
-	sc := new(scratch)
-	buf := make([]byte, tcpReadBuf) // buf[r:w] is read and not yet answered
-	r, w := 0, 0
-	var wbuf []byte // framed answers not yet written
-	resp := make([]byte, 0, 4096)
-	for {
-		// Answer every complete query in the buffer.
-		for w-r >= 2 {
-			n := int(binary.BigEndian.Uint16(buf[r:]))
-			if w-r < 2+n {
-				break
-			}
-			msg := buf[r+2 : r+2+n]
-			r += 2 + n
-			var start time.Time
-			if o != nil {
-				start = time.Now()
-			}
-			out := s.answer(sc, msg, resp, TCP)
-			if out == nil {
-				continue
-			}
-			wbuf = binary.BigEndian.AppendUint16(wbuf, uint16(len(out)))
-			wbuf = append(wbuf, out...)
-			if o != nil {
-				s.observe(sc, n, out, TCP, remote, start, time.Since(start), worker)
-			}
-			if cap(out) <= 64*1024 {
-				resp = out[:0]
-			}
-		}
-		if len(wbuf) > 0 {
-			_ = c.SetWriteDeadline(time.Now().Add(s.cfg.TCPIdleTimeout))
-			if _, err := c.Write(wbuf); err != nil {
-				return
-			}
-			if cap(wbuf) > 256*1024 {
-				wbuf = nil
-			} else {
-				wbuf = wbuf[:0]
-			}
-		}
-		// Keep the unanswered part at the front, and make room for a
-		// query longer than the buffer.
-		if r > 0 {
-			w = copy(buf, buf[r:w])
-			r = 0
-		}
-		if w >= 2 {
-			if need := 2 + int(binary.BigEndian.Uint16(buf)); need > len(buf) {
-				nb := make([]byte, need)
-				copy(nb, buf[:w])
-				buf = nb
-			}
-		} else if len(buf) > tcpReadBuf {
-			buf = make([]byte, tcpReadBuf)
-		}
-		_ = c.SetReadDeadline(time.Now().Add(s.cfg.TCPIdleTimeout))
-		n, err := c.Read(buf[w:])
-		if n == 0 && err != nil {
-			return
-		}
-		w += n
 	}
 }
