@@ -105,8 +105,23 @@ type document struct {
 //
 // The error joins an *Error for every problem found; the objects that could
 // be decoded are returned even then.
+//
+// The input is bounded by DefaultLimits; DecodeWithin decodes one file of a
+// larger input.
 func Decode(file string, data []byte) ([]Object, error) {
-	d := decoder{file: file}
+	b := NewBudget(DefaultLimits())
+	if err := b.takeBytes(int64(len(data))); err != nil {
+		return nil, &Error{File: file, Err: err}
+	}
+	return DecodeWithin(b, file, data)
+}
+
+// DecodeWithin is Decode for one file of an input whose values are
+// accounted in b (the file's bytes are not: Budget.ReadFile and
+// Budget.ReadAll account them as they read). An exceeded limit is an error
+// at the line where the input went over it, and ends the file.
+func DecodeWithin(b *Budget, file string, data []byte) ([]Object, error) {
+	d := decoder{file: file, budget: b}
 	data = bytes.TrimPrefix(data, []byte("\ufeff")) // byte order mark
 	for _, doc := range d.documents(data) {
 		if doc.root.kind == nullNode {
@@ -123,9 +138,10 @@ func Decode(file string, data []byte) ([]Object, error) {
 }
 
 type decoder struct {
-	file string
-	objs []Object
-	errs errorList
+	file   string
+	budget *Budget
+	objs   []Object
+	errs   errorList
 }
 
 var yamlLineRE = regexp.MustCompile(`^yaml: line (\d+): `)
@@ -151,7 +167,7 @@ var yamlParserProblems = map[string]bool{
 func (d *decoder) documents(data []byte) []document {
 	if isJSON(d.file, data) {
 		docs, err := d.jsonDocuments(data)
-		if err == nil || strings.EqualFold(path.Ext(d.file), ".json") {
+		if err == nil || strings.EqualFold(path.Ext(d.file), ".json") || errors.Is(err, errLimit) {
 			if err != nil {
 				d.errs = append(d.errs, err)
 			}
@@ -176,15 +192,21 @@ func (d *decoder) documents(data []byte) []document {
 				if yamlParserProblems[msg] {
 					line++ // yaml.v3 prints parser (not scanner) error lines 0-based
 				}
+				if msg == "found a tab character that violates indentation" {
+					line = tabIndentLine(data, line)
+				}
 			}
 			msg = "YAML syntax error: " + strings.TrimPrefix(msg, "yaml: ")
 			d.errs.add(d.file, i, line, "%s", msg)
 			return docs
 		}
-		c := yamlConverter{}
-		root, err := c.convert(&y, y.Line)
+		c := yamlConverter{budget: d.budget}
+		root, err := c.convert(&y, y.Line, 0, false)
 		if err != nil {
 			d.errs.addErr(d.file, i, errLine(err, y.Line), err)
+			if errors.Is(err, errLimit) {
+				return docs
+			}
 			continue
 		}
 		line := y.Line
@@ -198,12 +220,15 @@ func (d *decoder) documents(data []byte) []document {
 // jsonDocuments reads a JSON value or stream of values. A syntax error ends
 // it; the values before it are returned.
 func (d *decoder) jsonDocuments(data []byte) ([]document, *Error) {
-	r := newJSONReader(data)
+	r := newJSONReader(data, d.budget)
 	var docs []document
 	for i := 0; ; i++ {
 		root, line, err := r.next()
 		if err == io.EOF {
 			return docs, nil
+		}
+		if errors.Is(err, errLimit) {
+			return docs, &Error{File: d.file, Document: i, Line: errLine(err, line), Err: err}
 		}
 		if err != nil {
 			return docs, &Error{File: d.file, Document: i, Line: errLine(err, line), Err: fmt.Errorf("JSON syntax error: %w", err)}
@@ -223,6 +248,23 @@ func isJSON(file string, data []byte) bool {
 	}
 	trimmed := bytes.TrimLeft(data, " \t\r\n\ufeff")
 	return len(trimmed) > 0 && (trimmed[0] == '{' || trimmed[0] == '[')
+}
+
+// tabIndentLine finds the line of the tab that yaml.v3 reports as
+// "found a tab character that violates indentation": it gives the line
+// where the scalar before the tab started, so the tab is on the first line
+// from there whose indentation holds one.
+func tabIndentLine(data []byte, reported int) int {
+	for i, l := range bytes.Split(data, []byte("\n")) {
+		if i+1 <= reported {
+			continue
+		}
+		indent := l[:len(l)-len(bytes.TrimLeft(l, " \t"))]
+		if bytes.IndexByte(indent, '\t') >= 0 {
+			return i + 1
+		}
+	}
+	return reported
 }
 
 func errLine(err error, fallback int) int {

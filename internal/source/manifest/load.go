@@ -30,7 +30,7 @@ func Load(ctx context.Context, paths []string, stdin io.Reader, opts Options) (*
 	if err != nil {
 		return nil, fmt.Errorf("loading manifests: %w", err)
 	}
-	l := loader{fileOrder: map[string]int{}}
+	l := loader{fileOrder: map[string]int{}, budget: NewBudget(opts.Limits)}
 	stdinRead := false
 	seen := map[string]bool{} // a file is read once, however it is named
 	for _, p := range paths {
@@ -39,9 +39,12 @@ func Load(ctx context.Context, paths []string, stdin io.Reader, opts Options) (*
 				continue
 			}
 			stdinRead = true
-			data, err := io.ReadAll(stdin)
+			data, err := l.budget.ReadAll(stdin)
 			if err != nil {
 				l.errs.add(StdinName, 0, 0, "reading: %v", err)
+				if errors.Is(err, errLimit) {
+					return nil, l.errs.join()
+				}
 				continue
 			}
 			l.decode(StdinName, data)
@@ -53,9 +56,12 @@ func Load(ctx context.Context, paths []string, stdin io.Reader, opts Options) (*
 			if err := ctx.Err(); err != nil {
 				return nil, err
 			}
-			data, err := os.ReadFile(f)
+			data, err := l.budget.ReadFile(f)
 			if err != nil {
 				l.errs.add(f, 0, 0, "reading: %v", unwrapPathError(err))
+				if errors.Is(err, errLimit) {
+					return nil, l.errs.join()
+				}
 				continue
 			}
 			l.decode(f, data)
@@ -72,7 +78,7 @@ func LoadFS(ctx context.Context, fsys fs.FS, opts Options) (*cluster.State, erro
 	if err != nil {
 		return nil, fmt.Errorf("loading manifests: %w", err)
 	}
-	l := loader{fileOrder: map[string]int{}}
+	l := loader{fileOrder: map[string]int{}, budget: NewBudget(opts.Limits)}
 	err = fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			l.errs.add(p, 0, 0, "reading: %v", unwrapPathError(err))
@@ -94,6 +100,10 @@ func LoadFS(ctx context.Context, fsys fs.FS, opts Options) (*cluster.State, erro
 		if err != nil {
 			l.errs.add(p, 0, 0, "reading: %v", unwrapPathError(err))
 			return nil
+		}
+		if err := l.budget.takeBytes(int64(len(data))); err != nil {
+			l.errs.add(p, 0, 0, "reading: %v", err)
+			return fs.SkipAll
 		}
 		l.decode(p, data)
 		return nil
@@ -191,13 +201,14 @@ type loader struct {
 	objs      []Object
 	errs      errorList
 	fileOrder map[string]int
+	budget    *Budget
 }
 
 func (l *loader) decode(file string, data []byte) {
 	if _, ok := l.fileOrder[file]; !ok {
 		l.fileOrder[file] = len(l.fileOrder)
 	}
-	objs, err := Decode(file, data)
+	objs, err := DecodeWithin(l.budget, file, data)
 	l.objs = append(l.objs, objs...)
 	l.errs = append(l.errs, Errors(err)...)
 }
@@ -205,6 +216,12 @@ func (l *loader) decode(file string, data []byte) {
 func (l *loader) finish(ctx context.Context, opts Options) (*cluster.State, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
+	}
+	if l.budget.exceeded() {
+		// The objects are a part of the input: deriving from them would
+		// only add errors that are not there.
+		l.errs.sortByPosition(l.fileOrder)
+		return nil, l.errs.join()
 	}
 	st, errs := build(l.objs, opts, l.errs)
 	if len(errs) > 0 {

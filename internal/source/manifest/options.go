@@ -15,6 +15,8 @@ type Options struct {
 	// most one per address family; the first is the primary family. Empty
 	// means the default, 10.96.0.0/12.
 	ServiceCIDRs []netip.Prefix
+	// Limits bound the input (zero fields: the defaults).
+	Limits Limits
 }
 
 // DefaultOptions returns the options of a default kubeadm or kind cluster:

@@ -230,13 +230,15 @@ type posError struct {
 func (e *posError) Error() string { return e.err.Error() }
 func (e *posError) Unwrap() error { return e.err }
 
-// maxNodes bounds the size of one document after alias expansion, so that a
-// few lines of nested aliases cannot exhaust memory.
-const maxNodes = 1 << 22
-
-// yamlConverter turns a yaml.v3 node tree into nodes.
+// yamlConverter turns a yaml.v3 node tree into nodes, accounting every
+// value in budget.
 type yamlConverter struct {
-	count int
+	budget *Budget
+	// expanding holds the anchored nodes being converted: an alias to one
+	// of them is a value that contains itself.
+	expanding map[*yaml.Node]bool
+	// aliasLine is the line of the outermost alias being expanded.
+	aliasLine int
 }
 
 // yaml11Bools are the plain scalars YAML 1.1 reads as booleans. kubectl
@@ -247,26 +249,48 @@ var yaml11Bools = map[string]bool{
 	"n": false, "N": false, "no": false, "No": false, "NO": false, "off": false, "Off": false, "OFF": false,
 }
 
-func (c *yamlConverter) convert(y *yaml.Node, line int) (*node, error) {
-	c.count++
-	if c.count > maxNodes {
-		return nil, &posError{line, errors.New("document too large (too many aliases?)")}
+// convert converts y, written at line and nested depth deep; alias says
+// it is reached through an alias (its values count as alias expansion).
+func (c *yamlConverter) convert(y *yaml.Node, line, depth int, alias bool) (*node, error) {
+	if depth > MaxDepth {
+		return nil, &posError{line, errTooDeep()}
+	}
+	if y.Kind != yaml.DocumentNode && y.Kind != yaml.AliasNode {
+		if err := c.budget.takeValue(alias); err != nil {
+			if alias {
+				line = c.aliasLine // where the expansion was asked for
+			}
+			return nil, &posError{line, err}
+		}
+	}
+	if y.Anchor != "" {
+		if c.expanding == nil {
+			c.expanding = map[*yaml.Node]bool{}
+		}
+		c.expanding[y] = true
+		defer delete(c.expanding, y)
 	}
 	switch y.Kind {
 	case yaml.DocumentNode:
 		if len(y.Content) == 0 {
 			return &node{kind: nullNode, line: y.Line}, nil
 		}
-		return c.convert(y.Content[0], y.Content[0].Line)
+		return c.convert(y.Content[0], y.Content[0].Line, depth, alias)
 	case yaml.AliasNode:
 		if y.Alias == nil {
 			return nil, &posError{y.Line, errors.New("unknown alias")}
 		}
-		return c.convert(y.Alias, line)
+		if c.expanding[y.Alias] {
+			return nil, &posError{y.Line, fmt.Errorf("alias *%s refers to a value that contains it (anchored at line %d): it would never end", y.Value, y.Alias.Line)}
+		}
+		if !alias {
+			c.aliasLine = y.Line
+		}
+		return c.convert(y.Alias, line, depth, true)
 	case yaml.SequenceNode:
 		n := &node{kind: listNode, line: line, vals: make([]*node, 0, len(y.Content))}
 		for _, item := range y.Content {
-			v, err := c.convert(item, item.Line)
+			v, err := c.convert(item, item.Line, depth+1, alias)
 			if err != nil {
 				return nil, err
 			}
@@ -290,7 +314,7 @@ func (c *yamlConverter) convert(y *yaml.Node, line int) (*node, error) {
 				return nil, &posError{k.Line, fmt.Errorf("key %q already defined at line %d", k.Value, first)}
 			}
 			seen[k.Value] = k.Line
-			val, err := c.convert(v, k.Line)
+			val, err := c.convert(v, k.Line, depth+1, alias)
 			if err != nil {
 				return nil, err
 			}
@@ -298,7 +322,7 @@ func (c *yamlConverter) convert(y *yaml.Node, line int) (*node, error) {
 			n.vals = append(n.vals, val)
 		}
 		for _, m := range merges {
-			if err := c.merge(n, m, seen); err != nil {
+			if err := c.merge(n, m, seen, depth+1, alias); err != nil {
 				return nil, err
 			}
 		}
@@ -310,20 +334,29 @@ func (c *yamlConverter) convert(y *yaml.Node, line int) (*node, error) {
 }
 
 // merge adds the keys of a "<<" merge value that n does not have yet.
-func (c *yamlConverter) merge(n *node, m *yaml.Node, seen map[string]int) error {
+func (c *yamlConverter) merge(n *node, m *yaml.Node, seen map[string]int, depth int, alias bool) error {
+	if depth > MaxDepth {
+		return &posError{m.Line, errTooDeep()}
+	}
 	for m.Kind == yaml.AliasNode && m.Alias != nil {
-		m = m.Alias
+		if c.expanding[m.Alias] {
+			return &posError{m.Line, fmt.Errorf("merge of *%s, a mapping that contains the merge (anchored at line %d): it would never end", m.Value, m.Alias.Line)}
+		}
+		if !alias {
+			c.aliasLine = m.Line
+		}
+		m, alias = m.Alias, true
 	}
 	switch m.Kind {
 	case yaml.SequenceNode:
 		for _, item := range m.Content {
-			if err := c.merge(n, item, seen); err != nil {
+			if err := c.merge(n, item, seen, depth+1, alias); err != nil {
 				return err
 			}
 		}
 		return nil
 	case yaml.MappingNode:
-		merged, err := c.convert(m, m.Line)
+		merged, err := c.convert(m, m.Line, depth, alias)
 		if err != nil {
 			return err
 		}
@@ -397,15 +430,16 @@ func floatNode(n *node, f float64, y *yaml.Node) (*node, error) {
 // jsonReader builds nodes from a JSON text (one value or a stream of values)
 // and keeps the line of every value.
 type jsonReader struct {
-	data  []byte
-	dec   *json.Decoder
-	lines lineIndex
+	data   []byte
+	dec    *json.Decoder
+	lines  lineIndex
+	budget *Budget
 }
 
-func newJSONReader(data []byte) *jsonReader {
+func newJSONReader(data []byte, b *Budget) *jsonReader {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
-	return &jsonReader{data: data, dec: dec, lines: newLineIndex(data)}
+	return &jsonReader{data: data, dec: dec, lines: newLineIndex(data), budget: b}
 }
 
 // next returns the next top-level value and the line it starts on, or io.EOF.
@@ -415,7 +449,7 @@ func (r *jsonReader) next() (*node, int, error) {
 	if err != nil {
 		return nil, line, r.wrap(err)
 	}
-	n, err := r.value(tok, line)
+	n, err := r.value(tok, line, 0)
 	return n, line, err
 }
 
@@ -428,7 +462,13 @@ func (r *jsonReader) nextLine() int {
 	return r.lines.line(off)
 }
 
-func (r *jsonReader) value(tok json.Token, line int) (*node, error) {
+func (r *jsonReader) value(tok json.Token, line, depth int) (*node, error) {
+	if depth > MaxDepth {
+		return nil, &posError{line, errTooDeep()}
+	}
+	if err := r.budget.takeValue(false); err != nil {
+		return nil, &posError{line, err}
+	}
 	switch t := tok.(type) {
 	case nil:
 		return &node{kind: nullNode, line: line}, nil
@@ -467,7 +507,7 @@ func (r *jsonReader) value(tok json.Token, line int) (*node, error) {
 				if err != nil {
 					return nil, r.wrap(err)
 				}
-				v, err := r.value(vtok, keyLine)
+				v, err := r.value(vtok, keyLine, depth+1)
 				if err != nil {
 					return nil, err
 				}
@@ -486,7 +526,7 @@ func (r *jsonReader) value(tok json.Token, line int) (*node, error) {
 				if err != nil {
 					return nil, r.wrap(err)
 				}
-				v, err := r.value(itok, itemLine)
+				v, err := r.value(itok, itemLine, depth+1)
 				if err != nil {
 					return nil, err
 				}
