@@ -5,12 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/pprof"
 	"sync/atomic"
 	"time"
 
+	"github.com/clusterdns/clusterdns/internal/httpserve"
 	"github.com/clusterdns/clusterdns/internal/metrics"
 	"github.com/clusterdns/clusterdns/internal/server"
 	"github.com/clusterdns/clusterdns/internal/source/kube"
@@ -69,73 +69,62 @@ func (f *kubeFlags) options(z zone.Options, log *slog.Logger) kube.Options {
 }
 
 // startHealth serves /health (200 while the process runs) and /ready (200
-// once the served state is complete, 503 before).
-func startHealth(ctx context.Context, addr string, ready func() bool, log *slog.Logger) (*http.Server, error) {
+// while ready says nil: the served state is complete and still followed;
+// 503 with the reason otherwise).
+func startHealth(ctx context.Context, addr string, ready func() error, lim httpserve.Limits, log *slog.Logger) (*httpserve.Server, error) {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /health", func(w http.ResponseWriter, _ *http.Request) {
 		fmt.Fprintln(w, "OK")
 	})
 	mux.HandleFunc("GET /ready", func(w http.ResponseWriter, _ *http.Request) {
-		if !ready() {
-			http.Error(w, "not ready: the cluster state is not synced yet", http.StatusServiceUnavailable)
+		if err := ready(); err != nil {
+			http.Error(w, "not ready: "+err.Error(), http.StatusServiceUnavailable)
 			return
 		}
 		fmt.Fprintln(w, "OK")
 	})
-	var lc net.ListenConfig
-	ln, err := lc.Listen(ctx, "tcp", addr)
+	hs, err := httpserve.Start(ctx, addr, "health checks", mux, lim, log)
 	if err != nil {
-		return nil, fmt.Errorf("listening for health checks on %s: %w", addr, err)
+		return nil, err
 	}
-	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
-	go func() {
-		if err := hs.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			log.Error("health endpoint stopped", "err", err)
-		}
-	}()
-	log.Info("health endpoints", "addr", ln.Addr().String(), "paths", "/health /ready")
+	log.Info("health endpoints", "addr", hs.Addr(), "paths", "/health /ready")
 	return hs, nil
 }
 
 // startMetrics serves the Prometheus endpoint /metrics.
-func startMetrics(ctx context.Context, addr string, m *metrics.Metrics, log *slog.Logger) (*http.Server, error) {
-	hs, err := startHandler(ctx, addr, "/metrics", m.Handler())
+func startMetrics(ctx context.Context, addr string, m *metrics.Metrics, lim httpserve.Limits, log *slog.Logger) (*httpserve.Server, error) {
+	hs, err := startHandler(ctx, addr, "/metrics", m.Handler(), lim, log)
 	if err != nil {
 		return nil, err
 	}
-	log.Info("metrics endpoint", "addr", hs.Addr, "path", "/metrics")
+	log.Info("metrics endpoint", "addr", hs.Addr(), "path", "/metrics")
 	return hs, nil
 }
 
-// startHandler serves one handler at path on addr; the returned server's
-// Addr is the bound address.
-func startHandler(ctx context.Context, addr, path string, h http.Handler) (*http.Server, error) {
+// startHandler serves one handler at path on addr.
+func startHandler(ctx context.Context, addr, path string, h http.Handler, lim httpserve.Limits, log *slog.Logger) (*httpserve.Server, error) {
 	mux := http.NewServeMux()
 	mux.Handle("GET "+path, h)
-	var lc net.ListenConfig
-	ln, err := lc.Listen(ctx, "tcp", addr)
-	if err != nil {
-		return nil, fmt.Errorf("listening for %s on %s: %w", path, addr, err)
-	}
-	hs := &http.Server{Addr: ln.Addr().String(), Handler: mux, ReadHeaderTimeout: 5 * time.Second}
-	go func() { _ = hs.Serve(ln) }()
-	return hs, nil
+	return httpserve.Start(ctx, addr, path, mux, lim, log)
 }
 
 // startPprof serves Go's profiles under /debug/pprof/ (like CoreDNS's
 // pprof plugin): opt-in, since they show internals and cost CPU when read.
-func startPprof(ctx context.Context, addr string, log *slog.Logger) (*http.Server, error) {
+// A CPU profile or trace writes for as long as it was asked to, so the
+// write timeout is lifted here.
+func startPprof(ctx context.Context, addr string, lim httpserve.Limits, log *slog.Logger) (*httpserve.Server, error) {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/debug/pprof/", pprof.Index)
 	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
 	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
-	hs, err := startHandler(ctx, addr, "/debug/pprof/", mux)
+	lim.WriteTimeout = -1
+	hs, err := startHandler(ctx, addr, "/debug/pprof/", mux, lim, log)
 	if err != nil {
 		return nil, err
 	}
-	log.Info("profiling endpoint", "addr", hs.Addr, "path", "/debug/pprof/")
+	log.Info("profiling endpoint", "addr", hs.Addr(), "path", "/debug/pprof/")
 	return hs, nil
 }
 

@@ -26,6 +26,7 @@ func newLintCmd(s streams) *cobra.Command {
 		podCIDRs     []string
 		serviceCIDRs []string
 		listRules    bool
+		sf           stateFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "lint PATH... | -",
@@ -72,7 +73,7 @@ inputs cannot be read or decoded (no rule runs then).`,
 			default:
 				return usage(fmt.Errorf("--output %q: want text, json or sarif", output))
 			}
-			sf := stateFlags{podCIDRs: podCIDRs, serviceCIDRs: serviceCIDRs}
+			sf.podCIDRs, sf.serviceCIDRs = podCIDRs, serviceCIDRs
 			mo, err := sf.manifestOptions()
 			if err != nil {
 				return usage(err)
@@ -118,6 +119,7 @@ inputs cannot be read or decoded (no rule runs then).`,
 	fl.StringSliceVar(&podCIDRs, "pod-cidr", []string{"10.244.0.0/16"}, "CIDRs (one per family) pod IPs are given from, for pods whose manifests have none")
 	fl.StringSliceVar(&serviceCIDRs, "service-cidr", []string{"10.96.0.0/12"}, "CIDRs (one per family) cluster IPs are given from, for services whose manifests have none")
 	fl.BoolVar(&listRules, "list-rules", false, "list the rules and exit")
+	sf.registerLimits(cmd)
 	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
 		return &exitError{lintExitInput, fmt.Errorf("lint: %w", err)}
 	})

@@ -11,6 +11,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/clusterdns/clusterdns/internal/httpserve"
 	"github.com/clusterdns/clusterdns/internal/probe"
 	"github.com/clusterdns/clusterdns/internal/source/kube"
 	"github.com/clusterdns/clusterdns/internal/zone"
@@ -188,7 +189,11 @@ func runProbe(ctx context.Context, s streams, f *probeFlags) error {
 	reg := prometheus.NewRegistry()
 	m := probe.NewMetrics(reg)
 	if f.metricsAddr != "" {
-		hs, err := startHandler(ctx, f.metricsAddr, "/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+		log, err := newLogger(s.err, f.logLevel, "text")
+		if err != nil {
+			return usageError(err)
+		}
+		hs, err := startHandler(ctx, f.metricsAddr, "/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), httpserve.Limits{}, log)
 		if err != nil {
 			return usageError(err)
 		}

@@ -19,6 +19,7 @@ import (
 
 	"github.com/clusterdns/clusterdns/examples"
 	"github.com/clusterdns/clusterdns/internal/cluster"
+	"github.com/clusterdns/clusterdns/internal/httpserve"
 	"github.com/clusterdns/clusterdns/internal/metrics"
 	"github.com/clusterdns/clusterdns/internal/server"
 	"github.com/clusterdns/clusterdns/internal/source/kube"
@@ -35,6 +36,14 @@ type stateFlags struct {
 	manifests    []string
 	podCIDRs     []string
 	serviceCIDRs []string
+	limits       manifest.Limits
+}
+
+// registerLimits adds the flags bounding a manifest input.
+func (f *stateFlags) registerLimits(cmd *cobra.Command) {
+	fl := cmd.Flags()
+	fl.Int64Var(&f.limits.MaxBytes, "manifest-max-bytes", manifest.DefaultMaxBytes, "most bytes of manifests read in all; a larger input is an error")
+	fl.Int64Var(&f.limits.MaxValues, "manifest-max-values", manifest.DefaultMaxValues, "most values (mappings, lists, scalars) in all the manifests, YAML aliases expanded; more is an error")
 }
 
 func (f *stateFlags) register(cmd *cobra.Command) {
@@ -42,6 +51,7 @@ func (f *stateFlags) register(cmd *cobra.Command) {
 	fl.StringArrayVar(&f.manifests, "manifests", nil, "manifest file or directory (recursive) to read cluster state from, - for stdin; repeatable. Without it the embedded example cluster is used")
 	fl.StringSliceVar(&f.podCIDRs, "pod-cidr", []string{"10.244.0.0/16"}, "CIDRs (one per family) pod IPs are given from, for pods whose manifests have none")
 	fl.StringSliceVar(&f.serviceCIDRs, "service-cidr", []string{"10.96.0.0/12"}, "CIDRs (one per family) cluster IPs are given from, for services whose manifests have none")
+	f.registerLimits(cmd)
 }
 
 func parsePrefixes(flag string, vals []string) ([]netip.Prefix, error) {
@@ -65,6 +75,13 @@ func (f *stateFlags) manifestOptions() (manifest.Options, error) {
 	if o.ServiceCIDRs, err = parsePrefixes("service-cidr", f.serviceCIDRs); err != nil {
 		return o, err
 	}
+	if f.limits.MaxBytes < 1 {
+		return o, fmt.Errorf("--manifest-max-bytes %d: want at least 1", f.limits.MaxBytes)
+	}
+	if f.limits.MaxValues < 1 {
+		return o, fmt.Errorf("--manifest-max-values %d: want at least 1", f.limits.MaxValues)
+	}
+	o.Limits = f.limits
 	return o, nil
 }
 
@@ -143,6 +160,13 @@ type serveFlags struct {
 	gcPercent   int
 	gcSet       bool
 	pprofAddr   string
+
+	tcpMaxConns       int
+	tcpMaxConnsSet    bool
+	tcpIdleTimeout    time.Duration
+	tcpMessageTimeout time.Duration
+	tcpMaxPending     int
+	httpMaxConns      int
 }
 
 // defaultGCPercent is the collector's target when neither --gc-percent nor
@@ -172,6 +196,7 @@ is logged and the last good state keeps being served.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			f.gcSet = cmd.Flags().Changed("gc-percent")
+			f.tcpMaxConnsSet = cmd.Flags().Changed("tcp-max-conns")
 			return runServe(cmd.Context(), s, &f)
 		},
 	}
@@ -183,7 +208,12 @@ is logged and the last good state keeps being served.`,
 	fl.StringVar(&f.healthAddr, "health-addr", "127.0.0.1:8080", `address of the HTTP endpoints /health (alive) and /ready (serving a synced state); "" to disable`)
 	fl.StringVar(&f.metricsAddr, "metrics-addr", "127.0.0.1:9153", `address of the Prometheus endpoint /metrics (CoreDNS-compatible names); "" to disable`)
 	fl.Float64Var(&f.logQueries, "log-queries", 0, "log this fraction of queries (0 to 1): name, type, rcode, size, duration, client")
-	fl.IntVar(&f.maxUDP, "max-udp-size", server.DefaultMaxUDPSize, "largest UDP answer, even when a client offers more (EDNS)")
+	fl.IntVar(&f.maxUDP, "max-udp-size", server.DefaultMaxUDPSize, "largest UDP answer, even when a client offers more (EDNS); 512 to 65535")
+	fl.IntVar(&f.tcpMaxConns, "tcp-max-conns", server.DefaultMaxTCPConns, "most DNS TCP connections at once (lowered to fit the file descriptor limit); at the cap a new connection closes the one idle longest")
+	fl.DurationVar(&f.tcpIdleTimeout, "tcp-idle-timeout", server.DefaultTCPIdleTimeout, "close a DNS TCP connection with no query under way, or whose client takes no answer, for this long")
+	fl.DurationVar(&f.tcpMessageTimeout, "tcp-message-timeout", server.DefaultTCPMessageTimeout, "close a DNS TCP connection whose query takes longer than this to arrive, from its first byte to its last")
+	fl.IntVar(&f.tcpMaxPending, "tcp-max-pending", server.DefaultTCPMaxPending, "bytes of answers a DNS TCP connection buffers before it stops reading until the client takes them (one more answer may exceed it)")
+	fl.IntVar(&f.httpMaxConns, "http-max-conns", httpserve.DefaultMaxConns, "most connections to each HTTP endpoint (health, metrics, pprof); at the cap a new one closes the one idle longest")
 	fl.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
 	fl.StringVar(&f.logFormat, "log-format", "text", "text or json")
 	fl.DurationVar(&f.debounce, "reload-delay", 200*time.Millisecond, "wait this long after a manifest change before reloading")
@@ -203,6 +233,12 @@ type serving struct {
 	// live source: the current snapshot, updated in place by changes.
 	cur    *zone.Snapshot
 	synced atomic.Bool
+	// stopping is set in lame duck mode: /ready says so while answering.
+	stopping atomic.Bool
+	// lost, when set, is why the source no longer follows its input (a
+	// watched manifest directory that went away): the last good state is
+	// served, and /ready says why it is not ready.
+	lost atomic.Pointer[error]
 
 	metrics *metrics.Metrics
 
@@ -246,6 +282,42 @@ func (sv *serving) Apply(ch zone.Change) {
 	sv.built(start, sv.cur)
 	sv.serial.Store(ch.Serial)
 	sv.srv.Swap(sv.cur, sv.synced.Load())
+}
+
+// ready says why the server is not ready (nil: it is).
+func (sv *serving) ready() error {
+	switch {
+	case sv.stopping.Load():
+		return errors.New("shutting down")
+	case !sv.synced.Load():
+		return errors.New("the cluster state is not synced yet")
+	}
+	if err := sv.lost.Load(); err != nil {
+		return fmt.Errorf("not following the manifests: %w", *err)
+	}
+	return nil
+}
+
+// following records whether the source follows its input, with a log line
+// and the metric when that changes.
+func (sv *serving) following(err error) {
+	was := sv.lost.Load()
+	switch {
+	case err == nil && was != nil:
+		sv.lost.Store(nil)
+		sv.log.Info("following the manifests again")
+	case err != nil && was == nil:
+		sv.lost.Store(&err)
+		sv.log.Error("stopped following the manifests; serving the last good state until they can be watched again", "err", err)
+	case err != nil:
+		sv.lost.Store(&err)
+		return
+	default:
+		return
+	}
+	if sv.metrics != nil {
+		sv.metrics.SetFollowing(err == nil)
+	}
 }
 
 // Synced marks the live state complete: NXDOMAIN is NXDOMAIN from now on.
@@ -309,6 +381,13 @@ func runServe(ctx context.Context, s streams, f *serveFlags) error {
 	if f.gcPercent < 0 {
 		return fmt.Errorf("--gc-percent %d: want 0 or more (Go's collector cannot be turned off here)", f.gcPercent)
 	}
+	if f.maxUDP < 512 || f.maxUDP > 65535 {
+		return fmt.Errorf("--max-udp-size %d: want 512 (the size without EDNS) to 65535", f.maxUDP)
+	}
+	if err := f.checkLimits(); err != nil {
+		return err
+	}
+	tcpMaxConns := f.fitTCPConns(log)
 	sv := &serving{opts: zopts, log: log, gcPercent: -1}
 	if f.gcSet || os.Getenv("GOGC") == "" {
 		sv.gcPercent = f.gcPercent
@@ -325,7 +404,8 @@ func runServe(ctx context.Context, s streams, f *serveFlags) error {
 		}
 		observer = sv.metrics
 	}
-	srv := server.New(server.Config{MaxUDPSize: f.maxUDP, Logger: log, Observer: observer})
+	srv := server.New(server.Config{MaxUDPSize: f.maxUDP, Logger: log, Observer: observer,
+		MaxTCPConns: tcpMaxConns, TCPIdleTimeout: f.tcpIdleTimeout, TCPMessageTimeout: f.tcpMessageTimeout, TCPMaxPending: f.tcpMaxPending})
 	sv.srv = srv
 
 	stop := ctx // cancelled by SIGTERM/SIGINT
@@ -365,29 +445,30 @@ func runServe(ctx context.Context, s streams, f *serveFlags) error {
 		if !f.state.embedded() && !readsStdin(f.state.manifests) {
 			go func() {
 				if err := watchManifests(ctx, f, s, sv); err != nil {
-					log.Error("watching manifests failed; changes will not be picked up", "err", err)
+					sv.following(err)
 				}
 			}()
 		}
 	}
 
 	errc := make(chan error, 3)
+	httpLimits := httpserve.Limits{MaxConns: f.httpMaxConns}
 	if f.healthAddr != "" {
-		hs, err := startHealth(ctx, f.healthAddr, sv.synced.Load, log)
+		hs, err := startHealth(ctx, f.healthAddr, sv.ready, httpLimits, log)
 		if err != nil {
 			return &exitError{code: 1, err: err}
 		}
 		defer hs.Close()
 	}
 	if f.metricsAddr != "" {
-		ms, err := startMetrics(ctx, f.metricsAddr, sv.metrics, log)
+		ms, err := startMetrics(ctx, f.metricsAddr, sv.metrics, httpLimits, log)
 		if err != nil {
 			return &exitError{code: 1, err: err}
 		}
 		defer ms.Close()
 	}
 	if f.pprofAddr != "" {
-		ps, err := startPprof(ctx, f.pprofAddr, log)
+		ps, err := startPprof(ctx, f.pprofAddr, httpLimits, log)
 		if err != nil {
 			return &exitError{code: 1, err: err}
 		}
@@ -422,7 +503,7 @@ func runServe(ctx context.Context, s streams, f *serveFlags) error {
 		if f.lameduck > 0 {
 			// Lame duck: report not ready so load balancers and kube-proxy
 			// stop sending queries, and keep answering those still coming.
-			sv.synced.Store(false)
+			sv.stopping.Store(true)
 			log.Info("shutting down: not ready, still answering", "for", f.lameduck)
 			select {
 			case <-time.After(f.lameduck):
@@ -493,18 +574,39 @@ func printDigHelp(w io.Writer, addr net.Addr, snap *zone.Snapshot) {
 	}
 }
 
-// watchManifests reloads the manifests when a file under them changes.
+// watchManifests reloads the manifests when a file under them changes. It
+// also watches the directory holding each path, so that a path removed and
+// made again (a ConfigMap volume's swap, a deploy that recreates the
+// directory) is followed again; while a path cannot be watched it retries
+// every watchRetry, and /ready and the metrics say the source is not
+// following.
 func watchManifests(ctx context.Context, f *serveFlags, s streams, sv *serving) error {
 	w, err := fsnotify.NewWatcher()
 	if err != nil {
 		return fmt.Errorf("starting file watcher: %w", err)
 	}
 	defer w.Close()
-	if err := addWatches(w, f.state.manifests); err != nil {
+	mw, err := newManifestWatch(w, f.state.manifests)
+	if err != nil {
 		return err
 	}
+	sv.following(mw.watch())
 	var timer *time.Timer
 	fire := make(chan struct{}, 1)
+	reloadSoon := func() {
+		if timer == nil {
+			timer = time.AfterFunc(f.debounce, func() {
+				select {
+				case fire <- struct{}{}:
+				default:
+				}
+			})
+		} else {
+			timer.Reset(f.debounce)
+		}
+	}
+	retry := time.NewTicker(watchRetry)
+	defer retry.Stop()
 	for {
 		select {
 		case <-ctx.Done():
@@ -513,83 +615,137 @@ func watchManifests(ctx context.Context, f *serveFlags, s streams, sv *serving) 
 			if !ok {
 				return nil
 			}
+			if !mw.relevant(ev.Name) {
+				continue
+			}
 			if ev.Has(fsnotify.Create) {
-				if fi, err := os.Stat(ev.Name); err == nil && fi.IsDir() {
-					_ = addWatches(w, []string{ev.Name})
-				}
+				// A new directory under a path, or a path made again.
+				sv.following(mw.watch())
 			}
-			if timer == nil {
-				timer = time.AfterFunc(f.debounce, func() {
-					select {
-					case fire <- struct{}{}:
-					default:
-					}
-				})
-			} else {
-				timer.Reset(f.debounce)
-			}
+			reloadSoon()
 		case err, ok := <-w.Errors:
 			if !ok {
 				return nil
 			}
 			sv.log.Warn("file watcher error", "err", err)
+		case <-retry.C:
+			if sv.lost.Load() == nil {
+				continue
+			}
+			if err := mw.watch(); err == nil {
+				sv.following(nil)
+				reloadSoon() // what changed while nothing was watched
+			}
 		case <-fire:
+			sv.following(mw.watch())
 			state, err := f.state.load(ctx, s.in)
 			if err != nil {
 				sv.log.Error("reload failed; still serving the last good state", "err", err)
+				sv.reloadFailed()
 				continue
 			}
 			snap, err := sv.apply(state)
 			if err != nil {
 				sv.log.Error("rebuild failed; still serving the last good state", "err", err)
+				sv.reloadFailed()
 				continue
 			}
 			sv.log.Info("zone reloaded", "services", snap.Stats.Services, "names", snap.Stats.Names, "records", snap.Stats.Records, "serial", snap.Serial)
+			debug.FreeOSMemory() // the old state and the load's garbage
 		}
 	}
 }
 
-// addWatches watches each path's directory (files are replaced by editors,
-// so the directory is what reliably sees the change) and, for directories,
-// every directory below.
-func addWatches(w *fsnotify.Watcher, paths []string) error {
-	seen := map[string]bool{}
-	add := func(dir string) error {
-		if seen[dir] {
-			return nil
-		}
-		seen[dir] = true
-		if err := w.Add(dir); err != nil {
-			return fmt.Errorf("watching %s: %w", dir, err)
-		}
-		return nil
+// watchRetry is how often watches that could not be made are tried again.
+const watchRetry = 2 * time.Second
+
+// reloadFailed counts a failed reload and gives the memory the failed load
+// took back to the system: a hostile or broken manifest must not leave a
+// serving process larger than before.
+func (sv *serving) reloadFailed() {
+	if sv.metrics != nil {
+		sv.metrics.ReloadFailed()
 	}
+	debug.FreeOSMemory()
+}
+
+// manifestWatch keeps inotify watches on the manifest paths: each path's
+// parent directory (files are replaced by editors, and a directory removed
+// and made again shows there), and every directory below a directory path.
+type manifestWatch struct {
+	w     *fsnotify.Watcher
+	roots []string // absolute, cleaned
+}
+
+func newManifestWatch(w *fsnotify.Watcher, paths []string) (*manifestWatch, error) {
+	mw := &manifestWatch{w: w}
 	for _, p := range paths {
-		fi, err := os.Stat(p)
+		abs, err := filepath.Abs(p)
 		if err != nil {
-			return fmt.Errorf("watching %s: %w", p, err)
+			return nil, fmt.Errorf("watching %s: %w", p, err)
 		}
-		if !fi.IsDir() {
-			if err := add(filepath.Dir(p)); err != nil {
-				return err
-			}
+		mw.roots = append(mw.roots, abs)
+	}
+	return mw, nil
+}
+
+// relevant reports whether a change to name concerns the manifests (the
+// parent directories also see their other entries change).
+func (mw *manifestWatch) relevant(name string) bool {
+	name = filepath.Clean(name)
+	for _, r := range mw.roots {
+		if name == r || strings.HasPrefix(name, r+string(filepath.Separator)) {
+			return true
+		}
+	}
+	return false
+}
+
+// watch adds the watches every path needs, and says which path cannot be
+// watched (it does not exist, or the system refuses another watch). Adding
+// a watch that exists is harmless, so it is called after every change.
+func (mw *manifestWatch) watch() error {
+	var errs []error
+	for _, root := range mw.roots {
+		if err := mw.w.Add(filepath.Dir(root)); err != nil {
+			errs = append(errs, fmt.Errorf("watching %s: %w", filepath.Dir(root), unwrapPath(err)))
 			continue
 		}
-		err = filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
+		fi, err := os.Stat(root)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("watching %s: %w", root, unwrapPath(err)))
+			continue
+		}
+		if !fi.IsDir() {
+			continue
+		}
+		err = filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
 			if err != nil {
 				return err
 			}
-			if d.IsDir() {
-				if path != p && strings.HasPrefix(d.Name(), ".") {
-					return filepath.SkipDir
-				}
-				return add(path)
+			if !d.IsDir() {
+				return nil
+			}
+			if path != root && strings.HasPrefix(d.Name(), ".") {
+				return filepath.SkipDir
+			}
+			if err := mw.w.Add(path); err != nil {
+				return fmt.Errorf("watching %s: %w", path, unwrapPath(err))
 			}
 			return nil
 		})
-		if err != nil && !errors.Is(err, fs.SkipDir) {
-			return err
+		if err != nil {
+			errs = append(errs, err)
 		}
 	}
-	return nil
+	return errors.Join(errs...)
+}
+
+// unwrapPath drops the path an *fs.PathError repeats.
+func unwrapPath(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
 }

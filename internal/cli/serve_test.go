@@ -251,6 +251,15 @@ func TestServeFlagErrors(t *testing.T) {
 		{"serve", "--manifests", "/nonexistent/path"},
 		{"serve", "--gc-percent", "-1"},
 		{"serve", "--log-queries", "2"},
+		{"serve", "--max-udp-size", "100"},
+		{"serve", "--max-udp-size", "70000"},
+		{"serve", "--tcp-max-conns", "0"},
+		{"serve", "--tcp-idle-timeout", "0s"},
+		{"serve", "--tcp-message-timeout", "-1s"},
+		{"serve", "--tcp-max-pending", "0"},
+		{"serve", "--http-max-conns", "0"},
+		{"serve", "--manifest-max-bytes", "0"},
+		{"serve", "--manifest-max-values", "-5"},
 	} {
 		var out, log syncBuffer
 		if code := Main(context.Background(), args, strings.NewReader(""), &out, &log); code == 0 {

@@ -119,6 +119,8 @@ type Metrics struct {
 	builds              prometheus.Counter
 	buildDuration       prometheus.Histogram
 	synced              prometheus.Gauge
+	following           prometheus.Gauge
+	reloadErrors        prometheus.Counter
 	watchErrors         prometheus.Counter
 	watchRecoveries     prometheus.Counter
 
@@ -158,12 +160,17 @@ func New(listen string, zones []string) *Metrics {
 		Buckets: prometheus.ExponentialBuckets(0.00001, 4, 12), Help: "Time to build or update a snapshot."})
 	m.synced = prometheus.NewGauge(prometheus.GaugeOpts{Namespace: "clusterdns", Subsystem: "source", Name: "synced",
 		Help: "1 once the served state is complete (informers synced, or manifests loaded)."})
+	m.following = prometheus.NewGauge(prometheus.GaugeOpts{Namespace: "clusterdns", Subsystem: "source", Name: "following",
+		Help: "1 while the source follows its input (the manifest files are watched, or the informers run); 0 while the last good state is served without being kept up to date."})
+	m.reloadErrors = prometheus.NewCounter(prometheus.CounterOpts{Namespace: "clusterdns", Subsystem: "source", Name: "reload_errors_total",
+		Help: "Manifest reloads that failed (the last good state kept being served)."})
 	m.watchErrors = prometheus.NewCounter(prometheus.CounterOpts{Namespace: "clusterdns", Subsystem: "kubernetes", Name: "watch_errors_total",
 		Help: "Watch or list errors reported by the informers (each is followed by a retry)."})
 	m.watchRecoveries = prometheus.NewCounter(prometheus.CounterOpts{Namespace: "clusterdns", Subsystem: "kubernetes", Name: "watch_recoveries_total",
 		Help: "Times the API server became reachable again after watch errors."})
 	m.reg.MustRegister(m.programming, m.programmingInternal, m.records, m.objects, m.hostnames,
-		m.builds, m.buildDuration, m.synced, m.watchErrors, m.watchRecoveries)
+		m.builds, m.buildDuration, m.synced, m.following, m.reloadErrors, m.watchErrors, m.watchRecoveries)
+	m.following.Set(1)
 	return m
 }
 
@@ -399,6 +406,18 @@ func (m *Metrics) SetSynced(ok bool) {
 		m.synced.Set(0)
 	}
 }
+
+// SetFollowing records whether the source still follows its input.
+func (m *Metrics) SetFollowing(ok bool) {
+	if ok {
+		m.following.Set(1)
+	} else {
+		m.following.Set(0)
+	}
+}
+
+// ReloadFailed counts a manifest reload that failed.
+func (m *Metrics) ReloadFailed() { m.reloadErrors.Inc() }
 
 // WatchError counts an informer watch error; WatchRecovered a recovery.
 func (m *Metrics) WatchError()     { m.watchErrors.Inc() }
