@@ -43,11 +43,17 @@ same question goes to a live DNS server and the difference is explained.
 
 Exit status: 0 when the name resolves as asked, 1 when it does not, 2 on usage
 or input errors.`,
-		Args: cobra.RangeArgs(1, 2),
+		Args: func(cmd *cobra.Command, args []string) error {
+			if err := cobra.RangeArgs(1, 2)(cmd, args); err != nil {
+				return usageError(err)
+			}
+			return nil
+		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runExplain(cmd.Context(), s, &f, args)
 		},
 	}
+	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError(err) })
 	f.state.register(cmd)
 	f.zone.register(cmd)
 	f.kube.register(cmd)
@@ -112,6 +118,11 @@ func runExplain(ctx context.Context, s streams, f *explainFlags, args []string) 
 		}
 		qtype = t
 	}
+	if objKind == "" {
+		if err := checkQueryName(args[0]); err != nil {
+			return usageError(err)
+		}
+	}
 	state, err := loadState(ctx, s, &f.state, &f.kube, &f.zone)
 	if err != nil {
 		return err
@@ -170,4 +181,29 @@ func notResolving(rs []*explain.Result) string {
 		}
 	}
 	return "does not resolve as asked: " + strings.Join(bad, ", ")
+}
+
+// checkQueryName refuses what no resolver could send: an empty label, a
+// label over 63 bytes, a name over 253 characters (RFC 1035 §2.3.4).
+func checkQueryName(name string) error {
+	trimmed := strings.TrimSuffix(name, ".")
+	shown := name
+	if len(shown) > 80 {
+		shown = shown[:60] + "..." + shown[len(shown)-17:]
+	}
+	if trimmed == "" {
+		return fmt.Errorf("invalid name %q: empty", shown)
+	}
+	for i, label := range strings.Split(trimmed, ".") {
+		switch {
+		case label == "":
+			return fmt.Errorf("invalid name %q: label %d is empty", shown, i+1)
+		case len(label) > 63:
+			return fmt.Errorf("invalid name %q: label %d is %d characters, at most 63 fit in a DNS label", shown, i+1, len(label))
+		}
+	}
+	if len(trimmed) > 253 {
+		return fmt.Errorf("invalid name %q: %d characters, at most 253 fit in a DNS name", shown, len(trimmed))
+	}
+	return nil
 }

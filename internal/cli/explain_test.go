@@ -33,6 +33,14 @@ func TestExplainExitCodes(t *testing.T) {
 		{[]string{"explain", "pod", "default/ghost"}, 2, "no Pod default/ghost"},
 		{[]string{"explain", "--manifests", "/nonexistent", "x.default.svc.cluster.local"}, 2, "nonexistent"},
 		{[]string{"explain", "-o", "yaml", "x"}, 2, "--output"},
+		// Usage errors and names no resolver could send are 2, as the
+		// help says, not "does not resolve".
+		{[]string{"explain"}, 2, "accepts between 1 and 2 arg(s)"},
+		{[]string{"explain", "a", "A", "extra"}, 2, "accepts between 1 and 2 arg(s)"},
+		{[]string{"explain", "--bogus", "x"}, 2, "unknown flag"},
+		{[]string{"explain", "a..b"}, 2, "label 2 is empty"},
+		{[]string{"explain", strings.Repeat("a", 300) + ".default.svc.cluster.local"}, 2, "at most 63"},
+		{[]string{"explain", strings.Repeat("abcdefgh.", 30) + "cluster.local"}, 2, "at most 253"},
 	} {
 		code, out, errOut := runCLI(t, c.args...)
 		if code != c.code || !strings.Contains(out+errOut, c.want) {
