@@ -8,6 +8,8 @@ test:
 
 fuzz:
 	go test -run '^$$' -fuzz '^FuzzRespond$$' -fuzztime 2m ./internal/server
+	go test -run '^$$' -fuzz '^FuzzTCPStream$$' -fuzztime 2m ./internal/server
+	go test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime 2m ./internal/source/manifest
 
 ci:
 	bash .ci/run

@@ -195,6 +195,8 @@ func (d *decoder) documents(data []byte) []document {
 				if msg == "found a tab character that violates indentation" {
 					line = tabIndentLine(data, line)
 				}
+				// At the end of the input the parser's line is one past it.
+				line = min(line, yamlLines(data))
 			}
 			msg = "YAML syntax error: " + strings.TrimPrefix(msg, "yaml: ")
 			d.errs.add(d.file, i, line, "%s", msg)
@@ -248,6 +250,27 @@ func isJSON(file string, data []byte) bool {
 	}
 	trimmed := bytes.TrimLeft(data, " \t\r\n\ufeff")
 	return len(trimmed) > 0 && (trimmed[0] == '{' || trimmed[0] == '[')
+}
+
+// yamlLines is the number of lines of data as YAML counts them: CR LF,
+// CR, LF and the Unicode line breaks each end one.
+func yamlLines(data []byte) int {
+	n := 1
+	for i := 0; i < len(data); i++ {
+		switch data[i] {
+		case '\n':
+			n++
+		case '\r':
+			if i+1 < len(data) && data[i+1] == '\n' {
+				i++
+			}
+			n++
+		}
+	}
+	for _, br := range []string{"\u0085", "\u2028", "\u2029"} {
+		n += bytes.Count(data, []byte(br))
+	}
+	return n
 }
 
 // tabIndentLine finds the line of the tab that yaml.v3 reports as
