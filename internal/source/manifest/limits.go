@@ -1,11 +1,14 @@
 package manifest
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"sync/atomic"
+
+	"gopkg.in/yaml.v3"
 )
 
 // Limits bound what one input (every file of one Load, or of one lint run)
@@ -117,4 +120,30 @@ func (b *Budget) ReadFile(path string) ([]byte, error) {
 // exceeded reports whether a limit was reached.
 func (b *Budget) exceeded() bool {
 	return b.bytes.Load() > b.lim.MaxBytes || b.values.Load() > b.lim.MaxValues || b.alias.Load() > MaxAliasValues
+}
+
+// errAliasCycle marks an alias inside the value it names.
+var errAliasCycle = errors.New("YAML alias cycle")
+
+// Guard checks a file that another YAML reader (kustomize's) is about to
+// read, with this package's bounds: an alias inside the value it names,
+// nesting deeper than MaxDepth, alias expansion or values past the budget
+// are an *Error at their line, where that reader would recurse until the
+// stack overflows or expand aliases until memory runs out. Syntax errors
+// and files that are not YAML at all are left to that reader (nil).
+func (b *Budget) Guard(file string, data []byte) error {
+	if err := b.takeBytes(int64(len(data))); err != nil {
+		return &Error{File: file, Err: err}
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	for i := 0; ; i++ {
+		var y yaml.Node
+		if err := dec.Decode(&y); err != nil {
+			return nil // the end, or a syntax error: the reader's to report
+		}
+		c := yamlConverter{budget: b}
+		if _, err := c.convert(&y, y.Line, 0, false); err != nil && (errors.Is(err, errLimit) || errors.Is(err, errAliasCycle)) {
+			return &Error{File: file, Document: i, Line: errLine(err, y.Line), Err: err}
+		}
+	}
 }

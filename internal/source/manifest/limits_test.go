@@ -17,11 +17,11 @@ var hostile = []struct {
 	want                string
 }{
 	{"a sequence that contains itself", "self.yaml",
-		"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\ndata: &a [*a]\n", 5, "alias *a refers to a value that contains it"},
+		"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\ndata: &a [*a]\n", 5, "YAML alias cycle: *a refers to a value that contains it"},
 	{"metadata whose labels are the metadata", "meta.yaml",
-		"apiVersion: v1\nkind: Service\nmetadata: &m\n  name: x\n  labels: *m\n", 5, "alias *m refers to a value that contains it"},
+		"apiVersion: v1\nkind: Service\nmetadata: &m\n  name: x\n  labels: *m\n", 5, "YAML alias cycle: *m refers"},
 	{"a mapping that merges itself", "merge.yaml",
-		"apiVersion: v1\nkind: ConfigMap\nmetadata: &m\n  name: x\n  <<: *m\n", 5, "merge of *m"},
+		"apiVersion: v1\nkind: ConfigMap\nmetadata: &m\n  name: x\n  <<: *m\n", 5, "the merge of *m is inside the mapping it names"},
 	{"JSON nested past MaxDepth", "deep.json",
 		strings.Repeat("[", 50_000) + strings.Repeat("]", 50_000), 1, "nest deeper than 1000"},
 	{"JSON nested past MaxDepth, no extension", "deep",
@@ -131,6 +131,30 @@ func TestTabIndentationLine(t *testing.T) {
 		errs := Errors(err)
 		if len(errs) != 1 || errs[0].Line != c.line || !strings.Contains(errs[0].Error(), "tab") {
 			t.Errorf("%q: %v, want a tab error at line %d", c.content, err, c.line)
+		}
+	}
+}
+
+// Guard stops what would crash another YAML reader, and nothing else.
+func TestGuard(t *testing.T) {
+	for _, c := range hostile {
+		if strings.HasSuffix(c.file, ".json") || c.file == "deep" {
+			continue // not YAML-shaped (JSON is YAML, but the bracket depth is also caught)
+		}
+		err := NewBudget(Limits{}).Guard(c.file, []byte(c.content))
+		errs := Errors(err)
+		if len(errs) != 1 || errs[0].Line != c.wantLine {
+			t.Errorf("%s: %v, want an error at line %d", c.name, err, c.wantLine)
+		}
+	}
+	for _, ok := range []string{
+		"A=b\nC=d\n",                         // a configMapGenerator env file
+		"key: [unclosed\n",                   // a syntax error is the reader's to report
+		"a: &x {b: 1}\nc: *x\nd:\n  <<: *x\n", // aliases that end
+		"",
+	} {
+		if err := NewBudget(Limits{}).Guard("f", []byte(ok)); err != nil {
+			t.Errorf("%q: %v", ok, err)
 		}
 	}
 }

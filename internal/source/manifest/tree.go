@@ -281,7 +281,7 @@ func (c *yamlConverter) convert(y *yaml.Node, line, depth int, alias bool) (*nod
 			return nil, &posError{y.Line, errors.New("unknown alias")}
 		}
 		if c.expanding[y.Alias] {
-			return nil, &posError{y.Line, fmt.Errorf("alias *%s refers to a value that contains it (anchored at line %d): it would never end", y.Value, y.Alias.Line)}
+			return nil, &posError{y.Line, fmt.Errorf("%w: *%s refers to a value that contains it (anchored at line %d), so it would never end", errAliasCycle, y.Value, y.Alias.Line)}
 		}
 		if !alias {
 			c.aliasLine = y.Line
@@ -340,7 +340,7 @@ func (c *yamlConverter) merge(n *node, m *yaml.Node, seen map[string]int, depth 
 	}
 	for m.Kind == yaml.AliasNode && m.Alias != nil {
 		if c.expanding[m.Alias] {
-			return &posError{m.Line, fmt.Errorf("merge of *%s, a mapping that contains the merge (anchored at line %d): it would never end", m.Value, m.Alias.Line)}
+			return &posError{m.Line, fmt.Errorf("%w: the merge of *%s is inside the mapping it names (anchored at line %d), so it would never end", errAliasCycle, m.Value, m.Alias.Line)}
 		}
 		if !alias {
 			c.aliasLine = m.Line
