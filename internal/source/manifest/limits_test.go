@@ -148,8 +148,8 @@ func TestGuard(t *testing.T) {
 		}
 	}
 	for _, ok := range []string{
-		"A=b\nC=d\n",                         // a configMapGenerator env file
-		"key: [unclosed\n",                   // a syntax error is the reader's to report
+		"A=b\nC=d\n",                          // a configMapGenerator env file
+		"key: [unclosed\n",                    // a syntax error is the reader's to report
 		"a: &x {b: 1}\nc: *x\nd:\n  <<: *x\n", // aliases that end
 		"",
 	} {
