@@ -33,3 +33,16 @@ bench:
 bench-quick:
 	bash bench/setup.sh
 	go run ./bench -quick
+
+# Soak (not in CI): 30 minutes of serve under a well-behaved load (dnsperf
+# at 80% of the UDP rate it measures first, TCP clients, a UDP prober) and
+# misbehaving clients (idle and slowloris TCP past the connection cap, held
+# HTTP keep-alives, pipeliners that never read, malformed packets), with a
+# verdict on growth and lost answers; see bench/soak. Needs dnsperf and
+# prlimit. soak writes bench/soak/RESULTS.md; soak-quick (2 minutes) prints.
+.PHONY: soak soak-quick
+soak:
+	go run ./bench/soak -out bench/soak/RESULTS.md
+
+soak-quick:
+	go run ./bench/soak -quick
