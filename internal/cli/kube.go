@@ -91,9 +91,15 @@ func startHealth(ctx context.Context, addr string, ready func() error, lim https
 	return hs, nil
 }
 
+// metricsMaxAge is how long a /metrics rendering is served again: one
+// rendering per second at most, however many clients scrape (Prometheus
+// scrapes every few seconds; a flood of scrapes must not take the CPU
+// queries need).
+const metricsMaxAge = time.Second
+
 // startMetrics serves the Prometheus endpoint /metrics.
 func startMetrics(ctx context.Context, addr string, m *metrics.Metrics, lim httpserve.Limits, log *slog.Logger) (*httpserve.Server, error) {
-	hs, err := startHandler(ctx, addr, "/metrics", m.Handler(), lim, log)
+	hs, err := startHandler(ctx, addr, "/metrics", httpserve.Cached(m.Handler(), metricsMaxAge), lim, log)
 	if err != nil {
 		return nil, err
 	}

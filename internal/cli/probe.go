@@ -193,7 +193,7 @@ func runProbe(ctx context.Context, s streams, f *probeFlags) error {
 		if err != nil {
 			return usageError(err)
 		}
-		hs, err := startHandler(ctx, f.metricsAddr, "/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), httpserve.Limits{}, log)
+		hs, err := startHandler(ctx, f.metricsAddr, "/metrics", httpserve.Cached(promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), metricsMaxAge), httpserve.Limits{}, log)
 		if err != nil {
 			return usageError(err)
 		}

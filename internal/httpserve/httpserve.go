@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"sync"
 	"time"
 )
@@ -81,7 +82,7 @@ func Start(ctx context.Context, addr, what string, h http.Handler, lim Limits, l
 	if err != nil {
 		return nil, fmt.Errorf("listening for %s on %s: %w", what, addr, err)
 	}
-	cl := &cappedListener{Listener: ln, max: lim.MaxConns, conns: map[net.Conn]connState{}, log: log, what: what}
+	cl := &cappedListener{Listener: ln, max: lim.MaxConns, conns: map[net.Conn]connState{}, perIP: map[netip.Addr]int{}, log: log, what: what}
 	hs := &http.Server{
 		Handler:           h,
 		ReadHeaderTimeout: lim.ReadHeaderTimeout,
@@ -102,13 +103,23 @@ func Start(ctx context.Context, addr, what string, h http.Handler, lim Limits, l
 type connState struct {
 	state http.ConnState
 	since time.Time
+	ip    netip.Addr
 }
+
+// newGrace is how long a new connection is passed over when a victim is
+// chosen: long enough for a client that connects to send its request (a
+// kubelet probe does at once), so that a flood of short connections does
+// not close it before it is read.
+const newGrace = 250 * time.Millisecond
 
 // cappedListener keeps the connections net/http serves under a cap. The
 // server tells it each connection's state (ConnState); at the cap, Accept
-// closes the connection that has been idle (or waiting for its first
-// request) longest before handing out a new one, and refuses the new one
-// when every connection is busy with a request.
+// closes one idle connection (or one still waiting for its first request)
+// before handing out the new one. The victim comes from the remote address
+// holding the most connections, so one flooding client evicts its own
+// connections and not a probe from elsewhere; among those, the oldest,
+// preferring connections past newGrace. When every connection is busy
+// with a request, the new one is refused.
 type cappedListener struct {
 	net.Listener
 	max  int
@@ -117,20 +128,40 @@ type cappedListener struct {
 
 	mu      sync.Mutex
 	conns   map[net.Conn]connState
+	perIP   map[netip.Addr]int
 	lastLog time.Time
 	refused int
+}
+
+func remoteIP(c net.Conn) netip.Addr {
+	if ta, ok := c.RemoteAddr().(*net.TCPAddr); ok {
+		return ta.AddrPort().Addr().Unmap()
+	}
+	return netip.Addr{}
 }
 
 func (l *cappedListener) track(c net.Conn, st http.ConnState) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	switch st {
-	case http.StateClosed, http.StateHijacked:
-		delete(l.conns, c)
-	default:
-		if _, ok := l.conns[c]; ok || st == http.StateNew {
-			l.conns[c] = connState{state: st, since: time.Now()}
+	cur, ok := l.conns[c]
+	switch {
+	case st == http.StateClosed || st == http.StateHijacked:
+		if ok {
+			l.forget(c, cur)
 		}
+	case ok:
+		l.conns[c] = connState{state: st, since: time.Now(), ip: cur.ip}
+	case st == http.StateNew:
+		ip := remoteIP(c)
+		l.conns[c] = connState{state: st, since: time.Now(), ip: ip}
+		l.perIP[ip]++
+	}
+}
+
+func (l *cappedListener) forget(c net.Conn, s connState) {
+	delete(l.conns, c)
+	if l.perIP[s.ip]--; l.perIP[s.ip] <= 0 {
+		delete(l.perIP, s.ip)
 	}
 }
 
@@ -147,31 +178,44 @@ func (l *cappedListener) Accept() (net.Conn, error) {
 	}
 }
 
-// makeRoom reports whether a new connection may be served, closing the
-// longest-idle one when the cap is reached.
+// makeRoom reports whether a new connection may be served, closing a
+// victim when the cap is reached.
 func (l *cappedListener) makeRoom() bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if len(l.conns) < l.max {
 		return true
 	}
+	now := time.Now()
 	var victim net.Conn
-	var oldest time.Time
+	var best connState
+	better := func(s connState) bool {
+		if victim == nil {
+			return true
+		}
+		if a, b := l.perIP[s.ip], l.perIP[best.ip]; a != b {
+			return a > b
+		}
+		if a, b := s.state == http.StateNew && now.Sub(s.since) < newGrace, best.state == http.StateNew && now.Sub(best.since) < newGrace; a != b {
+			return b // past the grace beats within it
+		}
+		return s.since.Before(best.since)
+	}
 	for c, s := range l.conns {
 		if s.state != http.StateIdle && s.state != http.StateNew {
 			continue
 		}
-		if victim == nil || s.since.Before(oldest) {
-			victim, oldest = c, s.since
+		if better(s) {
+			victim, best = c, s
 		}
 	}
 	if victim != nil {
-		delete(l.conns, victim)
+		l.forget(victim, best)
 		victim.Close()
 		return true
 	}
 	l.refused++
-	if now := time.Now(); now.Sub(l.lastLog) >= 10*time.Second {
+	if now.Sub(l.lastLog) >= 10*time.Second {
 		l.log.Warn("HTTP connection cap reached with every connection busy; refusing new ones", "what", l.what, "max", l.max, "refused", l.refused)
 		l.lastLog, l.refused = now, 0
 	}
