@@ -33,6 +33,7 @@ type group struct {
 	stalls     atomic.Int64 // writes that timed out: the server stopped reading
 	non200     atomic.Int64 // HTTP responses other than 200
 	dialFail   failures
+	from       *net.TCPAddr // source address (nil: the system's choice)
 }
 
 // rejectWindow: a connection the server closes this soon after accepting
@@ -41,7 +42,7 @@ const rejectWindow = 200 * time.Millisecond
 
 // dial connects to addr, counting the outcome.
 func (g *group) dial(ctx context.Context, addr string, t0 time.Time) (net.Conn, time.Time, bool) {
-	d := net.Dialer{Timeout: 5 * time.Second}
+	d := net.Dialer{Timeout: 5 * time.Second, LocalAddr: g.from}
 	c, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {
 		if ctx.Err() == nil {
@@ -107,7 +108,20 @@ func newHostile(c config, s *serverProc, t0 time.Time) *hostile {
 	h.slowFrame = append(binary.BigEndian.AppendUint16(nil, uint16(len(w))), w...)
 	h.httpHealthReq = []byte("GET /health HTTP/1.1\r\nHost: " + s.health + "\r\nUser-Agent: clusterdns-soak\r\n\r\n")
 	h.httpMetReq = []byte("GET /metrics HTTP/1.1\r\nHost: " + s.metrics + "\r\nUser-Agent: clusterdns-soak\r\n\r\n")
+	if c.hostileFrom != "" {
+		for _, g := range h.groups() {
+			g.from = &net.TCPAddr{IP: h.fromIP()}
+		}
+	}
 	return h
+}
+
+// fromIP is the misbehaving clients' source address (-hostile-from).
+func (h *hostile) fromIP() net.IP {
+	if ip := net.ParseIP(h.c.hostileFrom); ip != nil {
+		return ip
+	}
+	return net.IPv4(127, 0, 0, 1)
 }
 
 func (h *hostile) groups() []*group {
@@ -456,7 +470,7 @@ func (h *hostile) malformedLoop(ctx context.Context, wg *sync.WaitGroup) {
 		g.dialFail.add(0, err.Error())
 		return
 	}
-	conn, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	conn, err := net.ListenUDP("udp", &net.UDPAddr{IP: h.fromIP()})
 	if err != nil {
 		g.clientErrs.Add(1)
 		g.dialFail.add(0, reason(err))

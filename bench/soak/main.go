@@ -44,6 +44,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"net"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -85,6 +86,7 @@ type config struct {
 	malformedUDP   float64
 	garbageTCP     float64
 	reconnect      time.Duration
+	hostileFrom    string
 	rampRate       float64
 
 	settle    time.Duration
@@ -122,6 +124,7 @@ func main() {
 	flag.DurationVar(&c.slowlorisEvery, "slowloris-every", 3*time.Second, "a slowloris connection sends one byte this often")
 	flag.Float64Var(&c.malformedUDP, "malformed-udp", 200, "malformed UDP packets per second")
 	flag.Float64Var(&c.garbageTCP, "garbage-tcp", 20, "TCP connections per second sending random bytes in DNS framing")
+	flag.StringVar(&c.hostileFrom, "hostile-from", "127.0.0.2", "source address of the misbehaving clients; the well-behaved ones (and the /health and /metrics probes) use 127.0.0.1, as pods and the kubelet have different addresses in a cluster. Empty: the system's choice (127.0.0.1), all clients from one address")
 	flag.DurationVar(&c.reconnect, "reconnect", time.Second, "a misbehaving client the server closed connects again after this (plus up to as much again, random)")
 	flag.Float64Var(&c.rampRate, "ramp-rate", 300, "connections per second each misbehaving group opens at the start")
 
@@ -174,6 +177,8 @@ func (c config) validate() error {
 		return errors.New("-outstanding: at least 1")
 	case c.pipelineBatch < 1 || c.pipelineMax < 0:
 		return errors.New("-pipeline-batch: at least 1; -pipeline-max: 0 or more")
+	case c.hostileFrom != "" && net.ParseIP(c.hostileFrom) == nil:
+		return fmt.Errorf("-hostile-from %q: not an IP address", c.hostileFrom)
 	case c.slowlorisEvery <= 0 || c.probeEvery <= 0 || c.answerTimeout <= 0 || c.reconnect <= 0 || c.chunk < 5*time.Second:
 		return errors.New("-slowloris-every, -probe-every, -answer-timeout and -reconnect must be positive, -chunk at least 5s")
 	case c.rampRate <= 0:

@@ -440,7 +440,11 @@ func (r *report) markdown() string {
 	writeFailures(&b, &g.probeFail)
 
 	p("\n## Misbehaving clients\n\n")
-	p("A client the server closes connects again after %v to %v. \"Rejected\" are connections the server closed within %v of accepting them.\n\n", c.reconnect, 2*c.reconnect, rejectWindow)
+	from := "127.0.0.1, the address of the well-behaved clients and probes too"
+	if c.hostileFrom != "" {
+		from = c.hostileFrom + " (the well-behaved clients and the probes: 127.0.0.1, as pods and the kubelet have different addresses)"
+	}
+	p("They connect from %s. A client the server closes connects again after %v to %v. \"Rejected\" are connections the server closed within %v of accepting them.\n\n", from, c.reconnect, 2*c.reconnect, rejectWindow)
 	p("| group | count | what | connections (a second) | peak held | closed by server (rejected) | connect errors | sent | answers | notes |\n|---|---|---|---|---|---|---|---|---|---|\n")
 	counts := map[*group]string{
 		r.hostile.idle:      fmt.Sprint(c.idleTCP),
