@@ -80,10 +80,13 @@ type inputs struct {
 	pending []decodeJob
 	// decoded caches the decoded source files of kustomizations.
 	decoded map[string][]manifest.Object
+	// budget bounds the whole input (every file, stdin, what kustomize
+	// reads), shared by the parallel decoders.
+	budget *manifest.Budget
 }
 
-func newInputs() *inputs {
-	return &inputs{files: map[string]int{}, seen: map[string]bool{}, decoded: map[string][]manifest.Object{}}
+func newInputs(b *manifest.Budget) *inputs {
+	return &inputs{files: map[string]int{}, seen: map[string]bool{}, decoded: map[string][]manifest.Object{}, budget: b}
 }
 
 func (in *inputs) fileSeen(f string) {
@@ -100,8 +103,8 @@ func (in *inputs) errorf(file string, line int, format string, args ...any) {
 // read reads paths: files (whatever their extension), directories
 // (recursively: *.yaml, *.yml, *.json; a directory with a kustomization
 // file is built with kustomize instead) and "-" for stdin.
-func read(ctx context.Context, paths []string, stdin io.Reader) *inputs {
-	in := newInputs()
+func read(ctx context.Context, paths []string, stdin io.Reader, budget *manifest.Budget) *inputs {
+	in := newInputs(budget)
 	for _, p := range paths {
 		if err := ctx.Err(); err != nil {
 			in.errorf(p, 0, "%v", err)
@@ -116,7 +119,7 @@ func read(ctx context.Context, paths []string, stdin io.Reader) *inputs {
 				in.errorf(StdinName, 0, "no standard input")
 				continue
 			}
-			data, err := io.ReadAll(stdin)
+			data, err := in.budget.ReadAll(stdin)
 			if err != nil {
 				in.errorf(StdinName, 0, "reading: %v", err)
 				continue
@@ -175,7 +178,7 @@ func (in *inputs) flush() {
 	for range min(runtime.GOMAXPROCS(0), len(jobs)) {
 		wg.Go(func() {
 			for j := range work {
-				j.run()
+				j.run(in.budget)
 			}
 		})
 	}
@@ -192,16 +195,16 @@ func (in *inputs) flush() {
 	}
 }
 
-func (j *decodeJob) run() {
+func (j *decodeJob) run(budget *manifest.Budget) {
 	if !j.read {
-		data, err := os.ReadFile(j.file)
+		data, err := budget.ReadFile(j.file)
 		if err != nil {
 			j.errs = append(j.errs, InputError{File: j.file, Message: fmt.Sprintf("reading: %v", unwrapPathError(err))})
 			return
 		}
 		j.data = data
 	}
-	objs, err := manifest.Decode(j.file, j.data)
+	objs, err := manifest.DecodeWithin(budget, j.file, j.data)
 	for _, e := range manifest.Errors(err) {
 		ie := fromManifestError(e)
 		ie.raw = e.Error()

@@ -33,8 +33,14 @@ func (in *inputs) kustomize(ctx context.Context, dir, kf string) {
 		in.errorf(kf, 0, "%v", err)
 		return
 	}
-	fsys := originFS{FileSystem: filesys.MakeFsOnDisk(), root: abs}
+	fsys := &originFS{FileSystem: filesys.MakeFsOnDisk(), root: abs, budget: in.budget}
 	m, err := krusty.MakeKustomizer(krusty.MakeDefaultOptions()).Run(fsys, abs)
+	if fsys.refused != nil {
+		// A file kustomize's YAML library cannot read safely: the error
+		// is ours, at the file's line, not kustomize's wrapping of it.
+		in.addErrors(fsys.refused, fromManifestError)
+		return
+	}
 	if err != nil {
 		in.errorf(kf, 0, "kustomize build: %v", strings.TrimSpace(err.Error()))
 		return
@@ -138,13 +144,28 @@ func (in *inputs) sourceObject(file string, r *resource.Resource) *manifest.Obje
 // originFS is the disk with the root kustomization file asking for origin
 // annotations (buildMetadata: [originAnnotations]), which record for every
 // resource the file it came from.
+//
+// Every file kustomize reads is first checked by manifest.Budget.Guard:
+// kustomize's YAML library recurses forever on an alias inside the value
+// it names and expands alias bombs without bound, so such a file is
+// refused (and the first refusal kept for the report) before it gets there.
 type originFS struct {
 	filesys.FileSystem
-	root string // absolute directory of the root kustomization
+	root    string // absolute directory of the root kustomization
+	budget  *manifest.Budget
+	refused error
 }
 
-func (f originFS) ReadFile(path string) ([]byte, error) {
+func (f *originFS) ReadFile(path string) ([]byte, error) {
 	data, err := f.FileSystem.ReadFile(path)
+	if err == nil {
+		if gerr := f.budget.Guard(path, data); gerr != nil {
+			if f.refused == nil {
+				f.refused = gerr
+			}
+			return nil, gerr
+		}
+	}
 	if err != nil || filepath.Dir(filepath.Clean(path)) != f.root || !slices.Contains(kustomizationFileNames, filepath.Base(path)) {
 		return data, err
 	}

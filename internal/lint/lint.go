@@ -99,7 +99,7 @@ func Lint(ctx context.Context, paths []string, stdin io.Reader, opts Options) (*
 	if err != nil {
 		return nil, err
 	}
-	in := read(ctx, paths, stdin)
+	in := read(ctx, paths, stdin, manifest.NewBudget(opts.Manifest.Limits))
 	return run(in, opts, enabled, zopts), nil
 }
 
