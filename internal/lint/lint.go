@@ -164,7 +164,7 @@ type linter struct {
 	svcByNS    map[string][]*serviceEntry
 	byOrigin   map[cluster.Origin]*object
 	pods       map[*object][]*cluster.Pod
-	podsByNS   map[string][]*cluster.Pod
+	podIndex   *manifest.PodIndex
 	slices     map[nsName][]*cluster.EndpointSlice
 	workloads  map[string][]*object // pod-making objects by namespace
 	references map[*object][]reference
@@ -273,7 +273,6 @@ func (l *linter) collect() {
 	l.services = map[nsName]*serviceEntry{}
 	l.svcByNS = map[string][]*serviceEntry{}
 	l.pods = map[*object][]*cluster.Pod{}
-	l.podsByNS = map[string][]*cluster.Pod{}
 	l.slices = map[nsName][]*cluster.EndpointSlice{}
 	l.workloads = map[string][]*object{}
 	for i := range l.state.Services {
@@ -292,13 +291,15 @@ func (l *linter) collect() {
 			l.workloads[o.Namespace] = append(l.workloads[o.Namespace], o)
 		}
 	}
+	allPods := make([]*cluster.Pod, len(l.state.Pods))
 	for i := range l.state.Pods {
 		p := &l.state.Pods[i]
-		l.podsByNS[p.Namespace] = append(l.podsByNS[p.Namespace], p)
+		allPods[i] = p
 		if o := l.objectOf(p.Origin); o != nil {
 			l.pods[o] = append(l.pods[o], p)
 		}
 	}
+	l.podIndex = manifest.NewPodIndex(allPods)
 	for i := range l.state.EndpointSlices {
 		es := &l.state.EndpointSlices[i]
 		k := nsName{es.Namespace, es.ServiceName}

@@ -41,13 +41,10 @@ func (l *linter) checkServices() {
 
 // selected returns the pods the Service's selector selects.
 func (l *linter) selected(svc *cluster.Service) []*cluster.Pod {
-	var out []*cluster.Pod
-	for _, p := range l.podsByNS[svc.Namespace] {
-		if manifest.SelectorMatches(svc.Selector, p.Labels) {
-			out = append(out, p)
-		}
+	if len(svc.Selector) == 0 {
+		return nil // selects nothing, as manifest.SelectorMatches
 	}
-	return out
+	return l.podIndex.Selected(svc.Namespace, svc.Selector)
 }
 
 // readyEndpointNames are the names the zone publishes for the ready

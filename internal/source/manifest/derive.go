@@ -471,10 +471,11 @@ func sameEndpoint(a, b cluster.Endpoint) bool {
 // with a selector (except ExternalName ones) whose slices the manifests do
 // not already hold.
 func (b *builder) deriveEndpointSlices() {
-	podsByNamespace := map[string][]*cluster.Pod{}
+	var pods []*cluster.Pod
 	for _, key := range slices.SortedFunc(maps.Keys(b.pods), compareNsName) {
-		podsByNamespace[key.namespace] = append(podsByNamespace[key.namespace], &b.pods[key].pod)
+		pods = append(pods, &b.pods[key].pod)
 	}
+	podIndex := NewPodIndex(pods)
 	for _, key := range slices.SortedFunc(maps.Keys(b.services), compareNsName) {
 		e := b.services[key]
 		svc := &e.parsed.svc
@@ -493,8 +494,8 @@ func (b *builder) deriveEndpointSlices() {
 			}
 			var groups []*group
 			byKey := map[string]*group{}
-			for _, pod := range podsByNamespace[svc.Namespace] {
-				if !selectorMatches(svc.Selector, pod.Labels) || !shouldPodBeInEndpoints(pod) {
+			for _, pod := range podIndex.Selected(svc.Namespace, svc.Selector) {
+				if !shouldPodBeInEndpoints(pod) {
 					continue
 				}
 				ports := endpointPorts(svc, pod)
