@@ -295,22 +295,11 @@ func (h *hostile) httpPick() *httpConn {
 // picked at random: every connection stays open and mostly idle.
 func (h *hostile) httpFlood(ctx context.Context, wg *sync.WaitGroup) {
 	defer wg.Done()
-	const tick = 10 * time.Millisecond
-	t := time.NewTicker(tick)
-	defer t.Stop()
-	due := 0.0
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
+	paced(ctx, h.c.httpRPS, func() {
+		if hc := h.httpPick(); hc != nil && hc.send() == nil {
+			h.http.sent.Add(1)
 		}
-		for due += h.c.httpRPS * tick.Seconds(); due >= 1; due-- {
-			if hc := h.httpPick(); hc != nil && hc.send() == nil {
-				h.http.sent.Add(1)
-			}
-		}
-	}
+	})
 }
 
 // pipeliner writes queries for the large answer as fast as the socket
@@ -492,22 +481,11 @@ func (h *hostile) malformedLoop(ctx context.Context, wg *sync.WaitGroup) {
 		}
 	}()
 	rng := rand.New(rand.NewPCG(1, 2))
-	const tick = 10 * time.Millisecond
-	t := time.NewTicker(tick)
-	defer t.Stop()
-	due := 0.0
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
+	paced(ctx, h.c.malformedUDP, func() {
+		if _, err := conn.WriteToUDP(junk(rng), raddr); err == nil {
+			g.sent.Add(1)
 		}
-		for due += h.c.malformedUDP * tick.Seconds(); due >= 1; due-- {
-			if _, err := conn.WriteToUDP(junk(rng), raddr); err == nil {
-				g.sent.Add(1)
-			}
-		}
-	}
+	})
 }
 
 // garbageLoop opens -garbage-tcp connections a second, each sending bytes
@@ -519,6 +497,51 @@ func (h *hostile) garbageLoop(ctx context.Context, wg *sync.WaitGroup) {
 	// At most this many at once, so that a server that never answers
 	// does not make the soak hold descriptors without bound.
 	inflight := make(chan struct{}, 256)
+	paced(ctx, h.c.garbageTCP, func() {
+		select {
+		case inflight <- struct{}{}:
+		default:
+			return
+		}
+		payload := garbageStream(rng)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-inflight }()
+			c, opened, ok := g.dial(ctx, h.dns, h.t0)
+			if !ok {
+				return
+			}
+			stop := closeOnDone(ctx, c)
+			defer stop()
+			c.SetDeadline(time.Now().Add(2 * time.Second))
+			byServer := false
+			if _, err := c.Write(payload); err == nil {
+				g.sent.Add(1)
+				var b [4096]byte
+				for {
+					n, err := c.Read(b[:])
+					if n > 0 {
+						g.answers.Add(1)
+					}
+					if err != nil {
+						var ne net.Error
+						byServer = !errors.As(err, &ne) || !ne.Timeout()
+						break
+					}
+				}
+			} else {
+				byServer = true
+			}
+			c.Close()
+			g.release(opened, byServer && ctx.Err() == nil)
+		}()
+	})
+}
+
+// paced calls f rate times a second, evenly over 10 ms ticks, until ctx
+// is done.
+func paced(ctx context.Context, rate float64, f func()) {
 	const tick = 10 * time.Millisecond
 	t := time.NewTicker(tick)
 	defer t.Stop()
@@ -529,45 +552,8 @@ func (h *hostile) garbageLoop(ctx context.Context, wg *sync.WaitGroup) {
 			return
 		case <-t.C:
 		}
-		for due += h.c.garbageTCP * tick.Seconds(); due >= 1; due-- {
-			select {
-			case inflight <- struct{}{}:
-			default:
-				continue
-			}
-			payload := garbageStream(rng)
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				defer func() { <-inflight }()
-				c, opened, ok := g.dial(ctx, h.dns, h.t0)
-				if !ok {
-					return
-				}
-				stop := closeOnDone(ctx, c)
-				defer stop()
-				c.SetDeadline(time.Now().Add(2 * time.Second))
-				byServer := false
-				if _, err := c.Write(payload); err == nil {
-					g.sent.Add(1)
-					var b [4096]byte
-					for {
-						n, err := c.Read(b[:])
-						if n > 0 {
-							g.answers.Add(1)
-						}
-						if err != nil {
-							var ne net.Error
-							byServer = !errors.As(err, &ne) || !ne.Timeout()
-							break
-						}
-					}
-				} else {
-					byServer = true
-				}
-				c.Close()
-				g.release(opened, byServer && ctx.Err() == nil)
-			}()
+		for due += rate * tick.Seconds(); due >= 1; due-- {
+			f()
 		}
 	}
 }
