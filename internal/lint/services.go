@@ -239,6 +239,7 @@ func (l *linter) checkSelectorless(o *object, svc *cluster.Service) {
 			continue
 		}
 		switch t := x.Typed.(type) {
+		//lint:ignore SA1019 legacy v1 Endpoints are still written by users and mirrored into slices, as the real mirroring controller does
 		case *corev1.Endpoints:
 			if x.Name == svc.Name {
 				msg += fmt.Sprintf("; %s is not mirrored into an EndpointSlice", x.Ref())
@@ -304,7 +305,7 @@ func (l *linter) checkTargetPorts(o *object, svc *cluster.Service, pods []*clust
 		if len(declared) > 0 {
 			msg += fmt.Sprintf(" (its named ports: %s)", list(declared, 3))
 		}
-		msg += fmt.Sprintf(": the EndpointSlice controller leaves the port out of those pods' endpoints")
+		msg += ": the EndpointSlice controller leaves the port out of those pods' endpoints"
 		if svc.Headless && sp.Name != "" {
 			srv := "_" + strings.ToLower(sp.Name) + "._" + strings.ToLower(string(sp.Protocol)) + "." + svcName
 			msg += fmt.Sprintf(", so SRV %s has no record for them (%s)", show(srv), l.answer(srv, dns.TypeSRV))

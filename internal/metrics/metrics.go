@@ -17,7 +17,6 @@ import (
 	"runtime"
 	"slices"
 	"strconv"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -123,8 +122,6 @@ type Metrics struct {
 	reloadErrors        prometheus.Counter
 	watchErrors         prometheus.Counter
 	watchRecoveries     prometheus.Counter
-
-	mu sync.Mutex
 }
 
 // New makes the metrics for a server listening on listen (the "server"

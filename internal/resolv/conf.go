@@ -406,12 +406,9 @@ func viewMusl(text string) View {
 			}
 			v.Nameservers = append(v.Nameservers, l.f[1])
 		case "search", "domain":
-			v.Search = v.Search[:0:0]
-			for _, s := range l.f[1:] {
-				// musl appends the entry as written: "." makes "name.." and
-				// a trailing dot "name.example.com.", both sent as is.
-				v.Search = append(v.Search, s)
-			}
+			// musl appends each entry as written: "." makes "name.." and
+			// a trailing dot "name.example.com.", both sent as is.
+			v.Search = append(v.Search[:0:0], l.f[1:]...)
 		}
 	}
 	v.finish(true)

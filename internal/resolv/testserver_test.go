@@ -57,12 +57,6 @@ func (r *recorder) list() []seen {
 	return append([]seen(nil), r.qs...)
 }
 
-func (r *recorder) reset() {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.qs = nil
-}
-
 // answerFault answers one query message from the faults, else from srv.
 // nil means no reply (dropped, or unreadable).
 func answerFault(msg []byte, srv *server.Server, f faults, rec *recorder, remote netip.AddrPort, t server.Transport) []byte {

@@ -124,7 +124,7 @@ func (o Options) normalize() (Options, error) {
 			return o, err
 		}
 		if !isReverseName(c) {
-			return o, fmt.Errorf("reverse zone %q is not under in-addr.arpa. or ip6.arpa.", z)
+			return o, fmt.Errorf("reverse zone %q is not under in-addr.arpa or ip6.arpa", z)
 		}
 		if seen[c] {
 			continue

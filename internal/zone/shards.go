@@ -31,8 +31,6 @@ func (s *shards[K, V]) get(k K) V {
 	return m[k]
 }
 
-func (s *shards[K, V]) len() int { return s.n }
-
 func (s *shards[K, V]) each(f func(K, V)) {
 	for _, m := range s.m {
 		for k, v := range m {

@@ -96,6 +96,7 @@ func convert(obj runtime.Object, fe *fieldErrors) any {
 		return &parsedPod{pod: convertPod(&o.ObjectMeta, &o.Spec, &o.Status, nil, fe)}
 	case *discoveryv1.EndpointSlice:
 		return convertEndpointSlice(o, fe)
+	//lint:ignore SA1019 legacy v1 Endpoints are still written by users and mirrored into slices, as the real mirroring controller does
 	case *corev1.Endpoints:
 		return convertEndpoints(o, fe)
 	case *appsv1.StatefulSet:
@@ -488,6 +489,7 @@ func convertEndpointSlice(es *discoveryv1.EndpointSlice, fe *fieldErrors) *parse
 	return &parsedEndpointSlice{slice: slice}
 }
 
+//lint:ignore SA1019 legacy v1 Endpoints are mirrored into slices, as the real mirroring controller does
 func convertEndpoints(e *corev1.Endpoints, fe *fieldErrors) *parsedEndpoints {
 	pe := &parsedEndpoints{labels: e.Labels, annotations: e.Annotations}
 	for i, ss := range e.Subsets {

@@ -78,9 +78,10 @@ type kindInfo struct {
 }
 
 var knownKinds = map[string]kindInfo{
-	"Namespace":     {"v1", false, func() runtime.Object { return new(corev1.Namespace) }},
-	"Service":       {"v1", true, func() runtime.Object { return new(corev1.Service) }},
-	"Pod":           {"v1", true, func() runtime.Object { return new(corev1.Pod) }},
+	"Namespace": {"v1", false, func() runtime.Object { return new(corev1.Namespace) }},
+	"Service":   {"v1", true, func() runtime.Object { return new(corev1.Service) }},
+	"Pod":       {"v1", true, func() runtime.Object { return new(corev1.Pod) }},
+	//lint:ignore SA1019 legacy v1 Endpoints are still written by users; they are mirrored into slices
 	"Endpoints":     {"v1", true, func() runtime.Object { return new(corev1.Endpoints) }},
 	"EndpointSlice": {"discovery.k8s.io/v1", true, func() runtime.Object { return new(discoveryv1.EndpointSlice) }},
 	"StatefulSet":   {"apps/v1", true, func() runtime.Object { return new(appsv1.StatefulSet) }},
