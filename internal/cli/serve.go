@@ -476,8 +476,8 @@ func runServe(ctx context.Context, s streams, f *serveFlags) error {
 	}
 	listening := make(chan struct{})
 	go func() {
-		errc <- srv.ListenAndServe(ctx, f.listen, func(udp, _ net.Addr) {
-			log.Info("serving DNS", "udp", udp.String(), "tcp", udp.String(), "zones", strings.Join(srv.Snapshot().Zones(), " "))
+		errc <- srv.ListenAndServe(ctx, f.listen, func(udp, tcp net.Addr) {
+			log.Info("serving DNS", "udp", udp.String(), "tcp", tcp.String(), "zones", strings.Join(srv.Snapshot().Zones(), " "))
 			if !live {
 				printDigHelp(s.out, udp, srv.Snapshot())
 			} else {
