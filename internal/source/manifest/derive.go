@@ -354,14 +354,18 @@ func (b *builder) allocateClusterIPs() {
 			}
 			continue
 		}
+		if svc.Headless {
+			// No cluster IP to allocate: the families only say which
+			// EndpointSlices the controller writes, whatever the service
+			// CIDRs (a state exported from a dual-stack cluster loads).
+			e.families = want
+			continue
+		}
 		if p.policy == "RequireDualStack" && len(configured) < 2 {
 			fail("ipFamilyPolicy RequireDualStack needs an IPv4 and an IPv6 service CIDR, have %v", b.opts.ServiceCIDRs)
 			continue
 		}
 		e.families = want
-		if svc.Headless {
-			continue
-		}
 		for _, fam := range want {
 			a, ok := allocs[fam]
 			if !ok {

@@ -754,6 +754,26 @@ func TestRequireDualStackOnSingleStackIsAnError(t *testing.T) {
 	}
 }
 
+// A headless Service exported from a dual-stack cluster (kubectl get -o
+// yaml) gets no cluster IP, so it needs no service CIDR of either family:
+// it loads with the default, single-stack options. It was refused.
+func TestExportedDualStackHeadlessServiceLoads(t *testing.T) {
+	st := load(t, docs(`apiVersion: v1
+kind: Service
+metadata: {name: db, namespace: default}
+spec:
+  clusterIP: None
+  clusterIPs: [None]
+  ipFamilies: [IPv4, IPv6]
+  ipFamilyPolicy: RequireDualStack
+  selector: {app: db}
+  ports: [{name: pg, port: 5432}]`))
+	s := findService(t, st, "default", "db")
+	if !s.Headless || len(s.ClusterIPs) != 0 {
+		t.Errorf("headless %v, cluster IPs %v", s.Headless, s.ClusterIPs)
+	}
+}
+
 func TestNamespacesIncludeSystemAndImplicitOnes(t *testing.T) {
 	st := load(t, docs(
 		"apiVersion: v1\nkind: Namespace\nmetadata: {name: shop}",
