@@ -35,7 +35,7 @@ var positives = map[string][]want{
 		{"job.yaml:13", Error, RuleSubdomainNoService, `the pods get no per-pod DNS name`},
 	},
 	RuleSubdomainServiceNotHeadless: {
-		{"api.yaml:25", Warning, RuleSubdomainServiceNotHeadless, `api.subdomain-service-not-headless.svc.cluster.local answers 10.96.0.1, not the pods' addresses; solo.api.subdomain-service-not-headless.svc.cluster.local does resolve (to 10.244.0.1)`},
+		{"api.yaml:25", Warning, RuleSubdomainServiceNotHeadless, `api.subdomain-service-not-headless.svc.cluster.local answers 10.96.0.2, not the pods' addresses; solo.api.subdomain-service-not-headless.svc.cluster.local does resolve (to 10.244.0.1)`},
 	},
 	RuleSubdomainServiceNotSelected: {
 		{"workers.yaml:17", Error, RuleSubdomainServiceNotSelected, `selector app=peer does not match the pod labels app=worker: the EndpointSlice controller writes no endpoint for these pods, so worker.peers.subdomain-service-not-selecting.svc.cluster.local is NXDOMAIN`},
@@ -49,7 +49,7 @@ var positives = map[string][]want{
 		{"redis.yaml:21", Error, RuleStatefulSetServiceMissing, `spec.serviceName "cache" names no Service in namespace statefulset-service-missing, so redis-0.cache.statefulset-service-missing.svc.cluster.local is NXDOMAIN; the headless Service "redis" selects these pods`},
 	},
 	RuleStatefulSetNotHeadless: {
-		{"web.yaml:22", Warning, RuleStatefulSetNotHeadless, `web.statefulset-service-not-headless.svc.cluster.local answers 10.96.0.1, not the pods' addresses`},
+		{"web.yaml:22", Warning, RuleStatefulSetNotHeadless, `web.statefulset-service-not-headless.svc.cluster.local answers 10.96.0.2, not the pods' addresses`},
 	},
 	RuleHeadlessPortUnnamed: {
 		{"services.yaml:13", Warning, RuleHeadlessPortUnnamed, `spec.ports[0] (9000/TCP) has no name, so no _<name>._tcp.one.headless-port-unnamed.svc.cluster.local SRV record exists for it (SRV one.headless-port-unnamed.svc.cluster.local itself still lists it, with the endpoint port 9000)`},
@@ -62,7 +62,7 @@ var positives = map[string][]want{
 		{"members.yaml:9", Warning, RuleHeadlessNoPorts, `the EndpointSlice controller still lists its 2 endpoint(s), with no ports, so members.headless-no-ports.svc.cluster.local answers 10.244.0.2, 10.244.0.3 and its per-pod names resolve (member-0.members.headless-no-ports.svc.cluster.local, member-1.members.headless-no-ports.svc.cluster.local); only SRV records are missing`},
 	},
 	RuleSelectorMatchesNothing: {
-		{"api.yaml:8", Warning, RuleSelectorMatchesNothing, `selector app=api matches no pod in the inputs, so the Service has no endpoints: api.selector-matches-nothing.svc.cluster.local answers its cluster IP (10.96.0.1), but no endpoint is behind it; nearest: Deployment selector-matches-nothing/api has pod labels app=api-server`},
+		{"api.yaml:8", Warning, RuleSelectorMatchesNothing, `selector app=api matches no pod in the inputs, so the Service has no endpoints: api.selector-matches-nothing.svc.cluster.local answers its cluster IP (10.96.0.2), but no endpoint is behind it; nearest: Deployment selector-matches-nothing/api has pod labels app=api-server`},
 		{"partial.yaml:10", Info, RuleSelectorMatchesNothing, `the inputs hold no pod or workload in namespace selector-matches-nothing-partial`},
 	},
 	RuleSelectorlessNoEndpoints: {

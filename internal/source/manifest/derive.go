@@ -59,6 +59,9 @@ type serviceEntry struct {
 	// families are the address families of the service, in order: those its
 	// EndpointSlices are made for.
 	families []cluster.AddressType
+	// derived, when set, says which component made the service (it has no
+	// manifest of its own).
+	derived string
 }
 
 type podEntry struct {
@@ -126,6 +129,7 @@ func build(objs []Object, opts Options, errs errorList) (*cluster.State, errorLi
 			workloads = append(workloads, o)
 		}
 	}
+	b.addAPIServerService()
 	b.derivePods(known, workloads)
 	b.allocatePodIPs()
 	b.allocateClusterIPs()
@@ -174,6 +178,32 @@ func (b *builder) collectNamespaces(objs []*Object) {
 			b.namespaces[o.Namespace] = cluster.Namespace{Name: o.Namespace, Origin: origin}
 		}
 	}
+}
+
+// addAPIServerService plays the API server, which makes the Service
+// default/kubernetes in every cluster: selectorless, port https 443, the
+// first address of the (primary) service CIDR. Pods reach the API server
+// as kubernetes.default.svc, so a state without it answers NXDOMAIN where
+// every real cluster answers. Manifests that define it (a dump of a live
+// cluster does) keep theirs.
+func (b *builder) addAPIServerService() {
+	key := nsName{"default", "kubernetes"}
+	if _, ok := b.services[key]; ok {
+		return
+	}
+	p := &parsedService{svc: cluster.Service{
+		Name: "kubernetes", Namespace: "default", Type: cluster.ServiceTypeClusterIP,
+		Ports: []cluster.ServicePort{{Name: "https", Port: 443, TargetPort: cluster.PortRef{Number: 6443}, Protocol: cluster.ProtocolTCP}},
+	}}
+	if cidrs := b.opts.ServiceCIDRs; len(cidrs) > 0 {
+		if first := cidrs[0].Addr().Next(); cidrs[0].Contains(first) && !b.used[first] {
+			b.used[first] = true
+			p.svc.ClusterIPs = []netip.Addr{first}
+			p.explicitIPs = true
+		}
+	}
+	obj := &Object{APIVersion: "v1", Kind: "Service", Namespace: key.namespace, Name: key.name}
+	b.services[key] = &serviceEntry{obj: obj, parsed: p, derived: "made by the API server in every cluster"}
 }
 
 // derivePods plays the workload controllers. A workload whose pods (or, for
@@ -659,6 +689,9 @@ func (b *builder) state() *cluster.State {
 		e := b.services[key]
 		svc := e.parsed.svc
 		svc.Origin = e.obj.Origin()
+		if e.derived != "" {
+			svc.Origin = cluster.Origin{Derived: e.derived}
+		}
 		st.Services = append(st.Services, svc)
 	}
 	for _, key := range slices.SortedFunc(maps.Keys(b.pods), compareNsName) {

@@ -719,23 +719,24 @@ func TestClusterIPAllocation(t *testing.T) {
 		spec string
 		want string
 	}{
-		{"default single stack", DefaultOptions(), "", "10.96.0.2"},
-		{"explicit cluster IP wins", DefaultOptions(), "  clusterIP: 10.96.0.1\n", "10.96.0.1"},
+		{"default single stack", DefaultOptions(), "", "10.96.0.3"},
+		{"explicit cluster IP wins", DefaultOptions(), "  clusterIP: 10.96.0.2\n", "10.96.0.2"},
 		{"explicit cluster IPs win", dual, "  clusterIPs: ['fd00:96::9']\n", "fd00:96::9"},
 		{"headless has none", DefaultOptions(), "  clusterIP: None\n", ""},
 		{"ExternalName has none", DefaultOptions(), "  type: ExternalName\n  externalName: example.com\n", ""},
-		{"NodePort gets one", DefaultOptions(), "  type: NodePort\n", "10.96.0.2"},
-		{"PreferDualStack on single stack", DefaultOptions(), "  ipFamilyPolicy: PreferDualStack\n", "10.96.0.2"},
-		{"PreferDualStack on dual stack", dual, "  ipFamilyPolicy: PreferDualStack\n", "10.96.0.2,fd00:96::1"},
-		{"SingleStack on dual stack", dual, "  ipFamilyPolicy: SingleStack\n", "10.96.0.2"},
-		{"ipFamilies order", dual, "  ipFamilyPolicy: PreferDualStack\n  ipFamilies: [IPv6, IPv4]\n", "fd00:96::1,10.96.0.2"},
+		{"NodePort gets one", DefaultOptions(), "  type: NodePort\n", "10.96.0.3"},
+		{"PreferDualStack on single stack", DefaultOptions(), "  ipFamilyPolicy: PreferDualStack\n", "10.96.0.3"},
+		{"PreferDualStack on dual stack", dual, "  ipFamilyPolicy: PreferDualStack\n", "10.96.0.3,fd00:96::1"},
+		{"SingleStack on dual stack", dual, "  ipFamilyPolicy: SingleStack\n", "10.96.0.3"},
+		{"ipFamilies order", dual, "  ipFamilyPolicy: PreferDualStack\n  ipFamilies: [IPv6, IPv4]\n", "fd00:96::1,10.96.0.3"},
 		{"ipFamilies IPv6 only", dual, "  ipFamilies: [IPv6]\n", "fd00:96::1"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			// "a" sorts first and takes 10.96.0.1 unless "web" names it.
+			// default/kubernetes takes 10.96.0.1 (the API server's), "a"
+			// sorts first and takes 10.96.0.2 unless "web" names it.
 			first := "apiVersion: v1\nkind: Service\nmetadata: {name: a}\nspec: {ports: [{port: 1}]}"
-			if strings.Contains(tt.spec, "10.96.0.1") {
+			if strings.Contains(tt.spec, "10.96.0.2") {
 				first = "apiVersion: v1\nkind: Service\nmetadata: {name: a}\nspec: {clusterIP: None}"
 			}
 			st := loadWith(t, tt.opts, docs(first, svc("web", httpPorts+tt.spec)))
@@ -757,6 +758,29 @@ func TestRequireDualStackOnSingleStackIsAnError(t *testing.T) {
 // A headless Service exported from a dual-stack cluster (kubectl get -o
 // yaml) gets no cluster IP, so it needs no service CIDR of either family:
 // it loads with the default, single-stack options. It was refused.
+// Every cluster has default/kubernetes, which the API server makes: the
+// first address of the service CIDR, port https 443. Manifests without it
+// answered NXDOMAIN for kubernetes.default.svc; manifests that define it
+// (a dump of a cluster) keep theirs, and an address already taken leaves
+// it to the allocator.
+func TestAPIServerServiceIsThere(t *testing.T) {
+	s := findService(t, load(t, docs(pod("p", "x", ""))), "default", "kubernetes")
+	if addrs(s.ClusterIPs) != "10.96.0.1" || len(s.Ports) != 1 || s.Ports[0].Name != "https" || s.Ports[0].Port != 443 || s.Selector != nil {
+		t.Errorf("default/kubernetes: %+v", s)
+	}
+	if s.Origin.Derived == "" {
+		t.Errorf("origin %v, want the API server named", s.Origin)
+	}
+	own := "apiVersion: v1\nkind: Service\nmetadata: {name: kubernetes, namespace: default}\nspec: {clusterIP: 10.96.0.99, ports: [{name: https, port: 443}]}"
+	if s := findService(t, load(t, own), "default", "kubernetes"); addrs(s.ClusterIPs) != "10.96.0.99" || s.Origin.Derived != "" {
+		t.Errorf("the manifests' own default/kubernetes was replaced: %+v", s)
+	}
+	taken := "apiVersion: v1\nkind: Service\nmetadata: {name: x, namespace: other}\nspec: {clusterIP: 10.96.0.1, ports: [{port: 80}]}"
+	if s := findService(t, load(t, taken), "default", "kubernetes"); addrs(s.ClusterIPs) != "10.96.0.2" {
+		t.Errorf("10.96.0.1 taken: default/kubernetes has %v, want the next free address", s.ClusterIPs)
+	}
+}
+
 func TestExportedDualStackHeadlessServiceLoads(t *testing.T) {
 	st := load(t, docs(`apiVersion: v1
 kind: Service
