@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
 
+	"github.com/clusterdns/clusterdns/examples"
 	"github.com/clusterdns/clusterdns/internal/source/manifest"
 	"github.com/clusterdns/clusterdns/internal/zone"
 	"github.com/miekg/dns"
@@ -136,6 +138,42 @@ func TestCauseCatalogue(t *testing.T) {
 	for _, c := range Codes {
 		if !covered[c] && !others[c] {
 			t.Errorf("no testdata case produces %s", c)
+		}
+	}
+}
+
+// The search-path cause says in which order the resolver tries the name:
+// a name with as many dots as ndots is asked as it is first. It used to
+// say "fewer than 5 dots" of a name with five.
+func TestSearchPathCauseSaysTheOrder(t *testing.T) {
+	sub, err := fs.Sub(examples.Cluster, "cluster")
+	if err != nil {
+		t.Fatal(err)
+	}
+	state, err := manifest.LoadFS(context.Background(), sub, manifest.DefaultOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ex, err := New(state, zone.DefaultOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range map[string]string{
+		"a.b.c.d.e.f": `"a.b.c.d.e.f" has 5 dots, at least ndots (5), so the resolver asks it as it is first`,
+		"nope.web":    `"nope.web" has 1 dot, fewer than ndots (5), so the resolver tries the search path first`,
+	} {
+		r := ex.ExplainShort(name, dns.TypeA, "default", 5)
+		found := false
+		for _, c := range r.Causes {
+			if c.Code == CodeSearchPathExpansion {
+				found = strings.Contains(c.Message, want)
+				if !found {
+					t.Errorf("%s: %q, want %q", name, c.Message, want)
+				}
+			}
+		}
+		if !found {
+			t.Errorf("%s: no %s cause in %v", name, CodeSearchPathExpansion, codesOf(r))
 		}
 	}
 }

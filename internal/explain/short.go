@@ -56,8 +56,17 @@ func (e *Explainer) ExplainShort(qname string, qtype uint16, namespace string, n
 		}
 	}
 	if wasted > 0 {
+		dots := strings.Count(qname, ".")
+		counted := fmt.Sprintf("%d dots", dots)
+		if dots == 1 {
+			counted = "1 dot"
+		}
+		order := fmt.Sprintf("%q has %s, fewer than ndots (%d), so the resolver tries the search path first", qname, counted, ndots)
+		if dots >= ndots {
+			order = fmt.Sprintf("%q has %s, at least ndots (%d), so the resolver asks it as it is first and then tries the search path", qname, counted, ndots)
+		}
 		r.add(Cause{Code: CodeSearchPathExpansion, Severity: SeverityInfo,
-			Message: fmt.Sprintf("%q has fewer than %d dots, so the resolver tries the search path first: %d queries for one lookup, %d of them wasted", qname, ndots, len(queries), wasted),
+			Message: fmt.Sprintf("%s: %d queries for one lookup, %d of them wasted", order, len(queries), wasted),
 			Fix:     fmt.Sprintf("use the fully qualified name with a trailing dot (%s), or lower ndots in the pod's dnsConfig", strings.TrimSuffix(target, ".")+".")})
 		sortCauses(r.Causes)
 	}
