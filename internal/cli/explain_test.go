@@ -24,6 +24,7 @@ func TestExplainExitCodes(t *testing.T) {
 	}{
 		{[]string{"explain", "web-0.web.default.svc.cluster.local"}, 0, "NOERROR"},
 		{[]string{"explain", "_peer._tcp.web.default.svc.cluster.local", "SRV"}, 0, "SRV"},
+		{[]string{"explain", "web.default.svc.cluster.local."}, 0, "web exists (headless)"}, // was "(ClusterIP)"
 		{[]string{"explain", "cache-0.cache.default.svc.cluster.local"}, 1, "pod-subdomain-mismatch"},
 		{[]string{"explain", "web-2.web.default.svc.cluster.local"}, 1, "pod-not-ready"},
 		{[]string{"explain", "service", "default/web"}, 1, "web-2.web.default.svc.cluster.local."},

@@ -97,7 +97,11 @@ func (e *Explainer) walkSvc(r *Result, n name) *zone.Snapshot {
 		return e.snapshot(nil, []string{ns})
 	}
 	ref := svc.Ref().String()
-	r.step("service", svcName+" exists ("+string(svc.Type)+")", ref, "", svc.Origin)
+	kind := string(svc.Type)
+	if svc.Headless {
+		kind = "headless"
+	}
+	r.step("service", svcName+" exists ("+kind+")", ref, "", svc.Origin)
 	keys := []string{key(ns, svcName)}
 	switch len(l) {
 	case 3:
