@@ -708,12 +708,12 @@ func (mw *manifestWatch) watch() error {
 	var errs []error
 	for _, root := range mw.roots {
 		if err := mw.w.Add(filepath.Dir(root)); err != nil {
-			errs = append(errs, fmt.Errorf("watching %s: %w", filepath.Dir(root), unwrapPath(err)))
+			errs = append(errs, fmt.Errorf("watching %s: %w", filepath.Dir(root), err)) // fsnotify's errors name no path
 			continue
 		}
 		fi, err := os.Stat(root)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("watching %s: %w", root, unwrapPath(err)))
+			errs = append(errs, fmt.Errorf("watching %s: %w", root, errors.Unwrap(err))) // the *fs.PathError's own error
 			continue
 		}
 		if !fi.IsDir() {
@@ -730,7 +730,7 @@ func (mw *manifestWatch) watch() error {
 				return filepath.SkipDir
 			}
 			if err := mw.w.Add(path); err != nil {
-				return fmt.Errorf("watching %s: %w", path, unwrapPath(err))
+				return fmt.Errorf("watching %s: %w", path, err)
 			}
 			return nil
 		})
@@ -739,13 +739,4 @@ func (mw *manifestWatch) watch() error {
 		}
 	}
 	return errors.Join(errs...)
-}
-
-// unwrapPath drops the path an *fs.PathError repeats.
-func unwrapPath(err error) error {
-	var pe *fs.PathError
-	if errors.As(err, &pe) {
-		return pe.Err
-	}
-	return err
 }

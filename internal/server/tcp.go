@@ -44,14 +44,13 @@ type tcpConns struct {
 	set map[*tcpConn]struct{}
 }
 
-func (cs *tcpConns) add(c *tcpConn) int {
+func (cs *tcpConns) add(c *tcpConn) {
 	cs.mu.Lock()
 	defer cs.mu.Unlock()
 	if cs.set == nil {
 		cs.set = map[*tcpConn]struct{}{}
 	}
 	cs.set[c] = struct{}{}
-	return len(cs.set)
 }
 
 func (cs *tcpConns) remove(c *tcpConn) {

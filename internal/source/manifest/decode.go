@@ -107,10 +107,10 @@ type document struct {
 // The error joins an *Error for every problem found; the objects that could
 // be decoded are returned even then.
 //
-// The input is bounded by DefaultLimits; DecodeWithin decodes one file of a
-// larger input.
+// The input is bounded by the default Limits; DecodeWithin decodes one file
+// of a larger input.
 func Decode(file string, data []byte) ([]Object, error) {
-	b := NewBudget(DefaultLimits())
+	b := NewBudget(Limits{})
 	if err := b.takeBytes(int64(len(data))); err != nil {
 		return nil, &Error{File: file, Err: err}
 	}

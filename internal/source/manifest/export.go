@@ -100,9 +100,6 @@ func NewPodIndex(pods []*cluster.Pod) *PodIndex {
 	return ix
 }
 
-// Namespace returns the pods of a namespace.
-func (ix *PodIndex) Namespace(ns string) []*cluster.Pod { return ix.byNS[ns] }
-
 // Selected returns the pods of namespace ns whose labels hold every pair of
 // selector, in index order; an empty selector selects every pod of the
 // namespace (as the controller's labels.Set does). Callers that want

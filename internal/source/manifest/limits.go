@@ -41,9 +41,6 @@ const (
 	MaxDepth = 1000
 )
 
-// DefaultLimits returns the default limits.
-func DefaultLimits() Limits { return Limits{MaxBytes: DefaultMaxBytes, MaxValues: DefaultMaxValues} }
-
 func (l Limits) normalize() Limits {
 	if l.MaxBytes <= 0 {
 		l.MaxBytes = DefaultMaxBytes
