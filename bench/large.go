@@ -38,6 +38,9 @@ type largeRow struct {
 
 var largeKinds = []string{kClusterdns, kCoreDNS, kCoreDNSMulti}
 
+// measureLarge measures, for each large headless service, each transport
+// and each server, the rate of the same query and the correctness of its
+// answers.
 func measureLarge(c config, e *benchEnv, servers map[string]*server, r *results) error {
 	secs := c.seconds / 2
 	for _, n := range largeSizes(c) {
@@ -50,10 +53,6 @@ func measureLarge(c config, e *benchEnv, servers map[string]*server, r *results)
 		if err := writeBinaryQueries(bin, []query{q}, 1232); err != nil {
 			return err
 		}
-		all := map[string]bool{}
-		for _, ep := range s.eps {
-			all[ep.ip] = true
-		}
 		for _, t := range largeTransports {
 			if c.quick && t == tUDP512 {
 				continue
@@ -62,70 +61,87 @@ func measureLarge(c config, e *benchEnv, servers map[string]*server, r *results)
 				if t == tTCP && k == kCoreDNSMulti {
 					continue // multisocket only changes UDP
 				}
-				srv := servers[k]
 				row := largeRow{size: n, transport: t, kind: k}
-				o := perfOpts{data: text, seconds: secs, clients: 64}
-				switch t {
-				case tUDP512:
-					row.limit = 512
-				case tUDP1232:
-					row.limit = 1232
-					o.data, o.binary = bin, true
-				case tTCP:
-					row.limit = 65535
-				}
-				var res perfResult
-				var err error
-				if t == tTCP {
-					res, err = tcpLoad(srv, q, 16, 16, time.Duration(secs*float64(time.Second)))
-				} else {
-					res, err = dnsperf(srv, o)
-				}
-				if err != nil {
+				if err := row.measure(servers[k], q, text, bin, secs); err != nil {
 					return err
 				}
-				row.qps, row.perCPU = res.qps, res.perCPU()
-				// Correctness: one answer, and the coverage of repeated
-				// UDP answers.
-				seen := map[string]bool{}
-				tries := 1
-				if t != tTCP {
-					tries = 50
-				}
-				for range tries {
-					var bufsize uint16
-					if t == tUDP1232 {
-						bufsize = 1232
-					}
-					m, size, err := rawExchange(srv.addr, q, t == tTCP, bufsize)
-					if err != nil {
-						row.violation = err.Error()
-						break
-					}
-					row.bytes = max(row.bytes, size)
-					row.tc = m.Truncated
-					row.records = 0
-					for _, rr := range m.Answer {
-						if a, ok := rr.(*dns.A); ok {
-							row.records++
-							seen[a.A.String()] = true
-						}
-					}
-					if size > row.limit {
-						row.violation = fmt.Sprintf("answer of %d bytes over the %d limit", size, row.limit)
-					}
-					if row.records < n && !m.Truncated {
-						row.violation = fmt.Sprintf("%d of %d records without TC", row.records, n)
-					}
-				}
-				row.coverage = len(seen)
-				row.complete = row.records == n
 				r.large = append(r.large, row)
 				logf("large %d %-20s %-22s %8.0f QPS  %d records, %d bytes, tc=%v, coverage %d/%d %s", n, t, k, row.qps, row.records, row.bytes, row.tc, row.coverage, n, row.violation)
 			}
 		}
 	}
 	return nil
+}
+
+// measure loads srv with q for secs over the row's transport (dnsperf with
+// the text or binary query file over UDP, the benchmark's own client over
+// TCP), then checks the answers.
+func (row *largeRow) measure(srv *server, q query, text, bin string, secs float64) error {
+	o := perfOpts{data: text, seconds: secs, clients: 64}
+	switch row.transport {
+	case tUDP512:
+		row.limit = 512
+	case tUDP1232:
+		row.limit = 1232
+		o.data, o.binary = bin, true
+	case tTCP:
+		row.limit = 65535
+	}
+	var res perfResult
+	var err error
+	if row.transport == tTCP {
+		res, err = tcpLoad(srv, q, 16, 16, time.Duration(secs*float64(time.Second)))
+	} else {
+		res, err = dnsperf(srv, o)
+	}
+	if err != nil {
+		return err
+	}
+	row.qps, row.perCPU = res.qps, res.perCPU()
+	row.checkAnswers(srv.addr, q)
+	return nil
+}
+
+// checkAnswers asks q once over TCP, or 50 times over UDP for the
+// coverage of rotating answers, and records the largest answer, the TC
+// bit and A records of the last one, the distinct endpoints over all of
+// them, and the last violation: an answer over the negotiated size, or
+// records missing without TC.
+func (row *largeRow) checkAnswers(addr string, q query) {
+	tcp := row.transport == tTCP
+	seen := map[string]bool{}
+	tries := 1
+	if !tcp {
+		tries = 50
+	}
+	for range tries {
+		var bufsize uint16
+		if row.transport == tUDP1232 {
+			bufsize = 1232
+		}
+		m, size, err := rawExchange(addr, q, tcp, bufsize)
+		if err != nil {
+			row.violation = err.Error()
+			break
+		}
+		row.bytes = max(row.bytes, size)
+		row.tc = m.Truncated
+		row.records = 0
+		for _, rr := range m.Answer {
+			if a, ok := rr.(*dns.A); ok {
+				row.records++
+				seen[a.A.String()] = true
+			}
+		}
+		if size > row.limit {
+			row.violation = fmt.Sprintf("answer of %d bytes over the %d limit", size, row.limit)
+		}
+		if row.records < row.size && !m.Truncated {
+			row.violation = fmt.Sprintf("%d of %d records without TC", row.records, row.size)
+		}
+	}
+	row.coverage = len(seen)
+	row.complete = row.records == row.size
 }
 
 // rawExchange sends one query and returns the answer and its size on the

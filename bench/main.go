@@ -99,20 +99,17 @@ func repoRoot() (string, error) {
 	}
 }
 
+// run sets up the control plane and the state, runs the phases of
+// c.only and writes the results.
 func run(c config) error {
 	began := time.Now()
 	root, err := repoRoot()
 	if err != nil {
 		return err
 	}
-	bins, missing := controlplane.FindBinaries()
-	if len(missing) > 0 {
-		return fmt.Errorf("missing %s: run `bash test/e2e/tools/build.sh` and `apt-get install etcd-server` (make bench does both)", strings.Join(missing, ", "))
-	}
-	for _, tool := range []string{"dnsperf", knotd} {
-		if _, err := exec.LookPath(tool); err != nil {
-			return fmt.Errorf("%s not found: apt-get install dnsperf knot (make bench does)", tool)
-		}
+	bins, err := findTools()
+	if err != nil {
+		return err
 	}
 	dir, err := os.MkdirTemp("", "clusterdns-bench-")
 	if err != nil {
@@ -129,34 +126,9 @@ func run(c config) error {
 	}()
 
 	e := &benchEnv{dir: dir, st: newState()}
-	// Build clusterdns and the ceiling while the control plane starts, as
-	// the Dockerfile builds clusterdns (static, stripped; CoreDNS is built
-	// as its releases are, by test/e2e/tools/build.sh): a cgo build of
-	// clusterdns exports every symbol (kustomize imports "plugin"), which
-	// alone adds 40 MiB of resident binary.
-	e.clusterdns, e.ceiling = filepath.Join(dir, "clusterdns"), filepath.Join(dir, "ceiling")
-	buildErr := make(chan error, 1)
-	go func() {
-		for _, b := range [][2]string{{e.clusterdns, "./cmd/clusterdns"}, {e.ceiling, "./bench/ceiling"}} {
-			cmd := exec.Command("go", "build", "-trimpath", "-ldflags", "-s -w", "-o", b[0], b[1])
-			cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-			cmd.Dir = root
-			if out, err := cmd.CombinedOutput(); err != nil {
-				buildErr <- fmt.Errorf("go build %s: %v\n%s", b[1], err, out)
-				return
-			}
-		}
-		buildErr <- nil
-	}()
+	buildErr := buildServers(root, e)
 	t0 := time.Now()
-	cp, err := controlplane.Start(dir, bins, controlplane.Options{
-		// The benchmark writes EndpointSlices itself (selectorless
-		// services); the controllers would only add load.
-		Controllers: []string{"endpointslice-controller", "endpointslice-mirroring-controller"},
-		NoKubelet:   true,
-		ClientQPS:   3000, ClientBurst: 6000,
-		EtcdQuotaBytes: 8 << 30,
-	})
+	cp, err := startControlPlane(dir, bins)
 	if err != nil {
 		<-buildErr
 		return fmt.Errorf("control plane: %w", err)
@@ -175,14 +147,9 @@ func run(c config) error {
 	}
 	ctx := context.Background()
 	b := &builder{cs: cp.CS, st: e.st}
-	t0 = time.Now()
-	if err := setupBase(ctx, b, c); err != nil {
+	if err := setupState(ctx, c, e, b, r); err != nil {
 		return err
 	}
-	r.baseServices, r.baseEndpoints = e.st.counts()
-	logf("base state: %d services, %d endpoints in %v", r.baseServices, r.baseEndpoints, time.Since(t0).Round(time.Millisecond))
-	r.setupTime = time.Since(t0)
-
 	if c.hold {
 		return hold(e)
 	}
@@ -195,6 +162,79 @@ func run(c config) error {
 		}
 	}
 	r.total = time.Since(began)
+	if err := publish(c, r); err != nil {
+		return err
+	}
+	ok = true
+	return nil
+}
+
+// findTools finds the control plane's binaries, dnsperf and Knot DNS.
+func findTools() (controlplane.Binaries, error) {
+	bins, missing := controlplane.FindBinaries()
+	if len(missing) > 0 {
+		return bins, fmt.Errorf("missing %s: run `bash test/e2e/tools/build.sh` and `apt-get install etcd-server` (make bench does both)", strings.Join(missing, ", "))
+	}
+	for _, tool := range []string{"dnsperf", knotd} {
+		if _, err := exec.LookPath(tool); err != nil {
+			return bins, fmt.Errorf("%s not found: apt-get install dnsperf knot (make bench does)", tool)
+		}
+	}
+	return bins, nil
+}
+
+// buildServers builds clusterdns and the ceiling in the background, so
+// that it overlaps the control plane's start; the channel says when it is
+// done. clusterdns is built as the Dockerfile builds it (static, stripped;
+// CoreDNS is built as its releases are, by test/e2e/tools/build.sh): a cgo
+// build of clusterdns exports every symbol (kustomize imports "plugin"),
+// which alone adds 40 MiB of resident binary.
+func buildServers(root string, e *benchEnv) <-chan error {
+	e.clusterdns, e.ceiling = filepath.Join(e.dir, "clusterdns"), filepath.Join(e.dir, "ceiling")
+	buildErr := make(chan error, 1)
+	go func() {
+		for _, b := range [][2]string{{e.clusterdns, "./cmd/clusterdns"}, {e.ceiling, "./bench/ceiling"}} {
+			cmd := exec.Command("go", "build", "-trimpath", "-ldflags", "-s -w", "-o", b[0], b[1])
+			cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+			cmd.Dir = root
+			if out, err := cmd.CombinedOutput(); err != nil {
+				buildErr <- fmt.Errorf("go build %s: %v\n%s", b[1], err, out)
+				return
+			}
+		}
+		buildErr <- nil
+	}()
+	return buildErr
+}
+
+// startControlPlane starts the control plane, without a kubelet, with
+// its state and logs in dir.
+func startControlPlane(dir string, bins controlplane.Binaries) (*controlplane.ControlPlane, error) {
+	return controlplane.Start(dir, bins, controlplane.Options{
+		// The benchmark writes EndpointSlices itself (selectorless
+		// services); the controllers would only add load.
+		Controllers: []string{"endpointslice-controller", "endpointslice-mirroring-controller"},
+		NoKubelet:   true,
+		ClientQPS:   3000, ClientBurst: 6000,
+		EtcdQuotaBytes: 8 << 30,
+	})
+}
+
+// setupState creates the base state through the API and records its size
+// and how long it took.
+func setupState(ctx context.Context, c config, e *benchEnv, b *builder, r *results) error {
+	t0 := time.Now()
+	if err := setupBase(ctx, b, c); err != nil {
+		return err
+	}
+	r.baseServices, r.baseEndpoints = e.st.counts()
+	logf("base state: %d services, %d endpoints in %v", r.baseServices, r.baseEndpoints, time.Since(t0).Round(time.Millisecond))
+	r.setupTime = time.Since(t0)
+	return nil
+}
+
+// publish writes the results to -out and to stdout.
+func publish(c config, r *results) error {
 	md := r.markdown()
 	if c.out != "" {
 		if err := os.WriteFile(c.out, []byte(md), 0o644); err != nil {
@@ -203,7 +243,6 @@ func run(c config) error {
 		logf("wrote %s", c.out)
 	}
 	fmt.Print(md)
-	ok = true
 	return nil
 }
 

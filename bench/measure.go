@@ -69,6 +69,9 @@ func rotate(kinds []string, r int) []string {
 	return out
 }
 
+// measure runs the phases that share one set of running servers
+// (throughput, latency, large answers, pipelined TCP), stops them, then
+// the phases that start their own.
 func measure(ctx context.Context, c config, e *benchEnv, b *builder, r *results) error {
 	if !(c.want("throughput") || c.want("latency") || c.want("large") || c.want("tcp")) {
 		return measureLater(ctx, c, e, b, r)
@@ -78,8 +81,38 @@ func measure(ctx context.Context, c config, e *benchEnv, b *builder, r *results)
 		return err
 	}
 	defer func() { stopAll(servers) }()
+	files, err := prepareMixes(e, servers, r)
+	if err != nil {
+		return err
+	}
+	if c.want("throughput") {
+		if err := measureThroughput(c, servers, files, r); err != nil {
+			return err
+		}
+	}
+	if c.want("latency") {
+		if err := measureLatency(c, servers, files[mixA], r); err != nil {
+			return err
+		}
+	}
+	if c.want("large") {
+		if err := measureLarge(c, e, servers, r); err != nil {
+			return err
+		}
+	}
+	if c.want("tcp") {
+		if err := measurePipelinedTCP(c, servers, files[mixA], r); err != nil {
+			return err
+		}
+	}
+	stopAll(servers)
+	servers = nil
+	return measureLater(ctx, c, e, b, r)
+}
 
-	// Query files.
+// prepareMixes writes the query file of each mix, returned by mix, and
+// compares the servers' answers to the mix's first queries.
+func prepareMixes(e *benchEnv, servers map[string]*server, r *results) (map[string]string, error) {
 	files := map[string]string{}
 	for _, mix := range []string{mixA, mixB, mixC} {
 		qs := mixQueries(e.st, mix)
@@ -88,98 +121,90 @@ func measure(ctx context.Context, c config, e *benchEnv, b *builder, r *results)
 		// SRV answers fit and every server does the whole work.
 		files[mix] = e.path("mix-" + mix + ".bin")
 		if err := writeBinaryQueries(files[mix], qs, 1232); err != nil {
-			return err
+			return nil, err
 		}
 		r.mixSize[mix] = len(qs)
 		// Correctness first: the servers must agree on what they answer.
 		r.agreement[mix] = checkAgreement(servers, qs[:min(len(qs), 600)])
 	}
+	return files, nil
+}
 
-	if c.want("throughput") {
-		for _, mix := range []string{mixA, mixB, mixC} {
-			kinds := throughputKinds
-			if mix != mixA {
-				kinds = slices.DeleteFunc(slices.Clone(kinds), func(k string) bool { return k == kClusterdnsNoMetrics })
-			}
-			// Warm-up: one short run each.
-			for _, k := range kinds {
-				if _, err := dnsperf(servers[k], perfOpts{data: files[mix], seconds: 1, clients: 64, binary: true}); err != nil {
-					return err
-				}
-			}
-			for round := 0; round < c.rounds; round++ {
-				for _, k := range rotate(kinds, round) {
-					res, err := dnsperf(servers[k], perfOpts{data: files[mix], seconds: c.seconds, clients: 64, binary: true})
-					if err != nil {
-						return err
-					}
-					r.throughput(mix, k).add(res)
-					logf("throughput mix %s round %d %-22s %8.0f QPS %8.0f q/CPU-s lost %d", mix, round, k, res.qps, res.perCPU(), res.lost)
-				}
+// measureThroughput runs dnsperf unlimited against each server, mix by
+// mix: a short warm-up each, then c.rounds rounds, the order rotating.
+func measureThroughput(c config, servers map[string]*server, files map[string]string, r *results) error {
+	for _, mix := range []string{mixA, mixB, mixC} {
+		kinds := throughputKinds
+		if mix != mixA {
+			// clusterdns without metrics is there for the metrics
+			// cost, which is judged on mix a.
+			kinds = slices.DeleteFunc(slices.Clone(kinds), func(k string) bool { return k == kClusterdnsNoMetrics })
+		}
+		for _, k := range kinds {
+			if _, err := dnsperf(servers[k], perfOpts{data: files[mix], seconds: 1, clients: 64, binary: true}); err != nil {
+				return err
 			}
 		}
-	}
-
-	if c.want("latency") {
-		rate := 0.5 * max(r.throughput(mixA, kCoreDNS).medQPS(), r.throughput(mixA, kCoreDNSMulti).medQPS())
-		if rate == 0 {
-			rate = 20000
-		}
-		r.latencyRate = int(rate)
-		kinds := []string{kClusterdns, kCoreDNS, kCoreDNSMulti, kCeiling, kKnot}
-		secs := 2 * c.seconds
-		for round := 0; round < max(1, c.rounds-1); round++ {
-			for _, k := range rotate(kinds, round) {
-				res, err := dnsperf(servers[k], perfOpts{data: files[mixA], seconds: secs / float64(max(1, c.rounds-1)), clients: 64, qps: r.latencyRate, verbose: true, binary: true})
-				if err != nil {
-					return err
-				}
-				l := r.latency[k]
-				if l == nil {
-					l = &latencyRes{}
-					r.latency[k] = l
-				}
-				l.samples = append(l.samples, res.latencies...)
-				l.lost += res.lost
-				l.sent += res.sent
-				logf("latency %-22s at %d QPS: %d samples", k, r.latencyRate, len(res.latencies))
-			}
-		}
-		for _, l := range r.latency {
-			sort.Float64s(l.samples)
-			l.p50, l.p99, l.p999 = percentile(l.samples, 0.5), percentile(l.samples, 0.99), percentile(l.samples, 0.999)
-			l.n = len(l.samples)
-			l.samples = nil
-		}
-	}
-
-	if c.want("large") {
-		if err := measureLarge(c, e, servers, r); err != nil {
-			return err
-		}
-	}
-
-	if c.want("tcp") {
-		kinds := []string{kClusterdns, kCoreDNS, kCoreDNSMulti, kKnot}
 		for round := 0; round < c.rounds; round++ {
 			for _, k := range rotate(kinds, round) {
-				res, err := dnsperf(servers[k], perfOpts{data: files[mixA], seconds: c.seconds, clients: 4, outst: 256, tcp: true, binary: true})
+				res, err := dnsperf(servers[k], perfOpts{data: files[mix], seconds: c.seconds, clients: 64, binary: true})
 				if err != nil {
 					return err
 				}
-				a := r.tcp[k]
-				if a == nil {
-					a = &agg{}
-					r.tcp[k] = a
-				}
-				a.add(res)
-				logf("tcp pipelined %-22s %8.0f QPS %8.0f q/CPU-s", k, res.qps, res.perCPU())
+				r.throughput(mix, k).add(res)
+				logf("throughput mix %s round %d %-22s %8.0f QPS %8.0f q/CPU-s lost %d", mix, round, k, res.qps, res.perCPU(), res.lost)
 			}
 		}
 	}
-	stopAll(servers)
-	servers = nil
-	return measureLater(ctx, c, e, b, r)
+	return nil
+}
+
+// measureLatency runs mix a at half the better CoreDNS's maximum (20,000
+// QPS when throughput was not measured) and pools every answer's latency.
+func measureLatency(c config, servers map[string]*server, data string, r *results) error {
+	rate := 0.5 * max(r.throughput(mixA, kCoreDNS).medQPS(), r.throughput(mixA, kCoreDNSMulti).medQPS())
+	if rate == 0 {
+		rate = 20000
+	}
+	r.latencyRate = int(rate)
+	kinds := []string{kClusterdns, kCoreDNS, kCoreDNSMulti, kCeiling, kKnot}
+	secs := 2 * c.seconds
+	for round := 0; round < max(1, c.rounds-1); round++ {
+		for _, k := range rotate(kinds, round) {
+			res, err := dnsperf(servers[k], perfOpts{data: data, seconds: secs / float64(max(1, c.rounds-1)), clients: 64, qps: r.latencyRate, verbose: true, binary: true})
+			if err != nil {
+				return err
+			}
+			r.latencyOf(k).add(res)
+			logf("latency %-22s at %d QPS: %d samples", k, r.latencyRate, len(res.latencies))
+		}
+	}
+	for _, l := range r.latency {
+		l.summarize()
+	}
+	return nil
+}
+
+// measurePipelinedTCP runs mix a over 4 TCP connections with 256 queries
+// outstanding, as NodeLocal DNSCache does.
+func measurePipelinedTCP(c config, servers map[string]*server, data string, r *results) error {
+	kinds := []string{kClusterdns, kCoreDNS, kCoreDNSMulti, kKnot}
+	for round := 0; round < c.rounds; round++ {
+		for _, k := range rotate(kinds, round) {
+			res, err := dnsperf(servers[k], perfOpts{data: data, seconds: c.seconds, clients: 4, outst: 256, tcp: true, binary: true})
+			if err != nil {
+				return err
+			}
+			a := r.tcp[k]
+			if a == nil {
+				a = &agg{}
+				r.tcp[k] = a
+			}
+			a.add(res)
+			logf("tcp pipelined %-22s %8.0f QPS %8.0f q/CPU-s", k, res.qps, res.perCPU())
+		}
+	}
+	return nil
 }
 
 // measureLater runs the phases that start their own servers.
@@ -203,6 +228,29 @@ type latencyRes struct {
 	n              int
 	lost, sent     int64
 	p50, p99, p999 float64
+}
+
+func (r *results) latencyOf(kind string) *latencyRes {
+	l := r.latency[kind]
+	if l == nil {
+		l = &latencyRes{}
+		r.latency[kind] = l
+	}
+	return l
+}
+
+func (l *latencyRes) add(res perfResult) {
+	l.samples = append(l.samples, res.latencies...)
+	l.lost += res.lost
+	l.sent += res.sent
+}
+
+// summarize keeps the percentiles and the count, and drops the samples.
+func (l *latencyRes) summarize() {
+	sort.Float64s(l.samples)
+	l.p50, l.p99, l.p999 = percentile(l.samples, 0.5), percentile(l.samples, 0.99), percentile(l.samples, 0.999)
+	l.n = len(l.samples)
+	l.samples = nil
 }
 
 // checkAgreement asks every server each query and compares the answers of

@@ -20,6 +20,11 @@ type progRes struct {
 	missed      int
 }
 
+// all is every latency, head and tail changes together.
+func (pr *progRes) all() []float64 {
+	return append(append([]float64{}, pr.first...), pr.last...)
+}
+
 // measureProgramming changes the address of the first or the last endpoints
 // of a 1,000-endpoint headless service 20 times a second and polls each
 // server for the new answer.
@@ -83,9 +88,29 @@ func measureProgramming(ctx context.Context, c config, e *benchEnv, b *builder, 
 	r.progChanges = changes
 	r.progRate = float64(changes) / time.Since(begin).Seconds()
 	r.prog = res
-	// clusterdns's own view: event received to snapshot swapped, from its
-	// "dns programming latency" log lines.
-	for _, line := range servers[kClusterdns].logs.all() {
+	r.progInternal = append(r.progInternal, loggedProgramming(servers[kClusterdns])...)
+	sort.Float64s(r.progInternal)
+	logProgramming(r)
+	return nil
+}
+
+// logProgramming logs the percentiles of each server, and clusterdns's
+// own view.
+func logProgramming(r *results) {
+	for k, pr := range r.prog {
+		logf("programming %s: %d+%d changes seen, %d missed; p50 %s p99 %s", k, len(pr.first), len(pr.last), pr.missed,
+			ms(percentileOf(pr.all(), 0.5)), ms(percentileOf(pr.all(), 0.99)))
+	}
+	logf("programming clusterdns internal (event to swap): n=%d p50 %s p99 %s", len(r.progInternal),
+		ms(percentile(r.progInternal, 0.5)), ms(percentile(r.progInternal, 0.99)))
+}
+
+// loggedProgramming is clusterdns's own view of the programming latency of
+// the churned service, in seconds: event received to snapshot swapped,
+// from its "dns programming latency" log lines.
+func loggedProgramming(srv *server) []float64 {
+	var out []float64
+	for _, line := range srv.logs.all() {
 		if !strings.Contains(line, `"dns programming latency"`) || !strings.Contains(line, "churn-0") {
 			continue
 		}
@@ -94,17 +119,10 @@ func measureProgramming(ctx context.Context, c config, e *benchEnv, b *builder, 
 			continue
 		}
 		if v, ok := f["event_to_swap"].(float64); ok {
-			r.progInternal = append(r.progInternal, v/1e9)
+			out = append(out, v/1e9)
 		}
 	}
-	sort.Float64s(r.progInternal)
-	for k, pr := range res {
-		logf("programming %s: %d+%d changes seen, %d missed; p50 %s p99 %s", k, len(pr.first), len(pr.last), pr.missed,
-			ms(percentileOf(append(pr.first, pr.last...), 0.5)), ms(percentileOf(append(pr.first, pr.last...), 0.99)))
-	}
-	logf("programming clusterdns internal (event to swap): n=%d p50 %s p99 %s", len(r.progInternal),
-		ms(percentile(r.progInternal, 0.5)), ms(percentile(r.progInternal, 0.99)))
-	return nil
+	return out
 }
 
 // percentileOf sorts a copy and takes the percentile.

@@ -94,27 +94,63 @@ func main() {
 	}
 }
 
+// run starts the control plane, makes sure the state of the shape is
+// there, then measures the source (or, with hold, keeps the control plane
+// up).
 func run(sh shape, dir string, workers int, heapFile, cpuFile string, verbose, hold bool) error {
+	log := newLogger(verbose)
+	bins, missing := controlplane.FindBinaries()
+	if bins.APIServer == "" || bins.Etcd == "" || bins.ControllerManager == "" {
+		return fmt.Errorf("missing %s (run test/e2e/tools/build.sh)", strings.Join(missing, ", "))
+	}
+	dir, cleanup, err := dataDir(dir)
+	if err != nil {
+		return err
+	}
+	defer cleanup()
+	cp, err := startControlPlane(dir, bins)
+	if err != nil {
+		return err
+	}
+	defer cp.Stop()
+	if err := ensureState(cp, dir, sh, workers); err != nil {
+		return err
+	}
+	if hold {
+		holdControlPlane(cp)
+		return nil
+	}
+	return measureSource(cp, sh, log, heapFile, cpuFile)
+}
+
+// newLogger is the source's and client-go's logger: silent unless
+// verbose.
+func newLogger(verbose bool) *slog.Logger {
 	log := slog.New(slog.DiscardHandler)
 	if verbose {
 		log = slog.New(slog.NewTextHandler(os.Stderr, nil))
 	}
 	klog.SetSlogLogger(log.With("component", "client-go"))
+	return log
+}
 
-	bins, missing := controlplane.FindBinaries()
-	if bins.APIServer == "" || bins.Etcd == "" || bins.ControllerManager == "" {
-		return fmt.Errorf("missing %s (run test/e2e/tools/build.sh)", strings.Join(missing, ", "))
-	}
+// dataDir is dir, created if need be, or a temporary directory that
+// cleanup removes.
+func dataDir(dir string) (_ string, cleanup func(), _ error) {
 	if dir == "" {
 		tmp, err := os.MkdirTemp("", "kubeprof-")
 		if err != nil {
-			return fmt.Errorf("creating the data directory: %w", err)
+			return "", nil, fmt.Errorf("creating the data directory: %w", err)
 		}
-		defer os.RemoveAll(tmp)
-		dir = tmp
-	} else if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("creating the data directory: %w", err)
+		return tmp, func() { os.RemoveAll(tmp) }, nil
 	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", nil, fmt.Errorf("creating the data directory: %w", err)
+	}
+	return dir, func() {}, nil
+}
+
+func startControlPlane(dir string, bins controlplane.Binaries) (*controlplane.ControlPlane, error) {
 	t0 := time.Now()
 	cp, err := controlplane.Start(dir, bins, controlplane.Options{
 		// Selectorless services need no controller; the namespace controller
@@ -126,32 +162,44 @@ func run(sh shape, dir string, workers int, heapFile, cpuFile string, verbose, h
 		EtcdQuotaBytes: 8 << 30,
 	})
 	if err != nil {
-		return fmt.Errorf("starting the control plane in %s: %w", dir, err)
+		return nil, fmt.Errorf("starting the control plane in %s: %w", dir, err)
 	}
-	defer cp.Stop()
 	fmt.Printf("control plane up in %v (%s)\n", time.Since(t0).Round(time.Millisecond), dir)
+	return cp, nil
+}
 
+// ensureState creates the state of the shape unless the marker in dir
+// says an earlier run created it.
+func ensureState(cp *controlplane.ControlPlane, dir string, sh shape, workers int) error {
 	marker := filepath.Join(dir, "kubeprof-state")
 	if b, err := os.ReadFile(marker); err == nil && string(bytes.TrimSpace(b)) == sh.String() {
 		fmt.Printf("state kept from an earlier run: %s\n", sh)
-	} else {
-		t := time.Now()
-		if err := create(context.Background(), cp.CS, sh, workers); err != nil {
-			return err
-		}
-		if err := os.WriteFile(marker, []byte(sh.String()+"\n"), 0o644); err != nil {
-			return fmt.Errorf("writing %s: %w", marker, err)
-		}
-		fmt.Printf("created %s in %v\n", sh, time.Since(t).Round(time.Millisecond))
-	}
-
-	if hold {
-		fmt.Printf("kubeconfig: %s\nholding the control plane; interrupt to stop\n", cp.AdminKubeconfig)
-		sig := make(chan os.Signal, 1)
-		signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
-		<-sig
 		return nil
 	}
+	t := time.Now()
+	if err := create(context.Background(), cp.CS, sh, workers); err != nil {
+		return err
+	}
+	if err := os.WriteFile(marker, []byte(sh.String()+"\n"), 0o644); err != nil {
+		return fmt.Errorf("writing %s: %w", marker, err)
+	}
+	fmt.Printf("created %s in %v\n", sh, time.Since(t).Round(time.Millisecond))
+	return nil
+}
+
+// holdControlPlane waits for an interrupt.
+func holdControlPlane(cp *controlplane.ControlPlane) {
+	fmt.Printf("kubeconfig: %s\nholding the control plane; interrupt to stop\n", cp.AdminKubeconfig)
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	<-sig
+}
+
+// measureSource runs the source until it has synced and measures the heap
+// with the source and the snapshot alive, without the snapshot, and
+// without either. The source and the snapshot stay local variables here
+// so that dropping them makes them garbage.
+func measureSource(cp *controlplane.ControlPlane, sh shape, log *slog.Logger, heapFile, cpuFile string) error {
 	before := heapAfterGC()
 	src, err := kube.New(kube.Options{Kubeconfig: cp.AdminKubeconfig, UserAgent: "kubeprof", Logger: log})
 	if err != nil {
@@ -165,25 +213,15 @@ func run(sh shape, dir string, workers int, heapFile, cpuFile string, verbose, h
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	done := make(chan error, 1)
-	if cpuFile != "" {
-		f, err := os.Create(cpuFile)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return err
-		}
+	closeCPU, err := startCPUProfile(cpuFile)
+	if err != nil {
+		return err
 	}
+	defer closeCPU()
 	start := time.Now()
 	go func() { done <- src.Run(ctx, sink) }()
-	select {
-	case <-sink.synced:
-		pprof.StopCPUProfile()
-	case err := <-done:
-		return fmt.Errorf("the source stopped before it synced: %w", err)
-	case <-time.After(10 * time.Minute):
-		return errors.New("the source did not sync in 10 minutes")
+	if err := waitSynced(sink, done); err != nil {
+		return err
 	}
 	syncTime := time.Since(start)
 	stats := sink.snapshot().Stats
@@ -209,20 +247,66 @@ func run(sh shape, dir string, workers int, heapFile, cpuFile string, verbose, h
 	src = nil
 	after := heapAfterGC()
 
-	eps := float64(sh.endpoints())
+	footprint{sh: sh, stats: stats, syncTime: syncTime, before: before, all: all, withoutSnap: withoutSnap, after: after, rss: rss, peak: peak}.print()
+	return nil
+}
+
+// startCPUProfile starts the CPU profile into path, when there is one;
+// closeFile closes the file.
+func startCPUProfile(path string) (closeFile func(), err error) {
+	if path == "" {
+		return func() {}, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { f.Close() }, nil
+}
+
+// waitSynced waits for the source to sync, then stops the CPU profile.
+func waitSynced(s *sink, done <-chan error) error {
+	select {
+	case <-s.synced:
+		pprof.StopCPUProfile()
+		return nil
+	case err := <-done:
+		return fmt.Errorf("the source stopped before it synced: %w", err)
+	case <-time.After(10 * time.Minute):
+		return errors.New("the source did not sync in 10 minutes")
+	}
+}
+
+// footprint is what measureSource found; the heap figures are after a
+// forced GC.
+type footprint struct {
+	sh       shape
+	stats    zone.Stats
+	syncTime time.Duration
+	// The heap before the source started, with the source and the
+	// snapshot, with the source only, and after both.
+	before, all, withoutSnap, after runtime.MemStats
+	rss, peak                       int64 // bytes
+}
+
+func (f footprint) print() {
+	eps := float64(f.sh.endpoints())
 	mib := func(b int64) string { return fmt.Sprintf("%.1f MiB", float64(b)/(1<<20)) }
 	per := func(b int64) string { return fmt.Sprintf("%.0f B/endpoint", float64(b)/eps) }
 	fmt.Printf("synced %d services, %d endpoints in %v (snapshot: %d names, %d records)\n",
-		stats.Services, sh.endpoints(), syncTime.Round(time.Millisecond), stats.Names, stats.Records)
+		f.stats.Services, f.sh.endpoints(), f.syncTime.Round(time.Millisecond), f.stats.Names, f.stats.Records)
 	fmt.Printf("heap in use %s, heap alloc %s (before the source: heap alloc %s)\n",
-		mib(int64(all.HeapInuse)), mib(int64(all.HeapAlloc)), mib(int64(before.HeapAlloc)))
-	fmt.Printf("RSS %s once freed memory is returned to the OS, peak %s\n", mib(rss), mib(peak))
-	snapPart := int64(all.HeapAlloc) - int64(withoutSnap.HeapAlloc)
-	srcPart := int64(withoutSnap.HeapAlloc) - int64(after.HeapAlloc)
+		mib(int64(f.all.HeapInuse)), mib(int64(f.all.HeapAlloc)), mib(int64(f.before.HeapAlloc)))
+	fmt.Printf("RSS %s once freed memory is returned to the OS, peak %s\n", mib(f.rss), mib(f.peak))
+	snapPart := int64(f.all.HeapAlloc) - int64(f.withoutSnap.HeapAlloc)
+	srcPart := int64(f.withoutSnap.HeapAlloc) - int64(f.after.HeapAlloc)
 	fmt.Printf("held only by the zone snapshot: %s (%s)\n", mib(snapPart), per(snapPart))
 	fmt.Printf("held by the source (informer caches, client): %s (%s)\n", mib(srcPart), per(srcPart))
 	fmt.Printf("source and snapshot: %s (%s)\n", mib(snapPart+srcPart), per(snapPart+srcPart))
-	return nil
 }
 
 // sink applies changes to a snapshot as serve does (kube.Sink).

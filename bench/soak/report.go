@@ -135,26 +135,51 @@ func (r *report) windowName(from, to float64) string {
 	return fmtDur(time.Duration(from*float64(d))) + "–" + fmtDur(time.Duration(to*float64(d)))
 }
 
+// checkList collects the checks in the order the report lists them.
+type checkList []check
+
+func (cl *checkList) add(name, result, format string, args ...any) {
+	*cl = append(*cl, check{name, result, fmt.Sprintf(format, args...)})
+}
+
+// checks judges the soak: each check passes, fails, or is only
+// information.
 func (r *report) checks() []check {
-	var out []check
-	add := func(name, result, format string, args ...any) {
-		out = append(out, check{name, result, fmt.Sprintf(format, args...)})
+	var out checkList
+	r.survivalCheck(&out)
+	r.growthChecks(&out)
+	r.goodClientChecks(&out)
+	r.dnsperfLoss(&out)
+	r.endpointChecks(&out)
+	r.peaks(&out)
+	r.releaseCheck(&out)
+	if r.stopErr != nil || r.stopTook > 0 {
+		out.add("SIGTERM", info, "exited in %v: %v", r.stopTook.Round(time.Millisecond), exitText(r.stopErr))
 	}
+	r.ownLimitsCheck(&out)
+	return out
+}
+
+func (r *report) survivalCheck(out *checkList) {
 	switch {
 	case r.died:
-		add("clusterdns survived", fail, "exited at t=%s: %v", fmtDur(r.diedAt), r.exitErr)
+		out.add("clusterdns survived", fail, "exited at t=%s: %v", fmtDur(r.diedAt), r.exitErr)
 	case r.interrupted:
-		add("clusterdns survived", na, "the soak was interrupted at t=%s", fmtDur(r.ran))
+		out.add("clusterdns survived", na, "the soak was interrupted at t=%s", fmtDur(r.ran))
 	default:
-		add("clusterdns survived", pass, "running after %s", fmtDur(r.ran))
+		out.add("clusterdns survived", pass, "running after %s", fmtDur(r.ran))
 	}
+}
 
+// growthChecks compare the peak of each growthSeries in the last third
+// with its peak in the second sixth.
+func (r *report) growthChecks(out *checkList) {
 	for _, se := range growthSeries {
 		name := "no growth: " + se.name
 		ref, nRef := r.window(se, refFrom, refTo)
 		last, nLast := r.window(se, lastFrom, lastTo)
 		if nRef == 0 || nLast == 0 {
-			add(name, na, "no samples in %s or %s", r.windowName(refFrom, refTo), r.windowName(lastFrom, lastTo))
+			out.add(name, na, "no samples in %s or %s", r.windowName(refFrom, refTo), r.windowName(lastFrom, lastTo))
 			continue
 		}
 		limit := ref*growthRatio + se.slack
@@ -166,96 +191,135 @@ func (r *report) checks() []check {
 		if slope, ok := r.trend(se); ok {
 			d += fmt.Sprintf("; trend %s%s/min", map[bool]string{true: "+"}[slope >= 0], se.unit(slope))
 		}
-		add(name, res, "%s", d)
+		out.add(name, res, "%s", d)
 	}
+}
 
+// goodClientChecks: every query of the TCP clients and of the UDP prober
+// must have been answered, and exactly.
+func (r *report) goodClientChecks(out *checkList) {
 	g := r.good
 	tries, bad := g.tcpTries.Load(), g.tcpBad.Load()
 	switch {
 	case tries == 0:
-		add("TCP clients: every query answered, exactly", na, "no query was made")
+		out.add("TCP clients: every query answered, exactly", na, "no query was made")
 	case bad == 0:
-		add("TCP clients: every query answered, exactly", pass, "%d of %d", g.tcpOK.Load(), tries)
+		out.add("TCP clients: every query answered, exactly", pass, "%d of %d", g.tcpOK.Load(), tries)
 	default:
-		add("TCP clients: every query answered, exactly", fail, "%d of %d failed (%.2f%%): %s", bad, tries, pct(bad, tries), topReasons(g.tcpFail.byCount(), 3))
+		out.add("TCP clients: every query answered, exactly", fail, "%d of %d failed (%.2f%%): %s", bad, tries, pct(bad, tries), topReasons(g.tcpFail.byCount(), 3))
 	}
 	sent, lost, wrong := g.probeSent.Load(), g.probeLost.Load(), g.probeWrong.Load()
 	switch {
 	case sent == 0:
-		add("UDP prober: every answer exactly right", na, "no query was sent")
+		out.add("UDP prober: every answer exactly right", na, "no query was sent")
 	case lost+wrong == 0:
-		add("UDP prober: every answer exactly right", pass, "%d of %d", g.probeOK.Load(), sent)
+		out.add("UDP prober: every answer exactly right", pass, "%d of %d", g.probeOK.Load(), sent)
 	default:
-		add("UDP prober: every answer exactly right", fail, "%d lost, %d wrong of %d: %s", lost, wrong, sent, topReasons(g.probeFail.byCount(), 3))
+		out.add("UDP prober: every answer exactly right", fail, "%d lost, %d wrong of %d: %s", lost, wrong, sent, topReasons(g.probeFail.byCount(), 3))
 	}
-	var pSent, pLost, pDone int64
-	var pQPS, pSecs, pLat float64
-	runs := g.perfRuns()
+}
+
+// perfTotals adds up dnsperf's runs.
+type perfTotals struct {
+	sent, lost, completed int64
+	queries               float64 // answered: QPS × seconds, summed
+	seconds               float64
+	latency               float64 // seconds: mean latency × completed, summed
+}
+
+func sumPerf(runs []perfRun) perfTotals {
+	var t perfTotals
 	for _, p := range runs {
-		pSent += p.sent
-		pLost += p.lost
-		pDone += p.completed
-		pQPS += p.qps * p.seconds
-		pSecs += p.seconds
-		pLat += p.avgLat * float64(p.completed)
+		t.sent += p.sent
+		t.lost += p.lost
+		t.completed += p.completed
+		t.queries += p.qps * p.seconds
+		t.seconds += p.seconds
+		t.latency += p.avgLat * float64(p.completed)
 	}
+	return t
+}
+
+// dnsperfLoss sums dnsperf's runs and the server's socket drops; it is
+// reported, not judged.
+func (r *report) dnsperfLoss(out *checkList) {
+	runs := r.good.perfRuns()
+	t := sumPerf(runs)
 	var drops int64
 	for _, s := range r.samples {
 		drops += s.udpDrops
 	}
-	if pSecs > 0 {
-		add("dnsperf loss (reported, not judged)", info, "%d lost of %d sent (%.3f%%) in %s; %d QPS asked, %.0f QPS answered, mean latency %.2f ms (dnsperf keeps at most %d queries in flight, so slower answers lower its rate); the server's sockets dropped %d datagrams",
-			pLost, pSent, pct(pLost, pSent), plural(len(runs), "run"), r.rate, pQPS/pSecs, 1000*pLat/float64(max(pDone, 1)), r.c.perfOutstanding, drops)
+	if t.seconds > 0 {
+		out.add("dnsperf loss (reported, not judged)", info, "%d lost of %d sent (%.3f%%) in %s; %d QPS asked, %.0f QPS answered, mean latency %.2f ms (dnsperf keeps at most %d queries in flight, so slower answers lower its rate); the server's sockets dropped %d datagrams",
+			t.lost, t.sent, pct(t.lost, t.sent), plural(len(runs), "run"), r.rate, t.queries/t.seconds, 1000*t.latency/float64(max(t.completed, 1)), r.c.perfOutstanding, drops)
 	}
+}
 
-	// /metrics and /health, asked as a scraper and a kubelet would.
-	var samples, retried, missing, unhealthy int
-	var firstMissing, firstRetry, firstHealth string
+// endpointStats is how /metrics and /health answered over the samples
+// taken while the server ran.
+type endpointStats struct {
+	samples, retried, missing, unhealthy int
+	// The first sample of each kind of failure, for the report.
+	firstRetry, firstMissing, firstHealth string
+}
+
+func (r *report) endpointStats() endpointStats {
+	var st endpointStats
 	for _, s := range r.samples {
 		if !s.alive {
 			continue
 		}
-		samples++
+		st.samples++
 		if s.tries > 1 {
-			if retried == 0 {
-				firstRetry = fmt.Sprintf("first at t=%s", fmtDur(s.at))
+			if st.retried == 0 {
+				st.firstRetry = fmt.Sprintf("first at t=%s", fmtDur(s.at))
 			}
-			retried++
+			st.retried++
 		}
 		if s.goroutines < 0 {
-			if missing == 0 {
-				firstMissing = fmt.Sprintf("first at t=%s: %s", fmtDur(s.at), s.metricsErr)
+			if st.missing == 0 {
+				st.firstMissing = fmt.Sprintf("first at t=%s: %s", fmtDur(s.at), s.metricsErr)
 			}
-			missing++
+			st.missing++
 		}
 		if s.healthErr != "" {
-			if unhealthy == 0 {
-				firstHealth = fmt.Sprintf("first at t=%s: %s", fmtDur(s.at), s.healthErr)
+			if st.unhealthy == 0 {
+				st.firstHealth = fmt.Sprintf("first at t=%s: %s", fmtDur(s.at), s.healthErr)
 			}
-			unhealthy++
+			st.unhealthy++
 		}
 	}
-	switch {
-	case samples == 0:
-		add("/metrics answered a fresh scrape", na, "no sample")
-	case retried == 0:
-		add("/metrics answered a fresh scrape", pass, "at the first try in all %d samples", samples)
-	default:
-		d := fmt.Sprintf("the first try failed in %d of %d samples (%s)", retried, samples, firstRetry)
-		if missing > 0 {
-			d += fmt.Sprintf("; no answer within %v of tries in %d (%s)", min(r.c.interval/2, 5*time.Second), missing, firstMissing)
-		}
-		add("/metrics answered a fresh scrape", fail, "%s", d)
-	}
-	switch {
-	case samples == 0:
-		add("/health answered a liveness probe", na, "no sample")
-	case unhealthy == 0:
-		add("/health answered a liveness probe", pass, "in all %d samples (fresh connection, 1 s, one try)", samples)
-	default:
-		add("/health answered a liveness probe", fail, "failed in %d of %d samples (fresh connection, 1 s, one try; %s)", unhealthy, samples, firstHealth)
-	}
+	return st
+}
 
+// endpointChecks judge /metrics and /health, asked as a scraper and a
+// kubelet would.
+func (r *report) endpointChecks(out *checkList) {
+	st := r.endpointStats()
+	switch {
+	case st.samples == 0:
+		out.add("/metrics answered a fresh scrape", na, "no sample")
+	case st.retried == 0:
+		out.add("/metrics answered a fresh scrape", pass, "at the first try in all %d samples", st.samples)
+	default:
+		d := fmt.Sprintf("the first try failed in %d of %d samples (%s)", st.retried, st.samples, st.firstRetry)
+		if st.missing > 0 {
+			d += fmt.Sprintf("; no answer within %v of tries in %d (%s)", min(r.c.interval/2, 5*time.Second), st.missing, st.firstMissing)
+		}
+		out.add("/metrics answered a fresh scrape", fail, "%s", d)
+	}
+	switch {
+	case st.samples == 0:
+		out.add("/health answered a liveness probe", na, "no sample")
+	case st.unhealthy == 0:
+		out.add("/health answered a liveness probe", pass, "in all %d samples (fresh connection, 1 s, one try)", st.samples)
+	default:
+		out.add("/health answered a liveness probe", fail, "failed in %d of %d samples (fresh connection, 1 s, one try; %s)", st.unhealthy, st.samples, st.firstHealth)
+	}
+}
+
+// peaks reports the highest RSS, goroutines and descriptors seen.
+func (r *report) peaks(out *checkList) {
 	var peak sample
 	maxFDs, maxGor := 0, 0
 	for _, s := range r.samples {
@@ -265,47 +329,53 @@ func (r *report) checks() []check {
 			peak = s
 		}
 	}
-	add("peaks", info, "RSS %s (t=%s), %d goroutines, %d of the limit of %d file descriptors", mib(peak.proc.rssKiB), fmtDur(peak.at), maxGor, maxFDs, r.c.nofile)
+	out.add("peaks", info, "RSS %s (t=%s), %d goroutines, %d of the limit of %d file descriptors", mib(peak.proc.rssKiB), fmtDur(peak.at), maxGor, maxFDs, r.c.nofile)
+}
 
-	if a := r.after; a != nil {
-		fdLimit, gLimit := r.before.proc.fds+releaseSlack, r.before.goroutines+releaseSlack
-		res := pass
-		var why []string
-		if a.proc.fds > fdLimit {
-			res = fail
-			why = append(why, fmt.Sprintf("%d descriptors, %d before the load", a.proc.fds, r.before.proc.fds))
-		}
-		if a.goroutines < 0 || r.before.goroutines < 0 {
-			res = fail
-			why = append(why, "/metrics did not answer")
-		} else if a.goroutines > gLimit {
-			res = fail
-			why = append(why, fmt.Sprintf("%d goroutines, %d before the load", a.goroutines, r.before.goroutines))
-		}
-		if r.afterProbe != nil {
-			res = fail
-			why = append(why, "the prober's query: "+r.afterProbe.Error())
-		}
-		if res == pass {
-			why = append(why, fmt.Sprintf("%d descriptors and %d goroutines (before the load: %d, %d), RSS %s (before: %s), answers right",
-				a.proc.fds, a.goroutines, r.before.proc.fds, r.before.goroutines, mib(a.proc.rssKiB), mib(r.before.proc.rssKiB)))
-		}
-		add(fmt.Sprintf("let go %s after the clients left", fmtDur(r.c.settle)), res, "%s", strings.Join(why, "; "))
+// releaseCheck: once the clients have gone, the server must be back near
+// its idle descriptors and goroutines, and still answer right.
+func (r *report) releaseCheck(out *checkList) {
+	a := r.after
+	if a == nil {
+		return
 	}
-	if r.stopErr != nil || r.stopTook > 0 {
-		add("SIGTERM", info, "exited in %v: %v", r.stopTook.Round(time.Millisecond), exitText(r.stopErr))
+	fdLimit, gLimit := r.before.proc.fds+releaseSlack, r.before.goroutines+releaseSlack
+	res := pass
+	var why []string
+	if a.proc.fds > fdLimit {
+		res = fail
+		why = append(why, fmt.Sprintf("%d descriptors, %d before the load", a.proc.fds, r.before.proc.fds))
 	}
+	if a.goroutines < 0 || r.before.goroutines < 0 {
+		res = fail
+		why = append(why, "/metrics did not answer")
+	} else if a.goroutines > gLimit {
+		res = fail
+		why = append(why, fmt.Sprintf("%d goroutines, %d before the load", a.goroutines, r.before.goroutines))
+	}
+	if r.afterProbe != nil {
+		res = fail
+		why = append(why, "the prober's query: "+r.afterProbe.Error())
+	}
+	if res == pass {
+		why = append(why, fmt.Sprintf("%d descriptors and %d goroutines (before the load: %d, %d), RSS %s (before: %s), answers right",
+			a.proc.fds, a.goroutines, r.before.proc.fds, r.before.goroutines, mib(a.proc.rssKiB), mib(r.before.proc.rssKiB)))
+	}
+	out.add(fmt.Sprintf("let go %s after the clients left", fmtDur(r.c.settle)), res, "%s", strings.Join(why, "; "))
+}
 
-	var own int64 = g.clientErrs.Load()
+// ownLimitsCheck fails when the soak itself ran out of descriptors or
+// ports: then it did not put on the server the load it says.
+func (r *report) ownLimitsCheck(out *checkList) {
+	var own int64 = r.good.clientErrs.Load()
 	for _, gr := range r.hostile.groups() {
 		own += gr.clientErrs.Load()
 	}
 	if own == 0 {
-		add("the soak's own limits", pass, "no descriptor or port shortage on the client side")
+		out.add("the soak's own limits", pass, "no descriptor or port shortage on the client side")
 	} else {
-		add("the soak's own limits", fail, "%d times the soak ran out of its own descriptors or ports: the run says less than it should", own)
+		out.add("the soak's own limits", fail, "%d times the soak ran out of its own descriptors or ports: the run says less than it should", own)
 	}
-	return out
 }
 
 // releaseSlack is how many descriptors and goroutines above the idle
@@ -351,102 +421,154 @@ func (r *report) passed() bool {
 	return true
 }
 
+// mdWriter accumulates the markdown of the report.
+type mdWriter struct{ strings.Builder }
+
+func (w *mdWriter) p(format string, args ...any) { fmt.Fprintf(w, format, args...) }
+
+// markdown renders the report: the verdict and its checks first, then
+// what they were judged on.
 func (r *report) markdown() string {
-	var b strings.Builder
-	p := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
-	c := r.c
+	var w mdWriter
 	checks := r.checks()
+	r.writeHeader(&w)
+	r.writeVerdict(&w, checks)
+	r.writeDeath(&w)
+	r.writeSamples(&w)
+	r.writeGoodClients(&w)
+	r.writeHostile(&w)
+	r.writeLog(&w)
+	return w.String()
+}
+
+// writeHeader is the title with the verdict, how the soak ran and the load
+// it put on the server.
+func (r *report) writeHeader(w *mdWriter) {
+	c := r.c
 	verdict := "PASS"
 	if !r.passed() {
 		verdict = "FAIL"
 	}
-	p("# clusterdns soak: %s\n\n", verdict)
-	p("`%s`, %s, %s (soak %s of %s planned; %s in all).\n\n", r.commandLine, r.started.Format("2006-01-02 15:04 MST"), r.machine, fmtDur(r.ran), fmtDur(c.duration), fmtDur(r.total))
-	p("clusterdns %s, run as `prlimit --nofile=%d:%d -- %s`.\n\n", r.source, c.nofile, c.nofile, strings.Join(shortArgs(r.args), " "))
-	p("The zone: examples/cluster and a headless service of %d ready endpoints whose SRV answer (`%s`) is %d bytes over TCP.\n\n", bigEndpoints, bigSRV, r.largeSize)
+	w.p("# clusterdns soak: %s\n\n", verdict)
+	w.p("`%s`, %s, %s (soak %s of %s planned; %s in all).\n\n", r.commandLine, r.started.Format("2006-01-02 15:04 MST"), r.machine, fmtDur(r.ran), fmtDur(c.duration), fmtDur(r.total))
+	w.p("clusterdns %s, run as `prlimit --nofile=%d:%d -- %s`.\n\n", r.source, c.nofile, c.nofile, strings.Join(shortArgs(r.args), " "))
+	w.p("The zone: examples/cluster and a headless service of %d ready endpoints whose SRV answer (`%s`) is %d bytes over TCP.\n\n", bigEndpoints, bigSRV, r.largeSize)
 	if r.maxQPS > 0 {
-		p("Maximum UDP rate, dnsperf unlimited for %v before the soak: %.0f QPS (%d lost). The soak's UDP load: %d QPS (%.0f%%).\n\n", c.calibrate, r.maxQPS, r.calLost, r.rate, 100*c.load)
+		w.p("Maximum UDP rate, dnsperf unlimited for %v before the soak: %.0f QPS (%d lost). The soak's UDP load: %d QPS (%.0f%%).\n\n", c.calibrate, r.maxQPS, r.calLost, r.rate, 100*c.load)
 	} else {
-		p("UDP load: %d QPS (-qps, no calibration).\n\n", r.rate)
+		w.p("UDP load: %d QPS (-qps, no calibration).\n\n", r.rate)
 	}
 	for _, n := range r.notes {
-		p("Note: %s.\n\n", n)
+		w.p("Note: %s.\n\n", n)
 	}
+}
 
-	p("## Verdict\n\n| check | result | detail |\n|---|---|---|\n")
+func (r *report) writeVerdict(w *mdWriter, checks []check) {
+	w.p("## Verdict\n\n| check | result | detail |\n|---|---|---|\n")
 	for _, ch := range checks {
 		res := ch.result
 		if res == fail || res == pass {
 			res = "**" + res + "**"
 		}
-		p("| %s | %s | %s |\n", ch.name, res, mdCell(ch.detail))
+		w.p("| %s | %s | %s |\n", ch.name, res, mdCell(ch.detail))
 	}
-	p("\nGrowth compares the peak of the last third of the soak (%s) with the peak of its second sixth (%s), once the connections have ramped up; it fails when the later peak is over %.0f%% of the earlier plus a slack (RSS 8 MiB, goroutines and descriptors 50, threads 4). The trend is the least-squares slope after the first sixth, for reading, not judged.\n\n",
+	w.p("\nGrowth compares the peak of the last third of the soak (%s) with the peak of its second sixth (%s), once the connections have ramped up; it fails when the later peak is over %.0f%% of the earlier plus a slack (RSS 8 MiB, goroutines and descriptors 50, threads 4). The trend is the least-squares slope after the first sixth, for reading, not judged.\n\n",
 		r.windowName(lastFrom, lastTo), r.windowName(refFrom, refTo), 100*growthRatio)
+}
 
+// writeDeath quotes the end of the server's log when it exited during the
+// soak.
+func (r *report) writeDeath(w *mdWriter) {
 	if r.died {
-		p("## How clusterdns ended\n\nExited at t=%s: %v. The last lines of its log:\n\n```\n%s\n```\n\n", fmtDur(r.diedAt), r.exitErr, truncLines(r.tail, 300))
+		w.p("## How clusterdns ended\n\nExited at t=%s: %v. The last lines of its log:\n\n```\n%s\n```\n\n", fmtDur(r.diedAt), r.exitErr, truncLines(r.tail, 300))
 	}
+}
 
-	p("## Samples\n\nEvery %v: the server's VmRSS, goroutines (`go_goroutines` from /metrics over a fresh connection, tried again for up to %v; `?` when it did not answer), /health asked once over a fresh connection with a 1 s timeout (as a kubelet liveness probe), open descriptors, threads and CPU (cores, 100%% = one); UDP queries the kernel dropped because the server's sockets were full (UDP drops, from /proc/net/udp); the well-behaved clients' answers in the interval (bad = lost or wrong); the connections the misbehaving clients held; the soak's own RSS and CPU.\n\n", c.interval, min(c.interval/2, 5*time.Second))
-	p("| t | RSS | goroutines | /health | fds | threads | CPU | UDP drops | probe ok/bad | TCP ok/bad | idle | HTTP | slowloris | pipeliners | soak RSS | soak CPU |\n")
-	p("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
+// writeSamples is the table of every sample, with the ones before and
+// after the load.
+func (r *report) writeSamples(w *mdWriter) {
+	c := r.c
+	w.p("## Samples\n\nEvery %v: the server's VmRSS, goroutines (`go_goroutines` from /metrics over a fresh connection, tried again for up to %v; `?` when it did not answer), /health asked once over a fresh connection with a 1 s timeout (as a kubelet liveness probe), open descriptors, threads and CPU (cores, 100%% = one); UDP queries the kernel dropped because the server's sockets were full (UDP drops, from /proc/net/udp); the well-behaved clients' answers in the interval (bad = lost or wrong); the connections the misbehaving clients held; the soak's own RSS and CPU.\n\n", c.interval, min(c.interval/2, 5*time.Second))
+	w.p("| t | RSS | goroutines | /health | fds | threads | CPU | UDP drops | probe ok/bad | TCP ok/bad | idle | HTTP | slowloris | pipeliners | soak RSS | soak CPU |\n")
+	w.p("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
 	rows := append([]sample{r.before}, r.samples...)
 	if r.after != nil {
 		rows = append(rows, *r.after)
 	}
 	for _, s := range rows {
-		t := fmtDur(s.at)
-		if s.label != "" {
-			t = s.label
-		}
-		if !s.alive {
-			p("| %s | (not running) |||||||||||||||\n", t)
-			continue
-		}
-		gor := fmt.Sprint(s.goroutines)
-		if s.goroutines < 0 {
-			gor = "?"
-		}
-		if s.tries > 1 {
-			gor += fmt.Sprintf(" (%d tries)", s.tries)
-		}
-		health := "ok"
-		if s.healthErr != "" {
-			health = s.healthErr
-		}
-		p("| %s | %s | %s | %s | %d | %d | %.0f%% | %d | %d/%d | %d/%d | %d | %d | %d | %d | %s | %.0f%% |\n",
-			t, mib(s.proc.rssKiB), gor, health, s.proc.fds, s.proc.threads, 100*s.cpu, s.udpDrops, s.probeOK, s.probeBad, s.tcpOK, s.tcpBad,
-			s.held[0], s.held[1], s.held[2], s.held[3], mib(s.self.rssKiB), 100*s.selfCPU)
+		writeSampleRow(w, s)
 	}
+}
 
-	g := r.good
-	p("\n## Well-behaved clients\n\n")
-	p("dnsperf over UDP, %d sockets, -Q %d, -q %d, in runs of %v (a query unanswered after %v is lost):\n\n", perfClients, r.rate, c.perfOutstanding, c.chunk, c.answerTimeout)
-	p("| start | seconds | sent | completed | lost | QPS | latency mean / max | |\n|---|---|---|---|---|---|---|---|\n")
+func writeSampleRow(w *mdWriter, s sample) {
+	t := fmtDur(s.at)
+	if s.label != "" {
+		t = s.label
+	}
+	if !s.alive {
+		w.p("| %s | (not running) |||||||||||||||\n", t)
+		return
+	}
+	gor := fmt.Sprint(s.goroutines)
+	if s.goroutines < 0 {
+		gor = "?"
+	}
+	if s.tries > 1 {
+		gor += fmt.Sprintf(" (%d tries)", s.tries)
+	}
+	health := "ok"
+	if s.healthErr != "" {
+		health = s.healthErr
+	}
+	w.p("| %s | %s | %s | %s | %d | %d | %.0f%% | %d | %d/%d | %d/%d | %d | %d | %d | %d | %s | %.0f%% |\n",
+		t, mib(s.proc.rssKiB), gor, health, s.proc.fds, s.proc.threads, 100*s.cpu, s.udpDrops, s.probeOK, s.probeBad, s.tcpOK, s.tcpBad,
+		s.held[0], s.held[1], s.held[2], s.held[3], mib(s.self.rssKiB), 100*s.selfCPU)
+}
+
+// writeGoodClients is every dnsperf run, and what the TCP clients and the
+// UDP prober got.
+func (r *report) writeGoodClients(w *mdWriter) {
+	c, g := r.c, r.good
+	w.p("\n## Well-behaved clients\n\n")
+	w.p("dnsperf over UDP, %d sockets, -Q %d, -q %d, in runs of %v (a query unanswered after %v is lost):\n\n", perfClients, r.rate, c.perfOutstanding, c.chunk, c.answerTimeout)
+	w.p("| start | seconds | sent | completed | lost | QPS | latency mean / max | |\n|---|---|---|---|---|---|---|---|\n")
 	for _, run := range g.perfRuns() {
 		note := run.err
 		if run.interrupted {
 			note = "interrupted"
 		}
-		p("| %s | %.0f | %d | %d | %d (%.3f%%) | %.0f | %.2f / %.0f ms | %s |\n", fmtDur(run.at), run.seconds, run.sent, run.completed, run.lost, pct(run.lost, run.sent), run.qps,
+		w.p("| %s | %.0f | %d | %d | %d (%.3f%%) | %.0f | %.2f / %.0f ms | %s |\n", fmtDur(run.at), run.seconds, run.sent, run.completed, run.lost, pct(run.lost, run.sent), run.qps,
 			1000*run.avgLat, 1000*run.maxLat, mdCell(firstLine(note)))
 	}
-	p("\nTCP clients (%d, each: connect, ask `%s` A, read, check, close, pause %v): %d queries, %d answered right, %d failed.\n",
+	w.p("\nTCP clients (%d, each: connect, ask `%s` A, read, check, close, pause %v): %d queries, %d answered right, %d failed.\n",
 		c.tcpClients, probeName, c.tcpPause, g.tcpTries.Load(), g.tcpOK.Load(), g.tcpBad.Load())
-	writeFailures(&b, &g.tcpFail)
-	p("\nUDP prober (`%s` A every %v, the answer compared with the one before the load, TTL included): %d sent, %d right, %d lost, %d wrong.\n",
+	w.failures(&g.tcpFail)
+	w.p("\nUDP prober (`%s` A every %v, the answer compared with the one before the load, TTL included): %d sent, %d right, %d lost, %d wrong.\n",
 		probeName, c.probeEvery, g.probeSent.Load(), g.probeOK.Load(), g.probeLost.Load(), g.probeWrong.Load())
-	writeFailures(&b, &g.probeFail)
+	w.failures(&g.probeFail)
+}
 
-	p("\n## Misbehaving clients\n\n")
+// writeHostile is one row per group of misbehaving clients.
+func (r *report) writeHostile(w *mdWriter) {
+	c := r.c
+	w.p("\n## Misbehaving clients\n\n")
 	from := "127.0.0.1, the address of the well-behaved clients and probes too"
 	if c.hostileFrom != "" {
 		from = c.hostileFrom + " (the well-behaved clients and the probes: 127.0.0.1, as pods and the kubelet have different addresses)"
 	}
-	p("They connect from %s. A client the server closes connects again after %v to %v. \"Rejected\" are connections the server closed within %v of accepting them.\n\n", from, c.reconnect, 2*c.reconnect, rejectWindow)
-	p("| group | count | what | connections (a second) | peak held | closed by server (rejected) | connect errors | sent | answers | notes |\n|---|---|---|---|---|---|---|---|---|---|\n")
-	counts := map[*group]string{
+	w.p("They connect from %s. A client the server closes connects again after %v to %v. \"Rejected\" are connections the server closed within %v of accepting them.\n\n", from, c.reconnect, 2*c.reconnect, rejectWindow)
+	w.p("| group | count | what | connections (a second) | peak held | closed by server (rejected) | connect errors | sent | answers | notes |\n|---|---|---|---|---|---|---|---|---|---|\n")
+	counts := r.hostileCounts()
+	for _, gr := range r.hostile.groups() {
+		w.p("| %s | %s | %s | %d (%.0f) | %d | %d (%d) | %d | %d | %d | %s |\n", gr.name, counts[gr], gr.what, gr.connects.Load(), float64(gr.connects.Load())/max(r.ran.Seconds(), 1), gr.maxHeld.Load(),
+			gr.closed.Load(), gr.rejected.Load(), gr.dialErrs.Load(), gr.sent.Load(), gr.answers.Load(), mdCell(strings.Join(groupNotes(gr), "; ")))
+	}
+}
+
+// hostileCounts says how many clients of each group ran, from the flags.
+func (r *report) hostileCounts() map[*group]string {
+	c := r.c
+	return map[*group]string{
 		r.hostile.idle:      fmt.Sprint(c.idleTCP),
 		r.hostile.http:      fmt.Sprintf("%d, %.0f req/s", c.httpConns, c.httpRPS),
 		r.hostile.pipe:      fmt.Sprintf("%d, %d queries a write, %d a connection", c.pipeliners, c.pipelineBatch, c.pipelineMax),
@@ -454,58 +576,65 @@ func (r *report) markdown() string {
 		r.hostile.garbage:   fmt.Sprintf("%.0f/s", c.garbageTCP),
 		r.hostile.malformed: fmt.Sprintf("%.0f/s", c.malformedUDP),
 	}
-	for _, gr := range r.hostile.groups() {
-		var notes []string
-		if n := gr.stalls.Load(); n > 0 {
-			notes = append(notes, fmt.Sprintf("%d writes stalled 2 s (the server not reading)", n))
-		}
-		if n := gr.non200.Load(); n > 0 {
-			notes = append(notes, fmt.Sprintf("%d responses not 200", n))
-		}
-		if n := gr.clientErrs.Load(); n > 0 {
-			notes = append(notes, fmt.Sprintf("%d soak-side errors", n))
-		}
-		if m := gr.dialFail.byCount(); len(m) > 0 {
-			notes = append(notes, "connect errors: "+topReasons(m, 2))
-		}
-		p("| %s | %s | %s | %d (%.0f) | %d | %d (%d) | %d | %d | %d | %s |\n", gr.name, counts[gr], gr.what, gr.connects.Load(), float64(gr.connects.Load())/max(r.ran.Seconds(), 1), gr.maxHeld.Load(),
-			gr.closed.Load(), gr.rejected.Load(), gr.dialErrs.Load(), gr.sent.Load(), gr.answers.Load(), mdCell(strings.Join(notes, "; ")))
-	}
+}
 
+// groupNotes are the group's counts that are only worth a word when not
+// zero.
+func groupNotes(gr *group) []string {
+	var notes []string
+	if n := gr.stalls.Load(); n > 0 {
+		notes = append(notes, fmt.Sprintf("%d writes stalled 2 s (the server not reading)", n))
+	}
+	if n := gr.non200.Load(); n > 0 {
+		notes = append(notes, fmt.Sprintf("%d responses not 200", n))
+	}
+	if n := gr.clientErrs.Load(); n > 0 {
+		notes = append(notes, fmt.Sprintf("%d soak-side errors", n))
+	}
+	if m := gr.dialFail.byCount(); len(m) > 0 {
+		notes = append(notes, "connect errors: "+topReasons(m, 2))
+	}
+	return notes
+}
+
+// writeLog summarizes the server's log: lines per level, the most frequent
+// messages, the first errors.
+func (r *report) writeLog(w *mdWriter) {
 	lines, size, levels, msgs, first := r.logs.summary()
-	p("\n## The server's log\n\n%d lines, %.1f MiB:", lines, float64(size)/(1<<20))
+	w.p("\n## The server's log\n\n%d lines, %.1f MiB:", lines, float64(size)/(1<<20))
 	for _, l := range []string{"ERROR", "WARN", "INFO", "DEBUG", "(not JSON)"} {
 		if levels[l] > 0 {
-			p(" %s %d", l, levels[l])
+			w.p(" %s %d", l, levels[l])
 		}
 	}
-	p(".\n\n")
+	w.p(".\n\n")
 	if len(msgs) > 0 {
-		p("| level and message | lines |\n|---|---|\n")
+		w.p("| level and message | lines |\n|---|---|\n")
 		for i, m := range msgs {
 			if i == 12 {
 				break
 			}
-			p("| %s | %d |\n", mdCell(m.msg), m.n)
+			w.p("| %s | %d |\n", mdCell(m.msg), m.n)
 		}
-		p("\n")
+		w.p("\n")
 	}
 	if len(first) > 0 {
-		p("First errors:\n\n```\n%s\n```\n\n", truncLines(strings.Join(first, "\n"), 400))
+		w.p("First errors:\n\n```\n%s\n```\n\n", truncLines(strings.Join(first, "\n"), 400))
 	}
-	return b.String()
 }
 
-func writeFailures(b *strings.Builder, f *failures) {
+// failures is the table of a client's failures by reason, and the first
+// few with when they happened.
+func (w *mdWriter) failures(f *failures) {
 	m := f.byCount()
 	if len(m) == 0 {
 		return
 	}
-	fmt.Fprintf(b, "\n| failure | count |\n|---|---|\n")
+	w.p("\n| failure | count |\n|---|---|\n")
 	for _, r := range m {
-		fmt.Fprintf(b, "| %s | %d |\n", mdCell(r.msg), r.n)
+		w.p("| %s | %d |\n", mdCell(r.msg), r.n)
 	}
-	fmt.Fprintf(b, "\nThe first: %s.\n", mdCell(strings.Join(f.firsts(), "; ")))
+	w.p("\nThe first: %s.\n", mdCell(strings.Join(f.firsts(), "; ")))
 }
 
 // shortArgs drops the work directory from the server's command line.

@@ -150,27 +150,18 @@ func describeSource(root string) string {
 	return s
 }
 
+// run prepares the soak (the server, its zone, the query file), runs it
+// and writes the report. It reports whether every check passed; an error
+// means the soak itself could not run.
 func run(ctx context.Context, c config) (bool, error) {
 	began := time.Now()
 	root, err := repoRoot()
 	if err != nil {
 		return false, err
 	}
-	if _, err := exec.LookPath("dnsperf"); err != nil {
-		return false, errors.New("dnsperf not found: apt-get install dnsperf")
-	}
-	// Every held connection is a descriptor here too, plus the garbage
-	// connections in flight (at most 256), the prober's and TCP clients'
-	// sockets, dnsperf's and slack.
-	need := uint64(c.idleTCP + c.httpConns + c.pipeliners + c.slowloris + c.tcpClients + 256 + 512)
-	if err := raiseNofile(need); err != nil {
+	if err := prepareClientSide(c); err != nil {
 		return false, err
 	}
-	// The soak's own memory is bounded by design (answers are read into
-	// 64 KiB at most and thrown away; the pipeliners never read); this
-	// keeps the collector to it too.
-	debug.SetMemoryLimit(c.clientMem << 20)
-
 	dir, err := os.MkdirTemp("", "clusterdns-soak-")
 	if err != nil {
 		return false, err
@@ -183,26 +174,16 @@ func run(ctx context.Context, c config) (bool, error) {
 			os.RemoveAll(dir)
 		}
 	}()
-	manifests := filepath.Join(dir, "manifests")
-	if err := writeManifests(root, manifests); err != nil {
+	manifests, queries, err := writeInputs(root, dir)
+	if err != nil {
 		return false, err
-	}
-	queries := filepath.Join(dir, "queries.txt")
-	if err := writeQueryMix(queries); err != nil {
-		return false, fmt.Errorf("writing the query mix: %w", err)
 	}
 
 	r := &report{c: c, started: began, commandLine: "go run ./bench/soak " + strings.Join(os.Args[1:], " ")}
 	r.machine = machine()
-	bin := c.bin
-	if bin == "" {
-		r.source = "built from " + describeSource(root)
-		logf("building clusterdns from %s", describeSource(root))
-		if bin, err = buildServer(root, dir); err != nil {
-			return false, err
-		}
-	} else {
-		r.source = bin + " (-bin)"
+	bin, err := r.serverBinary(root, dir)
+	if err != nil {
+		return false, err
 	}
 	s, err := startServer(c, bin, dir, manifests)
 	if err != nil {
@@ -210,45 +191,150 @@ func run(ctx context.Context, c config) (bool, error) {
 	}
 	defer s.proc.StopWithin(10 * time.Second) // on the error paths
 	r.args = s.args
-	want, err := reference(s, time.Minute)
+	want, err := r.referenceAnswers(s)
 	if err != nil {
 		keep = true
 		return false, err
 	}
-	if r.largeSize, err = largeAnswer(s); err != nil {
-		keep = true
+
+	sr := newSoakRun(r, s, queries, want)
+	r.before = sr.sm.take(0, "before")
+	logf("before the load: %s", r.before.line())
+	if r.rate, err = sr.udpRate(ctx); err != nil {
 		return false, err
 	}
-	logf("%s answers %d bytes over TCP", bigSRV, r.largeSize)
+	if sr.load(ctx) {
+		keep = true // the server's log is the evidence
+	}
+	r.total = time.Since(began)
+	return r.publish()
+}
 
-	g := &good{c: c, addr: s.dns, want: want}
+// prepareClientSide checks for dnsperf and sets the soak's own limits.
+func prepareClientSide(c config) error {
+	if _, err := exec.LookPath("dnsperf"); err != nil {
+		return errors.New("dnsperf not found: apt-get install dnsperf")
+	}
+	// Every held connection is a descriptor here too, plus the garbage
+	// connections in flight (at most 256), the prober's and TCP clients'
+	// sockets, dnsperf's and slack.
+	need := uint64(c.idleTCP + c.httpConns + c.pipeliners + c.slowloris + c.tcpClients + 256 + 512)
+	if err := raiseNofile(need); err != nil {
+		return err
+	}
+	// The soak's own memory is bounded by design (answers are read into
+	// 64 KiB at most and thrown away; the pipeliners never read); this
+	// keeps the collector to it too.
+	debug.SetMemoryLimit(c.clientMem << 20)
+	return nil
+}
+
+// writeInputs writes the server's manifests and dnsperf's query file into
+// the work directory.
+func writeInputs(root, dir string) (manifests, queries string, err error) {
+	manifests = filepath.Join(dir, "manifests")
+	if err := writeManifests(root, manifests); err != nil {
+		return "", "", err
+	}
+	queries = filepath.Join(dir, "queries.txt")
+	if err := writeQueryMix(queries); err != nil {
+		return "", "", fmt.Errorf("writing the query mix: %w", err)
+	}
+	return manifests, queries, nil
+}
+
+// serverBinary is -bin, or clusterdns built from the checkout; the report
+// says which.
+func (r *report) serverBinary(root, dir string) (string, error) {
+	if r.c.bin != "" {
+		r.source = r.c.bin + " (-bin)"
+		return r.c.bin, nil
+	}
+	r.source = "built from " + describeSource(root)
+	logf("building clusterdns from %s", describeSource(root))
+	return buildServer(root, dir)
+}
+
+// referenceAnswers asks the server, before any load, for the prober's
+// answer, which every later one must equal, and for the size of the large
+// SRV answer the pipeliners ask for.
+func (r *report) referenceAnswers(s *serverProc) (string, error) {
+	want, err := reference(s, time.Minute)
+	if err != nil {
+		return "", err
+	}
+	if r.largeSize, err = largeAnswer(s); err != nil {
+		return "", err
+	}
+	logf("%s answers %d bytes over TCP", bigSRV, r.largeSize)
+	return want, nil
+}
+
+// publish writes the report to -out and to stdout and logs the verdict.
+func (r *report) publish() (bool, error) {
+	md := r.markdown()
+	if r.c.out != "" {
+		if err := os.WriteFile(r.c.out, []byte(md), 0o644); err != nil {
+			return false, fmt.Errorf("writing the report: %w", err)
+		}
+		logf("wrote %s", r.c.out)
+	}
+	fmt.Print(md)
+	ok := r.passed()
+	logf("verdict: %s", map[bool]string{true: "PASS", false: "FAIL"}[ok])
+	return ok, nil
+}
+
+// soakRun is the soak proper: the well-behaved and misbehaving clients
+// against the running server, the sampler, and the report they fill.
+type soakRun struct {
+	c       config
+	r       *report
+	s       *serverProc
+	g       *good
+	sm      *sampler
+	queries string // dnsperf's query file
+	want    string // the prober's reference answer
+}
+
+func newSoakRun(r *report, s *serverProc, queries, want string) *soakRun {
+	g := &good{c: r.c, addr: s.dns, want: want}
 	// Half an interval for /metrics, at most 5 s, so that sampling keeps
 	// its pace.
-	sm := &sampler{s: s, g: g, budget: min(c.interval/2, 5*time.Second)}
-	r.before = sm.take(0, "before")
-	logf("before the load: %s", r.before.line())
+	sm := &sampler{s: s, g: g, budget: min(r.c.interval/2, 5*time.Second)}
+	return &soakRun{c: r.c, r: r, s: s, g: g, sm: sm, queries: queries, want: want}
+}
 
-	rate := c.qps
-	if rate == 0 {
-		logf("calibrating: dnsperf as fast as answers come, for %v after 2 s of warm-up", c.calibrate)
-		// The first seconds of a fresh process are slower (the answers'
-		// first packing, the heap growing): not the server's maximum.
-		if _, err := runDnsperf(ctx, s.dns, queries, 2*time.Second, c.answerTimeout, 0, c.perfOutstanding); err != nil {
-			return false, fmt.Errorf("warming up: %w", err)
-		}
-		cal, err := runDnsperf(ctx, s.dns, queries, c.calibrate, c.answerTimeout, 0, c.perfOutstanding)
-		if err != nil {
-			return false, fmt.Errorf("calibrating the UDP rate: %w", err)
-		}
-		if ctx.Err() != nil {
-			return false, errors.New("interrupted during the calibration")
-		}
-		r.maxQPS, r.calLost = cal.qps, cal.lost
-		rate = int(c.load * cal.qps)
-		logf("maximum UDP rate %.0f QPS (lost %d); the soak sends %d QPS (%.0f%%)", cal.qps, cal.lost, rate, 100*c.load)
+// udpRate is -qps or, without it, -load of the maximum rate dnsperf
+// reaches unlimited, which the report records.
+func (sr *soakRun) udpRate(ctx context.Context) (int, error) {
+	c, r, s := sr.c, sr.r, sr.s
+	if c.qps != 0 {
+		return c.qps, nil
 	}
-	r.rate = rate
+	logf("calibrating: dnsperf as fast as answers come, for %v after 2 s of warm-up", c.calibrate)
+	// The first seconds of a fresh process are slower (the answers'
+	// first packing, the heap growing): not the server's maximum.
+	if _, err := runDnsperf(ctx, s.dns, sr.queries, 2*time.Second, c.answerTimeout, 0, c.perfOutstanding); err != nil {
+		return 0, fmt.Errorf("warming up: %w", err)
+	}
+	cal, err := runDnsperf(ctx, s.dns, sr.queries, c.calibrate, c.answerTimeout, 0, c.perfOutstanding)
+	if err != nil {
+		return 0, fmt.Errorf("calibrating the UDP rate: %w", err)
+	}
+	if ctx.Err() != nil {
+		return 0, errors.New("interrupted during the calibration")
+	}
+	r.maxQPS, r.calLost = cal.qps, cal.lost
+	rate := int(c.load * cal.qps)
+	logf("maximum UDP rate %.0f QPS (lost %d); the soak sends %d QPS (%.0f%%)", cal.qps, cal.lost, rate, 100*c.load)
+	return rate, nil
+}
 
+// load runs the clients for -duration, sampling the server every
+// -interval, stops them and looks at the server once more. It reports
+// whether the server exited, when its log is the evidence to keep.
+func (sr *soakRun) load(ctx context.Context) (died bool) {
 	// abort ends everything early: an interrupt or the server exiting.
 	// soakCtx also ends at the planned end; dnsperf's runs are planned to
 	// end there and finish on their own, so that the last is not cut.
@@ -257,99 +343,132 @@ func run(ctx context.Context, c config) (bool, error) {
 	soakCtx, cancel := context.WithCancel(abortCtx)
 	defer cancel()
 	t0 := time.Now()
-	end := t0.Add(c.duration)
-	g.t0 = t0
-	h := newHostile(c, s, t0)
-	sm.h = h
-	sm.take(0, "") // counts start here
-	died := make(chan time.Duration, 1)
+	end := t0.Add(sr.c.duration)
+	sr.g.t0 = t0
+	h := newHostile(sr.c, sr.s, t0)
+	sr.sm.h = h
+	sr.sm.take(0, "") // counts start here
+	exited := sr.watchExit(abortCtx, abort, t0)
+	sr.logLoad()
+	wg := sr.startClients(soakCtx, abortCtx, h, end)
+	sr.sampleUntil(soakCtx, t0, end)
+	sr.r.ran = time.Since(t0)
+	sr.r.interrupted = ctx.Err() != nil
+	cancel()
+	sr.stopClients(wg)
+	abort() // from here on, the server exiting is not news to the watcher
+	sr.r.good, sr.r.hostile, sr.r.logs = sr.g, h, sr.s.logs
+	return sr.afterLoad(ctx, exited, t0)
+}
+
+// watchExit aborts the soak when the server exits, and sends when it did
+// (since t0) on the returned channel.
+func (sr *soakRun) watchExit(abortCtx context.Context, abort context.CancelFunc, t0 time.Time) <-chan time.Duration {
+	exited := make(chan time.Duration, 1)
 	go func() {
 		select {
-		case <-s.proc.Exited():
-			died <- time.Since(t0)
-			logf("clusterdns exited: %v", s.proc.ExitErr())
+		case <-sr.s.proc.Exited():
+			exited <- time.Since(t0)
+			logf("clusterdns exited: %v", sr.s.proc.ExitErr())
 			abort()
 		case <-abortCtx.Done():
 		}
 	}()
+	return exited
+}
+
+func (sr *soakRun) logLoad() {
+	c := sr.c
 	logf("soak: %v; well-behaved: UDP %d QPS, %d TCP clients, prober every %v; misbehaving: %d idle TCP, %d HTTP keep-alive (%.0f req/s), %d pipeliners, %d slowloris (1 byte/%v), %.0f malformed UDP/s, %.0f garbage TCP/s",
-		c.duration, rate, c.tcpClients, c.probeEvery, c.idleTCP, c.httpConns, c.httpRPS, c.pipeliners, c.slowloris, c.slowlorisEvery, c.malformedUDP, c.garbageTCP)
+		c.duration, sr.r.rate, c.tcpClients, c.probeEvery, c.idleTCP, c.httpConns, c.httpRPS, c.pipeliners, c.slowloris, c.slowlorisEvery, c.malformedUDP, c.garbageTCP)
+}
+
+// startClients starts the well-behaved clients and the misbehaving ones.
+// dnsperf's loop stops only on abortCtx: its runs end at end by
+// themselves.
+func (sr *soakRun) startClients(soakCtx, abortCtx context.Context, h *hostile, end time.Time) *sync.WaitGroup {
 	var wg sync.WaitGroup
-	wg.Add(2 + c.tcpClients)
-	go g.prober(soakCtx, &wg)
-	go g.perfLoop(abortCtx, &wg, queries, rate, end)
-	for range c.tcpClients {
-		go g.tcpClient(soakCtx, &wg)
+	wg.Add(2 + sr.c.tcpClients)
+	go sr.g.prober(soakCtx, &wg)
+	go sr.g.perfLoop(abortCtx, &wg, sr.queries, sr.r.rate, end)
+	for range sr.c.tcpClients {
+		go sr.g.tcpClient(soakCtx, &wg)
 	}
 	h.start(soakCtx, &wg)
+	return &wg
+}
 
-	// Samples at fixed offsets from t0, the last one at the end.
+// sampleUntil takes samples at fixed offsets from t0, the last one at the
+// end, until end or until ctx is done.
+func (sr *soakRun) sampleUntil(ctx context.Context, t0, end time.Time) {
 	for k := 1; ; k++ {
-		next := t0.Add(time.Duration(k) * c.interval)
+		next := t0.Add(time.Duration(k) * sr.c.interval)
 		if next.After(end) {
 			break
 		}
-		if !sleepCtx(soakCtx, time.Until(next)) {
+		if !sleepCtx(ctx, time.Until(next)) {
 			break
 		}
-		smp := sm.take(time.Since(t0), "")
-		r.samples = append(r.samples, smp)
+		smp := sr.sm.take(time.Since(t0), "")
+		sr.r.samples = append(sr.r.samples, smp)
 		logf("%s", smp.line())
 	}
-	r.ran = time.Since(t0)
-	r.interrupted = ctx.Err() != nil
-	cancel()
+}
+
+// stopClients waits for the clients, whose context is done, to return;
+// not for ever, and the report notes the ones that did not.
+func (sr *soakRun) stopClients(wg *sync.WaitGroup) {
 	logf("stopping the clients")
 	stopped := make(chan struct{})
 	go func() { wg.Wait(); close(stopped) }()
 	select {
 	case <-stopped:
 	case <-time.After(30 * time.Second):
-		r.notes = append(r.notes, "some clients had not stopped 30 s after the end (a read or write the soak could not interrupt)")
+		sr.r.notes = append(sr.r.notes, "some clients had not stopped 30 s after the end (a read or write the soak could not interrupt)")
 	}
-	abort() // from here on, the server exiting is not news to the watcher
-	r.good, r.hostile, r.logs = g, h, s.logs
+}
+
+// afterLoad records how the server ended: exited during the soak, or,
+// after -settle, whether it let go of the clients. It reports whether the
+// server exited.
+func (sr *soakRun) afterLoad(ctx context.Context, exited <-chan time.Duration, t0 time.Time) bool {
+	r, s := sr.r, sr.s
 	select {
-	case d := <-died:
+	case d := <-exited:
 		r.died, r.diedAt, r.exitErr = true, d, s.proc.ExitErr()
 		r.tail = s.proc.Tail(30)
-		keep = true // the log is the evidence
+		return true
 	default:
-		if !r.interrupted {
-			logf("waiting %v for the server to let go of the clients' connections", c.settle)
-			sleepCtx(ctx, c.settle)
-		}
-		if s.proc.Running() {
-			a := sm.take(time.Since(t0), "after")
-			r.after = &a
-			q := probeQuery()
-			ans, _, err := exchange("udp", s.dns, q, c.answerTimeout)
-			if err == nil {
-				err = checkAnswer(q, ans, want)
-			}
-			r.afterProbe = err
-			logf("after the clients left: %s", a.line())
-			t := time.Now()
-			s.proc.StopWithin(10 * time.Second)
-			r.stopTook, r.stopErr = time.Since(t), s.proc.ExitErr()
-		} else {
-			r.died, r.diedAt, r.exitErr = true, time.Since(t0), s.proc.ExitErr()
-			r.tail = s.proc.Tail(30)
-			keep = true
-		}
 	}
-	r.total = time.Since(began)
-	md := r.markdown()
-	if c.out != "" {
-		if err := os.WriteFile(c.out, []byte(md), 0o644); err != nil {
-			return false, fmt.Errorf("writing the report: %w", err)
-		}
-		logf("wrote %s", c.out)
+	if !r.interrupted {
+		logf("waiting %v for the server to let go of the clients' connections", sr.c.settle)
+		sleepCtx(ctx, sr.c.settle)
 	}
-	fmt.Print(md)
-	ok := r.passed()
-	logf("verdict: %s", map[bool]string{true: "PASS", false: "FAIL"}[ok])
-	return ok, nil
+	if !s.proc.Running() {
+		r.died, r.diedAt, r.exitErr = true, time.Since(t0), s.proc.ExitErr()
+		r.tail = s.proc.Tail(30)
+		return true
+	}
+	sr.checkRelease(t0)
+	return false
+}
+
+// checkRelease samples the server once the clients have gone, asks the
+// prober's question once more, and stops the server, timing SIGTERM.
+func (sr *soakRun) checkRelease(t0 time.Time) {
+	r, s := sr.r, sr.s
+	a := sr.sm.take(time.Since(t0), "after")
+	r.after = &a
+	q := probeQuery()
+	ans, _, err := exchange("udp", s.dns, q, sr.c.answerTimeout)
+	if err == nil {
+		err = checkAnswer(q, ans, sr.want)
+	}
+	r.afterProbe = err
+	logf("after the clients left: %s", a.line())
+	t := time.Now()
+	s.proc.StopWithin(10 * time.Second)
+	r.stopTook, r.stopErr = time.Since(t), s.proc.ExitErr()
 }
 
 // machine names the machine the soak ran on.
