@@ -196,63 +196,98 @@ func Candidates(v View, name string, m Model) []Candidate {
 		// Every client: a trailing dot means this name only.
 		return []Candidate{{Name: name, AsIs: true}}
 	}
-	asIs := Candidate{Name: name + ".", AsIs: true}
-	nd := dots(name)
-	var out []Candidate
 	switch m.dialect() {
 	case dialectMusl:
-		if nd >= v.Ndots {
-			return []Candidate{asIs}
-		}
-		for _, d := range v.Search {
-			fq := name + "." + d
-			c := Candidate{Name: fq, Search: true, Domain: d}
-			switch {
-			case strings.HasSuffix(fq, ".."):
-				c.Skip = "a search entry \".\" makes a name musl cannot encode: it sends nothing and waits for the timeout"
-			case len(strings.TrimSuffix(fq, ".")) >= 254:
-				c.Skip = "longer than 253 characters: musl skips it"
-			}
-			if !strings.HasSuffix(c.Name, ".") {
-				c.Name += "."
-			}
-			out = append(out, c)
-		}
-		return append(out, asIs)
+		return muslCandidates(v, name)
 	case dialectGo:
-		if nd >= v.Ndots {
-			out = append(out, asIs)
-		}
-		for _, d := range v.Search {
-			fq := join(name, d)
-			if len(fq) > 254 {
-				continue // Go leaves it out of the list
-			}
-			out = append(out, Candidate{Name: fq, Search: true, Domain: d})
-		}
-		if nd < v.Ndots {
-			out = append(out, asIs)
-		}
-		return out
+		return goCandidates(v, name)
 	case dialectDig:
-		if nd >= v.Ndots {
-			out = append(out, asIs)
-		}
-		for _, d := range v.Search {
-			if d == "" {
-				continue
-			}
-			out = append(out, Candidate{Name: join(name, d), Search: true, Domain: d})
-		}
-		if nd < v.Ndots {
-			out = append(out, asIs)
-		}
-		return out
+		return digCandidates(v, name)
 	}
-	// glibc __res_context_search.
+	return glibcCandidates(v, name)
+}
+
+// asIsCandidate is the name as given, fully qualified.
+func asIsCandidate(name string) Candidate { return Candidate{Name: name + ".", AsIs: true} }
+
+// muslCandidates is name_from_dns_search: the name as is only, when it has
+// ndots dots; otherwise every search domain, then the name as is. A name
+// musl cannot encode stays on the list, marked Skip.
+func muslCandidates(v View, name string) []Candidate {
+	if dots(name) >= v.Ndots {
+		return []Candidate{asIsCandidate(name)}
+	}
+	var out []Candidate
+	for _, d := range v.Search {
+		fq := name + "." + d
+		c := Candidate{Name: fq, Search: true, Domain: d}
+		switch {
+		case strings.HasSuffix(fq, ".."):
+			c.Skip = "a search entry \".\" makes a name musl cannot encode: it sends nothing and waits for the timeout"
+		case len(strings.TrimSuffix(fq, ".")) >= 254:
+			c.Skip = "longer than 253 characters: musl skips it"
+		}
+		if !strings.HasSuffix(c.Name, ".") {
+			c.Name += "."
+		}
+		out = append(out, c)
+	}
+	return append(out, asIsCandidate(name))
+}
+
+// goCandidates is Go's dnsConfig.nameList: the name as is first when it
+// has ndots dots, last otherwise. A search name too long to encode is left
+// out of the list.
+func goCandidates(v View, name string) []Candidate {
+	nd := dots(name)
+	var out []Candidate
+	if nd >= v.Ndots {
+		out = append(out, asIsCandidate(name))
+	}
+	for _, d := range v.Search {
+		fq := join(name, d)
+		if len(fq) > 254 {
+			continue // Go leaves it out of the list
+		}
+		out = append(out, Candidate{Name: fq, Search: true, Domain: d})
+	}
+	if nd < v.Ndots {
+		out = append(out, asIsCandidate(name))
+	}
+	return out
+}
+
+// digCandidates is dig +search: the name as is first when it has ndots
+// dots, last otherwise; dig drops a root search entry.
+func digCandidates(v View, name string) []Candidate {
+	nd := dots(name)
+	var out []Candidate
+	if nd >= v.Ndots {
+		out = append(out, asIsCandidate(name))
+	}
+	for _, d := range v.Search {
+		if d == "" {
+			continue
+		}
+		out = append(out, Candidate{Name: join(name, d), Search: true, Domain: d})
+	}
+	if nd < v.Ndots {
+		out = append(out, asIsCandidate(name))
+	}
+	return out
+}
+
+// glibcCandidates is __res_context_search: the name as is first when it
+// has ndots dots, then the search list. The name as is comes last unless
+// it was asked first, or a root entry in the search list asked it, or it
+// has no dot, went through a search list, and no-tld-query is set. A name
+// too long to encode stays on the list, marked Skip.
+func glibcCandidates(v View, name string) []Candidate {
+	nd := dots(name)
+	var out []Candidate
 	triedAsIs := false
 	if nd >= v.Ndots {
-		out = append(out, asIs)
+		out = append(out, asIsCandidate(name))
 		triedAsIs = true
 	}
 	rootOnList := false
@@ -268,7 +303,7 @@ func Candidates(v View, name string, m Model) []Candidate {
 	}
 	searched := len(v.Search) > 0
 	if !triedAsIs && !rootOnList && (nd > 0 || !searched || !v.NoTLDQuery) {
-		out = append(out, asIs)
+		out = append(out, asIsCandidate(name))
 	}
 	return out
 }

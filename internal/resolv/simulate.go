@@ -474,61 +474,74 @@ func (e *engine) try(cands []Candidate, i int) status {
 	anyData = anyData && !e.dataUseless
 	switch e.m.dialect() {
 	case dialectMusl:
-		// name_from_dns, A first, then AAAA: a reply missing at the
-		// timeout is EAI_AGAIN (musl accepts only NOERROR and NXDOMAIN, so
-		// SERVFAIL and REFUSED end up missing too); any NXDOMAIN ends the
-		// candidate; anything else is EAI_FAIL.
-		for _, r := range rs {
-			switch r.Rcode {
-			case dns.RcodeSuccess:
-			case dns.RcodeNameError:
-				if anyData {
-					return stMixedNX
-				}
-				return stNX
-			case dns.RcodeServerFailure:
-				return stServfail
-			case Timeout, dns.RcodeRefused:
-				return stTimeout
-			default:
-				return stRefused
-			}
-		}
-		if anyData {
-			return stOK
-		}
-		return stNoData
+		return muslStatus(rs, anyData)
 	case dialectGo:
 		if anyData {
 			return stOK
 		}
 		return goStatus(rs)
 	case dialectDig:
-		r := rs[0]
-		switch {
-		case r.hasData():
-			return stOK
-		case r.Rcode == dns.RcodeSuccess:
-			return stNoData
-		case r.Rcode == dns.RcodeNameError:
-			return stNX
-		case r.Rcode == dns.RcodeServerFailure:
-			return stServfail
-		case r.Rcode == Timeout:
-			return stTimeout
-		}
-		return stRefused
+		return digStatus(rs[0])
 	}
-	// glibc __res_context_query on what send_dg returned: the accepted
-	// replies of the last round (an error or a missing reply beside an
-	// accepted one is dropped). Success if one has addresses; otherwise the
-	// A reply decides, or the AAAA reply when the A reply is NOERROR. With
-	// no accepted reply: a timeout is TRY_AGAIN (ends the search list),
-	// SERVFAIL is TRY_AGAIN with SERVFAIL (the walk goes on), anything else
-	// NO_RECOVERY (ends the search list).
 	if anyData {
 		return stOK
 	}
+	return glibcStatus(rs)
+}
+
+// muslStatus is name_from_dns, A first, then AAAA: a reply missing at the
+// timeout is EAI_AGAIN (musl accepts only NOERROR and NXDOMAIN, so
+// SERVFAIL and REFUSED end up missing too); any NXDOMAIN ends the
+// candidate; anything else is EAI_FAIL. anyData: a reply has addresses
+// that count in this walk.
+func muslStatus(rs []Reply, anyData bool) status {
+	for _, r := range rs {
+		switch r.Rcode {
+		case dns.RcodeSuccess:
+		case dns.RcodeNameError:
+			if anyData {
+				return stMixedNX
+			}
+			return stNX
+		case dns.RcodeServerFailure:
+			return stServfail
+		case Timeout, dns.RcodeRefused:
+			return stTimeout
+		default:
+			return stRefused
+		}
+	}
+	if anyData {
+		return stOK
+	}
+	return stNoData
+}
+
+// digStatus is dig's reading of its one reply.
+func digStatus(r Reply) status {
+	switch {
+	case r.hasData():
+		return stOK
+	case r.Rcode == dns.RcodeSuccess:
+		return stNoData
+	case r.Rcode == dns.RcodeNameError:
+		return stNX
+	case r.Rcode == dns.RcodeServerFailure:
+		return stServfail
+	case r.Rcode == Timeout:
+		return stTimeout
+	}
+	return stRefused
+}
+
+// glibcStatus is __res_context_query on what send_dg returned, when no
+// reply has addresses: the accepted replies of the last round (an error or
+// a missing reply beside an accepted one is dropped). The A reply decides,
+// or the AAAA reply when the A reply is NOERROR. With no accepted reply: a
+// timeout is TRY_AGAIN (ends the search list), SERVFAIL is TRY_AGAIN with
+// SERVFAIL (the walk goes on), anything else NO_RECOVERY (ends the search
+// list).
+func glibcStatus(rs []Reply) status {
 	var acc []Reply
 	for _, r := range rs {
 		if accepted(r) {
@@ -554,6 +567,9 @@ func (e *engine) try(cands []Candidate, i int) status {
 	return stRefused
 }
 
+// goStatus is how the Go resolver reads a candidate's replies when none
+// has addresses: the first timeout or error reply decides; without one, a
+// SERVFAIL or lame reply outranks NODATA, which outranks NXDOMAIN.
 func goStatus(rs []Reply) status {
 	st := stNX
 	for _, r := range rs {
@@ -613,88 +629,129 @@ func (e *engine) giveUp(cands []Candidate, i int, st status, why string) {
 
 // runGlibc is __res_context_search.
 func (e *engine) runGlibc(name string, cands []Candidate) bool {
-	herr := map[status]string{stNX: "HOST_NOT_FOUND", stNoData: "NO_DATA", stServfail: "TRY_AGAIN", stTimeout: "TRY_AGAIN", stRefused: "NO_RECOVERY", stSkipped: "NO_RECOVERY"}
-	gaiErr := func(h string) string {
-		if e.m.Call == GetAddrInfo {
-			switch h {
-			case "TRY_AGAIN":
-				return "EAI_AGAIN"
-			case "NO_RECOVERY":
-				return "EAI_FAIL"
-			}
-			return "EAI_NONAME"
-		}
-		return h
-	}
-	i := 0
 	if strings.HasSuffix(name, ".") {
-		st := e.try(cands, 0)
-		if st == stOK {
-			return e.resolved(cands[0])
-		}
-		e.res.Error = gaiErr(herr[st])
-		e.res.Stop = fmt.Sprintf("%s: %s, and a name with a trailing dot is asked only as is", cands[0].Name, statusWords[st])
-		return false
+		return e.runGlibcRooted(cands)
 	}
-	saved := ""
+	var s glibcSearch
+	i := 0
 	if !cands[0].Search {
 		// dots >= ndots: the name as is first.
 		st := e.try(cands, 0)
 		if st == stOK {
 			return e.resolved(cands[0])
 		}
-		saved = herr[st]
+		s.saved = glibcHerrno[st]
 		i = 1
 	}
-	gotNoData, gotServfail := false, false
-	last := ""
-	for ; i < len(cands) && cands[i].Search; i++ {
-		c := cands[i]
-		st := e.try(cands, i)
-		if st == stOK {
-			return e.resolved(c)
-		}
-		last = herr[st]
-		switch st {
-		case stNX:
-			continue
-		case stNoData:
-			gotNoData = true
-			continue
-		case stServfail:
-			gotServfail = true
-			continue
-		}
-		// A timeout, an error reply or a name it cannot encode ends the
-		// search list; the name as is is still asked if it comes last.
-		rest := 0
-		for i+1 < len(cands) && cands[i+1].Search {
-			i++
-			rest++
-		}
-		if rest > 0 {
-			e.res.Flags = append(e.res.Flags, Flag{Kind: "gives-up-early", Query: len(e.res.Queries) - 1,
-				Message: fmt.Sprintf("glibc ends the search list at %s on %s: %d more search domain(s) never asked", c.Name, statusWords[st], rest)})
-		}
+	i, resolved := e.glibcSearchList(cands, i, &s)
+	if resolved {
+		return true
 	}
 	for ; i < len(cands); i++ {
 		st := e.try(cands, i)
 		if st == stOK {
 			return e.resolved(cands[i])
 		}
-		last = herr[st]
+		s.last = glibcHerrno[st]
 	}
-	switch {
-	case saved != "":
-		last = saved
-	case gotNoData:
-		last = "NO_DATA"
-	case gotServfail:
-		last = "TRY_AGAIN"
-	}
-	e.res.Error = gaiErr(last)
+	e.res.Error = e.glibcError(s.herrno())
 	e.res.Stop = fmt.Sprintf("every candidate failed (%d asked)", len(cands))
 	return false
+}
+
+// glibcHerrno is the h_errno glibc's resolver sets for a candidate's
+// status.
+var glibcHerrno = map[status]string{stNX: "HOST_NOT_FOUND", stNoData: "NO_DATA", stServfail: "TRY_AGAIN", stTimeout: "TRY_AGAIN", stRefused: "NO_RECOVERY", stSkipped: "NO_RECOVERY"}
+
+// glibcError is what the call returns for h_errno herrno: getaddrinfo
+// turns it into an EAI_ code, the gethostbyname family returns it as is.
+func (e *engine) glibcError(herrno string) string {
+	if e.m.Call != GetAddrInfo {
+		return herrno
+	}
+	switch herrno {
+	case "TRY_AGAIN":
+		return "EAI_AGAIN"
+	case "NO_RECOVERY":
+		return "EAI_FAIL"
+	}
+	return "EAI_NONAME"
+}
+
+// glibcSearch is what __res_context_search keeps across candidates to
+// choose the h_errno of a lookup in which every candidate failed.
+type glibcSearch struct {
+	saved       string // of the name as is, when asked first (saved_herrno)
+	gotNoData   bool   // a search name had no addresses (got_nodata)
+	gotServfail bool   // a search name got SERVFAIL (got_servfail)
+	last        string // of the last candidate asked
+}
+
+// herrno is the h_errno of the failed lookup: that of the name as is when
+// it was asked first, else NO_DATA or TRY_AGAIN when a search name said
+// so, else that of the last candidate.
+func (s *glibcSearch) herrno() string {
+	switch {
+	case s.saved != "":
+		return s.saved
+	case s.gotNoData:
+		return "NO_DATA"
+	case s.gotServfail:
+		return "TRY_AGAIN"
+	}
+	return s.last
+}
+
+// runGlibcRooted asks a name with a trailing dot, the only candidate.
+func (e *engine) runGlibcRooted(cands []Candidate) bool {
+	st := e.try(cands, 0)
+	if st == stOK {
+		return e.resolved(cands[0])
+	}
+	e.res.Error = e.glibcError(glibcHerrno[st])
+	e.res.Stop = fmt.Sprintf("%s: %s, and a name with a trailing dot is asked only as is", cands[0].Name, statusWords[st])
+	return false
+}
+
+// glibcSearchList asks the search names from cands[i] on, in order, and
+// returns the index of the first candidate after them; resolved: one of
+// them answered. NXDOMAIN, NODATA and SERVFAIL move on to the next; any
+// other failure ends the search list.
+func (e *engine) glibcSearchList(cands []Candidate, i int, s *glibcSearch) (next int, resolved bool) {
+	for ; i < len(cands) && cands[i].Search; i++ {
+		st := e.try(cands, i)
+		if st == stOK {
+			return i, e.resolved(cands[i])
+		}
+		s.last = glibcHerrno[st]
+		switch st {
+		case stNX:
+		case stNoData:
+			s.gotNoData = true
+		case stServfail:
+			s.gotServfail = true
+		default:
+			// A timeout, an error reply or a name it cannot encode; the
+			// name as is is still asked if it comes last.
+			return e.endSearchList(cands, i, st), false
+		}
+	}
+	return i, false
+}
+
+// endSearchList flags the search names after cands[i] that glibc does not
+// ask, having ended the search list there on st, and returns the index of
+// the first candidate after the search names.
+func (e *engine) endSearchList(cands []Candidate, i int, st status) (next int) {
+	next = i + 1
+	for next < len(cands) && cands[next].Search {
+		next++
+	}
+	if rest := next - i - 1; rest > 0 {
+		e.res.Flags = append(e.res.Flags, Flag{Kind: "gives-up-early", Query: len(e.res.Queries) - 1,
+			Message: fmt.Sprintf("glibc ends the search list at %s on %s: %d more search domain(s) never asked", cands[i].Name, statusWords[st], rest)})
+	}
+	return next
 }
 
 // runMusl is name_from_dns_search: only NXDOMAIN moves on.
