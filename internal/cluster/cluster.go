@@ -4,8 +4,8 @@
 //
 // It holds no rules. Which records exist is decided by package zone; how
 // workloads become pods and pods become EndpointSlices is decided by the
-// sources (package source/manifest plays the controllers, a live cluster runs
-// the real ones). No client-go type crosses this boundary.
+// controllers (package controller plays them for manifests, a live cluster
+// runs the real ones). No client-go type crosses this boundary.
 package cluster
 
 import (
@@ -140,6 +140,16 @@ const (
 	AddressTypeIPv6 AddressType = "IPv6"
 	AddressTypeFQDN AddressType = "FQDN"
 )
+
+// FamilyOf returns the address family of an address: IPv4 for an IPv4
+// address or an IPv4-mapped IPv6 one (::ffff:a.b.c.d), else IPv6. It is the
+// one place the family of an address is decided.
+func FamilyOf(a netip.Addr) AddressType {
+	if a.Is4() || a.Is4In6() {
+		return AddressTypeIPv4
+	}
+	return AddressTypeIPv6
+}
 
 // EndpointConditions are endpoints[].conditions. A nil condition is unknown;
 // consumers of the EndpointSlice API read a nil Ready as ready.

@@ -3,9 +3,10 @@
 // whose changes become zone.Change values for the services they touch.
 //
 // Its caches hold no API objects: a transform converts each object as it
-// arrives into the cluster model, with the same code as the manifest
-// source, and the caches keep that compact form, which the zone is handed
-// as is (so an endpoint is held once, not once typed and once converted).
+// arrives into the cluster model with package kubeconv (the conversion the
+// manifest source uses too), and the caches keep that compact form, which
+// the zone is handed as is (so an endpoint is held once, not once typed and
+// once converted).
 // It never rebuilds the whole zone for an event: a change to a Service or
 // one of its EndpointSlices updates that service alone. It does not decide
 // readiness (the cluster's EndpointSlice controller did) nor answer
@@ -24,7 +25,7 @@ import (
 	"time"
 
 	"github.com/clusterdns/clusterdns/internal/cluster"
-	"github.com/clusterdns/clusterdns/internal/source/manifest"
+	"github.com/clusterdns/clusterdns/internal/kubeconv"
 	"github.com/clusterdns/clusterdns/internal/zone"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -113,7 +114,8 @@ func RestConfig(o Options) (*rest.Config, error) {
 // Sink receives what the source sees. Apply must return once the change is
 // being served: the source measures programming latency up to there.
 type Sink interface {
-	// Apply makes a snapshot with the change and serves it.
+	// Apply makes a snapshot with the change and serves it. The change
+	// carries no serial: the sink gives each snapshot one (zone.NextSerial).
 	Apply(ch zone.Change)
 	// Synced is called once, after the first full state has been applied.
 	Synced()
@@ -192,6 +194,45 @@ const (
 // Run starts the informers, applies the full state once they have synced,
 // then applies changes as they come, until ctx is done.
 func (s *Source) Run(ctx context.Context, sink Sink) error {
+	infs, err := s.informers()
+	if err != nil {
+		return err
+	}
+	var wg sync.WaitGroup
+	for _, inf := range infs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			inf.RunWithContext(ctx)
+		}()
+	}
+	defer wg.Wait()
+
+	s.log.Info("watching the Kubernetes API", "server", s.host, "pods", s.opts.Pods)
+	if !s.applyFull(ctx, infs, sink) {
+		return ctx.Err()
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-s.kick:
+		}
+		s.mu.Lock()
+		p := s.pending
+		s.pending.reset()
+		s.mu.Unlock()
+		ch := s.change(p)
+		sink.Apply(ch)
+		served := time.Now()
+		s.observe(p.slices, served)
+	}
+}
+
+// informers makes the informers (Services, EndpointSlices, Namespaces and,
+// with Options.Pods, Pods) with their transform, watch error handler and
+// event handlers.
+func (s *Source) informers() ([]cache.SharedIndexInformer, error) {
 	factory := informers.NewSharedInformerFactoryWithOptions(s.client, 0)
 	s.svcInf = factory.Core().V1().Services().Informer()
 	s.sliceInf = factory.Discovery().V1().EndpointSlices().Informer()
@@ -207,27 +248,35 @@ func (s *Source) Run(ctx context.Context, sink Sink) error {
 	}
 	for _, inf := range infs {
 		if err := inf.SetTransform(transform(s.log, inf.GetIndexer(), s.opts.TargetRefs)); err != nil {
-			return fmt.Errorf("setting informer transform: %w", err)
+			return nil, fmt.Errorf("setting informer transform: %w", err)
 		}
 		if err := inf.SetWatchErrorHandlerWithContext(s.watchError); err != nil {
-			return fmt.Errorf("setting watch error handler: %w", err)
+			return nil, fmt.Errorf("setting watch error handler: %w", err)
 		}
 	}
-	handlers := []struct {
-		inf cache.SharedIndexInformer
-		h   cache.ResourceEventHandlerFuncs
-	}{
-		{s.svcInf, cache.ResourceEventHandlerFuncs{
+	for inf, h := range s.eventHandlers() {
+		if _, err := inf.AddEventHandler(h); err != nil {
+			return nil, fmt.Errorf("adding event handler: %w", err)
+		}
+	}
+	return infs, nil
+}
+
+// eventHandlers are the handlers of each informer: they mark what changed.
+// An update whose old and new values are the same stored value is a
+// re-list of an unchanged object, and changes nothing.
+func (s *Source) eventHandlers() map[cache.SharedIndexInformer]cache.ResourceEventHandlerFuncs {
+	handlers := map[cache.SharedIndexInformer]cache.ResourceEventHandlerFuncs{
+		s.svcInf: {
 			AddFunc: func(o any) { s.serviceChanged(o) },
 			UpdateFunc: func(old, o any) {
-				// The same stored value: a re-list of an unchanged object.
 				if old != o {
 					s.serviceChanged(o)
 				}
 			},
 			DeleteFunc: func(o any) { s.serviceChanged(o) },
-		}},
-		{s.sliceInf, cache.ResourceEventHandlerFuncs{
+		},
+		s.sliceInf: {
 			AddFunc: func(o any) { s.sliceChanged(nil, o) },
 			UpdateFunc: func(old, o any) {
 				if old != o {
@@ -235,17 +284,14 @@ func (s *Source) Run(ctx context.Context, sink Sink) error {
 				}
 			},
 			DeleteFunc: func(o any) { s.sliceChanged(nil, o) },
-		}},
-		{s.nsInf, cache.ResourceEventHandlerFuncs{
+		},
+		s.nsInf: {
 			AddFunc:    func(o any) { s.namespaceChanged() },
 			DeleteFunc: func(o any) { s.namespaceChanged() },
-		}},
+		},
 	}
 	if s.podInf != nil {
-		handlers = append(handlers, struct {
-			inf cache.SharedIndexInformer
-			h   cache.ResourceEventHandlerFuncs
-		}{s.podInf, cache.ResourceEventHandlerFuncs{
+		handlers[s.podInf] = cache.ResourceEventHandlerFuncs{
 			AddFunc: func(o any) { s.podChanged(o) },
 			UpdateFunc: func(old, o any) {
 				if old != o {
@@ -253,24 +299,14 @@ func (s *Source) Run(ctx context.Context, sink Sink) error {
 				}
 			},
 			DeleteFunc: func(o any) { s.podChanged(o) },
-		}})
-	}
-	for _, h := range handlers {
-		if _, err := h.inf.AddEventHandler(h.h); err != nil {
-			return fmt.Errorf("adding event handler: %w", err)
 		}
 	}
-	var wg sync.WaitGroup
-	for _, inf := range infs {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			inf.RunWithContext(ctx)
-		}()
-	}
-	defer wg.Wait()
+	return handlers
+}
 
-	s.log.Info("watching the Kubernetes API", "server", s.host, "pods", s.opts.Pods)
+// applyFull waits for the informers to sync and applies the full state
+// once; false if ctx ended first.
+func (s *Source) applyFull(ctx context.Context, infs []cache.SharedIndexInformer, sink Sink) bool {
 	synced := make([]cache.InformerSynced, 0, len(infs))
 	for _, inf := range infs {
 		synced = append(synced, inf.HasSynced)
@@ -287,7 +323,7 @@ func (s *Source) Run(ctx context.Context, sink Sink) error {
 		return true, nil
 	})
 	if err != nil {
-		return ctx.Err()
+		return false
 	}
 	// Everything that happened before is in the full state.
 	s.mu.Lock()
@@ -300,22 +336,7 @@ func (s *Source) Run(ctx context.Context, sink Sink) error {
 	s.log.Info("informers synced; serving the cluster", "after", time.Since(start).Round(time.Millisecond),
 		"listed", listed.Sub(start).Round(time.Millisecond), "built", time.Since(listed).Round(time.Millisecond),
 		"namespaces", len(full.Namespaces), "services", len(full.Services), "pods", len(full.Pods))
-
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-s.kick:
-		}
-		s.mu.Lock()
-		p := s.pending
-		s.pending.reset()
-		s.mu.Unlock()
-		ch := s.change(p)
-		sink.Apply(ch)
-		served := time.Now()
-		s.observe(p.slices, served)
-	}
+	return true
 }
 
 func (s *Source) notify() {
@@ -410,7 +431,7 @@ func (s *Source) fullChange() zone.Change {
 
 // change reads the current objects of what is pending into a zone.Change.
 func (s *Source) change(p pendingSet) zone.Change {
-	ch := zone.Change{Serial: uint32(time.Now().Unix())}
+	var ch zone.Change // no Serial: the sink numbers its snapshots (zone.NextSerial)
 	if p.namespaces {
 		ch.Namespaces = []string{}
 		for _, o := range s.nsInf.GetStore().List() {
@@ -539,7 +560,7 @@ func ListState(ctx context.Context, o Options) (*cluster.State, error) {
 		return nil, fmt.Errorf("listing services on %s: %w", cfg.Host, err)
 	}
 	for i := range svcs.Items {
-		s, _ := manifest.ConvertService(&svcs.Items[i])
+		s, _ := kubeconv.Service(&svcs.Items[i])
 		st.Services = append(st.Services, s)
 	}
 	slices, err := client.DiscoveryV1().EndpointSlices("").List(ctx, metav1.ListOptions{})
@@ -547,7 +568,7 @@ func ListState(ctx context.Context, o Options) (*cluster.State, error) {
 		return nil, fmt.Errorf("listing EndpointSlices on %s: %w", cfg.Host, err)
 	}
 	for i := range slices.Items {
-		if es, _ := manifest.ConvertEndpointSlice(&slices.Items[i]); es != nil {
+		if es, _ := kubeconv.EndpointSlice(&slices.Items[i]); es != nil {
 			st.EndpointSlices = append(st.EndpointSlices, *es)
 		}
 	}
@@ -556,7 +577,7 @@ func ListState(ctx context.Context, o Options) (*cluster.State, error) {
 		return nil, fmt.Errorf("listing pods on %s: %w", cfg.Host, err)
 	}
 	for i := range pods.Items {
-		p, _ := manifest.ConvertPod(&pods.Items[i])
+		p, _ := kubeconv.Pod(&pods.Items[i])
 		st.Pods = append(st.Pods, p)
 	}
 	return st, nil

@@ -13,7 +13,7 @@ import (
 	"unsafe"
 
 	"github.com/clusterdns/clusterdns/internal/cluster"
-	"github.com/clusterdns/clusterdns/internal/source/manifest"
+	"github.com/clusterdns/clusterdns/internal/kubeconv"
 	"github.com/clusterdns/clusterdns/internal/zone"
 	"github.com/miekg/dns"
 	corev1 "k8s.io/api/core/v1"
@@ -265,7 +265,7 @@ func TestCompactKeepsTheValues(t *testing.T) {
 			{Addresses: []string{"10.0.0.3", "10.0.0.4"}, Conditions: discoveryv1.EndpointConditions{Ready: &notReady}},
 		},
 	}
-	want, err := manifest.ConvertEndpointSlice(es)
+	want, err := kubeconv.EndpointSlice(es)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/clusterdns/clusterdns/internal/cluster"
-	"github.com/clusterdns/clusterdns/internal/source/manifest"
+	"github.com/clusterdns/clusterdns/internal/kubeconv"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -94,7 +94,7 @@ func transform(log *slog.Logger, stored cache.KeyGetter, targetRefs bool) func(a
 		case *corev1.Service:
 			// The conversion reads the name, namespace and the spec fields
 			// DNS uses, nothing else.
-			svc, err := manifest.ConvertService(o)
+			svc, err := kubeconv.Service(o)
 			if err != nil {
 				log.Warn("service has values DNS cannot use", "service", o.Namespace+"/"+o.Name, "err", err)
 			}
@@ -109,7 +109,7 @@ func transform(log *slog.Logger, stored cache.KeyGetter, targetRefs bool) func(a
 					st.trigger = t
 				}
 			}
-			es, err := manifest.ConvertEndpointSlice(o)
+			es, err := kubeconv.EndpointSlice(o)
 			if err != nil {
 				log.Warn("EndpointSlice has values DNS cannot use", "endpointslice", o.Namespace+"/"+o.Name, "err", err)
 			}
@@ -123,7 +123,7 @@ func transform(log *slog.Logger, stored cache.KeyGetter, targetRefs bool) func(a
 			// Converted from the fields pod records read only, so that the
 			// model holds no labels, container ports or owners it does not
 			// need.
-			pod, err := manifest.ConvertPod(trimPod(o))
+			pod, err := kubeconv.Pod(trimPod(o))
 			if err != nil {
 				log.Warn("pod has values DNS cannot use", "pod", o.Namespace+"/"+o.Name, "err", err)
 			}

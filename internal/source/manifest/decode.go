@@ -22,6 +22,8 @@ import (
 	sigsjson "sigs.k8s.io/json"
 
 	"github.com/clusterdns/clusterdns/internal/cluster"
+	"github.com/clusterdns/clusterdns/internal/controller"
+	"github.com/clusterdns/clusterdns/internal/kubeconv"
 )
 
 // Object is one Kubernetes object read from a manifest, before anything is
@@ -43,8 +45,10 @@ type Object struct {
 	// this package does not read.
 	Typed runtime.Object
 
-	tree   *node
-	parsed any // the DNS-relevant conversion, see convert.go
+	tree *node
+	// conv is the object as the control plane is given it (package
+	// kubeconv converted it); nil for kinds this package does not read.
+	conv *controller.Object
 }
 
 // Known reports whether the object is of a kind this package reads.
@@ -317,72 +321,18 @@ func (d *decoder) object(doc document, n *node) {
 	}
 }
 
+// typedObject reads an object whose apiVersion and kind are known to be
+// strings: a list is flattened, an object of a kind this package reads is
+// decoded and converted, any other is kept by its name.
 func (d *decoder) typedObject(doc document, n *node, apiVersion, kind string) {
-	fail := func(at *node, format string, args ...any) { d.errs.add(d.file, doc.index, at.line, format, args...) }
-
 	if items := n.get("items"); strings.HasSuffix(kind, "List") && (items != nil || isKnownList(kind)) {
-		if items == nil || items.kind == nullNode {
-			return
-		}
-		if items.kind != listNode {
-			fail(items, "items: must be a list, got %s", items.kind)
-			return
-		}
-		elemKind := strings.TrimSuffix(kind, "List")
-		for _, item := range items.vals {
-			if item.kind != mapNode {
-				fail(item, "item of %s is a %s, not an object", kind, item.kind)
-				continue
-			}
-			// Items of typed lists (ServiceList) may leave out kind and
-			// apiVersion; items of a List may not.
-			itemAPIVersion, itemKind := apiVersion, elemKind
-			if v := item.get("kind"); v != nil {
-				if v.kind != stringNode {
-					fail(v, "kind: must be a string, got %s", v.kind)
-					continue
-				}
-				itemKind = v.text
-			}
-			if a := item.get("apiVersion"); a != nil {
-				if a.kind != stringNode {
-					fail(a, "apiVersion: must be a string, got %s", a.kind)
-					continue
-				}
-				itemAPIVersion = a.text
-			} else if itemKind != elemKind {
-				itemAPIVersion = ""
-			}
-			if itemKind == "" {
-				fail(item, "object has no kind")
-				continue
-			}
-			if itemAPIVersion == "" {
-				fail(item, "%s has no apiVersion", itemKind)
-				continue
-			}
-			d.typedObject(doc, item, itemAPIVersion, itemKind)
-		}
+		d.listItems(doc, items, apiVersion, kind)
 		return
 	}
-
 	obj := Object{File: d.file, Document: doc.index, Line: n.line, APIVersion: apiVersion, Kind: kind, tree: n}
 	info, known := knownKinds[kind]
 	if !known {
-		for k := range knownKinds {
-			if strings.EqualFold(k, kind) {
-				fail(n.get("kind"), "unknown kind %q (did you mean %s?)", kind, k)
-				return
-			}
-		}
-		meta := n.get("metadata")
-		if v := meta.get("name"); v != nil && v.kind == stringNode {
-			obj.Name = v.text
-		}
-		if v := meta.get("namespace"); v != nil && v.kind == stringNode {
-			obj.Namespace = v.text
-		}
-		d.objs = append(d.objs, obj)
+		d.unknownObject(doc, n, obj)
 		return
 	}
 	if apiVersion != info.apiVersion {
@@ -390,13 +340,93 @@ func (d *decoder) typedObject(doc document, n *node, apiVersion, kind string) {
 		if at == nil {
 			at = n
 		}
-		fail(at, "unknown apiVersion %q for %s (want %s)", apiVersion, kind, info.apiVersion)
+		d.errs.add(d.file, doc.index, at.line, "unknown apiVersion %q for %s (want %s)", apiVersion, kind, info.apiVersion)
 		return
 	}
+	if d.knownObject(doc, n, &obj, info) {
+		d.objs = append(d.objs, obj)
+	}
+}
 
-	typed := info.new()
-	if !d.decodeTyped(doc, n, treeRef(n, kind, info.namespaced), typed) {
+// listItems reads the items of a List or of a typed list (ServiceList).
+func (d *decoder) listItems(doc document, items *node, apiVersion, kind string) {
+	fail := func(at *node, format string, args ...any) { d.errs.add(d.file, doc.index, at.line, format, args...) }
+	if items == nil || items.kind == nullNode {
 		return
+	}
+	if items.kind != listNode {
+		fail(items, "items: must be a list, got %s", items.kind)
+		return
+	}
+	elemKind := strings.TrimSuffix(kind, "List")
+	for _, item := range items.vals {
+		if item.kind != mapNode {
+			fail(item, "item of %s is a %s, not an object", kind, item.kind)
+			continue
+		}
+		// Items of typed lists (ServiceList) may leave out kind and
+		// apiVersion; items of a List may not.
+		itemAPIVersion, itemKind := apiVersion, elemKind
+		if v := item.get("kind"); v != nil {
+			if v.kind != stringNode {
+				fail(v, "kind: must be a string, got %s", v.kind)
+				continue
+			}
+			itemKind = v.text
+		}
+		if a := item.get("apiVersion"); a != nil {
+			if a.kind != stringNode {
+				fail(a, "apiVersion: must be a string, got %s", a.kind)
+				continue
+			}
+			itemAPIVersion = a.text
+		} else if itemKind != elemKind {
+			itemAPIVersion = ""
+		}
+		if itemKind == "" {
+			fail(item, "object has no kind")
+			continue
+		}
+		if itemAPIVersion == "" {
+			fail(item, "%s has no apiVersion", itemKind)
+			continue
+		}
+		d.typedObject(doc, item, itemAPIVersion, itemKind)
+	}
+}
+
+// unknownObject keeps an object of a kind this package does not read,
+// named by its metadata; a kind that differs from a known one only in case
+// is an error.
+func (d *decoder) unknownObject(doc document, n *node, obj Object) {
+	for k := range knownKinds {
+		if strings.EqualFold(k, obj.Kind) {
+			at := n.get("kind")
+			if at == nil {
+				at = n // an item of a typed list, whose kind it implies
+			}
+			d.errs.add(d.file, doc.index, at.line, "unknown kind %q (did you mean %s?)", obj.Kind, k)
+			return
+		}
+	}
+	meta := n.get("metadata")
+	if v := meta.get("name"); v != nil && v.kind == stringNode {
+		obj.Name = v.text
+	}
+	if v := meta.get("namespace"); v != nil && v.kind == stringNode {
+		obj.Namespace = v.text
+	}
+	d.objs = append(d.objs, obj)
+}
+
+// knownObject decodes an object of a kind this package reads into its
+// type, defaults its namespace and converts it (package kubeconv),
+// reporting each problem at the line of its field. It reports false when
+// the object cannot be used at all.
+func (d *decoder) knownObject(doc document, n *node, obj *Object, info kindInfo) bool {
+	typed := info.new()
+	if !d.decodeTyped(doc, n, treeRef(n, obj.Kind, info.namespaced), typed) {
+		return false
 	}
 	meta := typed.(metav1.Object)
 	if meta.GetName() == "" {
@@ -405,11 +435,11 @@ func (d *decoder) typedObject(doc document, n *node, apiVersion, kind string) {
 			at = n
 		}
 		if meta.GetGenerateName() != "" {
-			fail(at, "%s has no metadata.name (generateName is not supported: names must be known)", kind)
+			d.errs.add(d.file, doc.index, at.line, "%s has no metadata.name (generateName is not supported: names must be known)", obj.Kind)
 		} else {
-			fail(at, "%s has no metadata.name", kind)
+			d.errs.add(d.file, doc.index, at.line, "%s has no metadata.name", obj.Kind)
 		}
-		return
+		return false
 	}
 	if !info.namespaced {
 		meta.SetNamespace("")
@@ -417,22 +447,14 @@ func (d *decoder) typedObject(doc document, n *node, apiVersion, kind string) {
 		meta.SetNamespace("default")
 	}
 	obj.Name, obj.Namespace, obj.Typed = meta.GetName(), meta.GetNamespace(), typed
-
-	var fe fieldErrors
-	// Names that become DNS labels must be DNS labels. (Service names may
-	// start with a digit: RelaxedServiceNameValidation.)
-	if kind == "Namespace" || kind == "Service" {
-		checkDNSLabel([]any{"metadata", "name"}, obj.Name, &fe)
+	conv, problems, _ := kubeconv.Convert(typed)
+	conv.Ref, conv.Origin = obj.Ref(), obj.Origin()
+	obj.conv = &conv
+	for _, p := range problems {
+		at, _ := n.lookup(p.Path)
+		d.errs.add(d.file, doc.index, at.line, "%s: %s: %s", obj.Ref(), p.Path, p.Message)
 	}
-	if info.namespaced && obj.Namespace != "default" {
-		checkDNSLabel([]any{"metadata", "namespace"}, obj.Namespace, &fe)
-	}
-	obj.parsed = convert(typed, &fe)
-	for _, e := range fe {
-		at, _ := n.lookup(e.path)
-		d.errs.add(d.file, doc.index, at.line, "%s: %s: %s", obj.Ref(), formatPath(e.path), e.msg)
-	}
-	d.objs = append(d.objs, obj)
+	return true
 }
 
 // treeRef names an object that could not be decoded by what its metadata
@@ -495,7 +517,7 @@ func describeDecodeError(n *node, err error, typed runtime.Object) (int, string)
 		// value written once in the object, that is where it is.
 		if m := quotedRE.FindStringSubmatch(err.Error()); m != nil {
 			if at, p, ok := findString(n, m[1]); ok {
-				return at.line, formatPath(p) + ": " + err.Error()
+				return at.line, kubeconv.Path(p).String() + ": " + err.Error()
 			}
 		}
 		return n.line, err.Error()
@@ -510,7 +532,7 @@ func describeDecodeError(n *node, err error, typed runtime.Object) (int, string)
 		}
 	}
 	want := typeName(ute.Type)
-	msg := fmt.Sprintf("%s: cannot use %s as %s", formatPath(p), describeValue(at), want)
+	msg := fmt.Sprintf("%s: cannot use %s as %s", kubeconv.Path(p), describeValue(at), want)
 	switch {
 	case at.kind == boolNode && want == "string":
 		msg += " (unquoted true/false/yes/no/on/off are booleans in YAML as kubectl reads it: quote the value)"
@@ -538,11 +560,11 @@ func findString(n *node, text string) (*node, []any, bool) {
 			}
 		case mapNode:
 			for i, v := range n.vals {
-				walk(v, at(p, n.keys[i]))
+				walk(v, kubeconv.Path(p).At(n.keys[i]))
 			}
 		case listNode:
 			for i, v := range n.vals {
-				walk(v, at(p, i))
+				walk(v, kubeconv.Path(p).At(i))
 			}
 		}
 	}

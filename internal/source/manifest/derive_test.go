@@ -1,6 +1,7 @@
 package manifest
 
 import (
+	"cmp"
 	"fmt"
 	"net/netip"
 	"reflect"
@@ -333,7 +334,7 @@ func TestOneSlicePerAddressFamily(t *testing.T) {
 				for _, s := range slicesOf(st, "default", "web") {
 					fams = append(fams, s.AddressType)
 					if len(s.Endpoints) != 1 || len(s.Endpoints[0].Addresses) != 1 ||
-						familyName(s.Endpoints[0].Addresses[0]) != string(s.AddressType) {
+						cluster.FamilyOf(s.Endpoints[0].Addresses[0]) != s.AddressType {
 						t.Errorf("slice %s: endpoints %+v", s.AddressType, s.Endpoints)
 					}
 				}
@@ -838,12 +839,12 @@ func TestStateIsDeterministic(t *testing.T) {
 		}
 	}
 	if !slices.IsSortedFunc(first.Pods, func(a, b cluster.Pod) int {
-		return compareNsName(nsName{a.Namespace, a.Name}, nsName{b.Namespace, b.Name})
+		return cmp.Or(strings.Compare(a.Namespace, b.Namespace), strings.Compare(a.Name, b.Name))
 	}) {
 		t.Errorf("pods not sorted: %v", podNames(first))
 	}
 	if !slices.IsSortedFunc(first.EndpointSlices, func(a, b cluster.EndpointSlice) int {
-		return compareNsName(nsName{a.Namespace, a.Name}, nsName{b.Namespace, b.Name})
+		return cmp.Or(strings.Compare(a.Namespace, b.Namespace), strings.Compare(a.Name, b.Name))
 	}) {
 		t.Errorf("slices not sorted")
 	}

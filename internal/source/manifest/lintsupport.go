@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/clusterdns/clusterdns/internal/cluster"
+	"github.com/clusterdns/clusterdns/internal/kubeconv"
 )
 
 // Helpers for package lint, which decodes files itself (to map kustomize
@@ -42,28 +43,20 @@ func (o *Object) FieldProblems() []FieldProblem {
 	if o.Typed == nil {
 		return nil
 	}
-	var fe fieldErrors
-	// As typedObject: names that become DNS labels must be DNS labels.
-	info := knownKinds[o.Kind]
-	if o.Kind == "Namespace" || o.Kind == "Service" {
-		checkDNSLabel([]any{"metadata", "name"}, o.Name, &fe)
-	}
-	if info.namespaced && o.Namespace != "default" {
-		checkDNSLabel([]any{"metadata", "namespace"}, o.Namespace, &fe)
-	}
-	convert(o.Typed, &fe)
-	out := make([]FieldProblem, 0, len(fe))
-	for _, e := range fe {
+	// As Decode: the names that become DNS labels, then the values.
+	_, problems, _ := kubeconv.Convert(o.Typed)
+	out := make([]FieldProblem, 0, len(problems))
+	for _, pr := range problems {
 		line := o.Line
 		if o.tree != nil {
-			at, _ := o.tree.lookup(e.path)
+			at, _ := o.tree.lookup(pr.Path)
 			line = at.line
 		}
-		p := formatPath(e.path)
+		p := pr.Path.String()
 		out = append(out, FieldProblem{
 			Path:    p,
-			Message: e.msg,
-			Err:     &Error{File: o.File, Document: o.Document, Line: line, Err: fmt.Errorf("%s: %s: %s", o.Ref(), p, e.msg)},
+			Message: pr.Message,
+			Err:     &Error{File: o.File, Document: o.Document, Line: line, Err: fmt.Errorf("%s: %s: %s", o.Ref(), p, pr.Message)},
 		})
 	}
 	return out

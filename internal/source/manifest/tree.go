@@ -204,23 +204,6 @@ func writeJSONString(buf *bytes.Buffer, s string) {
 	buf.Write(b)
 }
 
-// formatPath renders a path the way Kubernetes field errors do.
-func formatPath(path []any) string {
-	var b strings.Builder
-	for _, seg := range path {
-		switch s := seg.(type) {
-		case string:
-			if b.Len() > 0 {
-				b.WriteByte('.')
-			}
-			b.WriteString(s)
-		case int:
-			fmt.Fprintf(&b, "[%d]", s)
-		}
-	}
-	return b.String()
-}
-
 // posError is an error at a line of the input.
 type posError struct {
 	line int
@@ -277,60 +260,76 @@ func (c *yamlConverter) convert(y *yaml.Node, line, depth int, alias bool) (*nod
 		}
 		return c.convert(y.Content[0], y.Content[0].Line, depth, alias)
 	case yaml.AliasNode:
-		if y.Alias == nil {
-			return nil, &posError{y.Line, errors.New("unknown alias")}
-		}
-		if c.expanding[y.Alias] {
-			return nil, &posError{y.Line, fmt.Errorf("%w: *%s refers to a value that contains it (anchored at line %d), so it would never end", errAliasCycle, y.Value, y.Alias.Line)}
-		}
-		if !alias {
-			c.aliasLine = y.Line
-		}
-		return c.convert(y.Alias, line, depth, true)
+		return c.alias(y, line, depth, alias)
 	case yaml.SequenceNode:
-		n := &node{kind: listNode, line: line, vals: make([]*node, 0, len(y.Content))}
-		for _, item := range y.Content {
-			v, err := c.convert(item, item.Line, depth+1, alias)
-			if err != nil {
-				return nil, err
-			}
-			n.vals = append(n.vals, v)
-		}
-		return n, nil
+		return c.sequence(y, line, depth, alias)
 	case yaml.MappingNode:
-		n := &node{kind: mapNode, line: line}
-		seen := map[string]int{}
-		var merges []*yaml.Node
-		for i := 0; i+1 < len(y.Content); i += 2 {
-			k, v := y.Content[i], y.Content[i+1]
-			if k.Kind == yaml.ScalarNode && k.ShortTag() == "!!merge" {
-				merges = append(merges, v)
-				continue
-			}
-			if k.Kind != yaml.ScalarNode {
-				return nil, &posError{k.Line, errors.New("mapping key is not a scalar")}
-			}
-			if first, dup := seen[k.Value]; dup {
-				return nil, &posError{k.Line, fmt.Errorf("key %q already defined at line %d", k.Value, first)}
-			}
-			seen[k.Value] = k.Line
-			val, err := c.convert(v, k.Line, depth+1, alias)
-			if err != nil {
-				return nil, err
-			}
-			n.keys = append(n.keys, k.Value)
-			n.vals = append(n.vals, val)
-		}
-		for _, m := range merges {
-			if err := c.merge(n, m, seen, depth+1, alias); err != nil {
-				return nil, err
-			}
-		}
-		return n, nil
+		return c.mapping(y, line, depth, alias)
 	case yaml.ScalarNode:
 		return c.scalar(y, line)
 	}
 	return nil, &posError{y.Line, fmt.Errorf("unexpected YAML node kind %d", y.Kind)}
+}
+
+// alias converts the value an alias refers to, refusing one that contains
+// the alias.
+func (c *yamlConverter) alias(y *yaml.Node, line, depth int, alias bool) (*node, error) {
+	if y.Alias == nil {
+		return nil, &posError{y.Line, errors.New("unknown alias")}
+	}
+	if c.expanding[y.Alias] {
+		return nil, &posError{y.Line, fmt.Errorf("%w: *%s refers to a value that contains it (anchored at line %d), so it would never end", errAliasCycle, y.Value, y.Alias.Line)}
+	}
+	if !alias {
+		c.aliasLine = y.Line
+	}
+	return c.convert(y.Alias, line, depth, true)
+}
+
+func (c *yamlConverter) sequence(y *yaml.Node, line, depth int, alias bool) (*node, error) {
+	n := &node{kind: listNode, line: line, vals: make([]*node, 0, len(y.Content))}
+	for _, item := range y.Content {
+		v, err := c.convert(item, item.Line, depth+1, alias)
+		if err != nil {
+			return nil, err
+		}
+		n.vals = append(n.vals, v)
+	}
+	return n, nil
+}
+
+// mapping converts a mapping: keys must be scalars and unique; "<<" merge
+// keys add the keys the mapping does not have.
+func (c *yamlConverter) mapping(y *yaml.Node, line, depth int, alias bool) (*node, error) {
+	n := &node{kind: mapNode, line: line}
+	seen := map[string]int{}
+	var merges []*yaml.Node
+	for i := 0; i+1 < len(y.Content); i += 2 {
+		k, v := y.Content[i], y.Content[i+1]
+		if k.Kind == yaml.ScalarNode && k.ShortTag() == "!!merge" {
+			merges = append(merges, v)
+			continue
+		}
+		if k.Kind != yaml.ScalarNode {
+			return nil, &posError{k.Line, errors.New("mapping key is not a scalar")}
+		}
+		if first, dup := seen[k.Value]; dup {
+			return nil, &posError{k.Line, fmt.Errorf("key %q already defined at line %d", k.Value, first)}
+		}
+		seen[k.Value] = k.Line
+		val, err := c.convert(v, k.Line, depth+1, alias)
+		if err != nil {
+			return nil, err
+		}
+		n.keys = append(n.keys, k.Value)
+		n.vals = append(n.vals, val)
+	}
+	for _, m := range merges {
+		if err := c.merge(n, m, seen, depth+1, alias); err != nil {
+			return nil, err
+		}
+	}
+	return n, nil
 }
 
 // merge adds the keys of a "<<" merge value that n does not have yet.
