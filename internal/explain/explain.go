@@ -17,6 +17,7 @@ import (
 	"strings"
 
 	"github.com/clusterdns/clusterdns/internal/cluster"
+	"github.com/clusterdns/clusterdns/internal/schema"
 	"github.com/clusterdns/clusterdns/internal/zone"
 	"github.com/miekg/dns"
 )
@@ -146,8 +147,10 @@ func (r *Result) HasErrors() bool {
 type Explainer struct {
 	state *cluster.State
 	opts  zone.Options
-	zones []string // canonical forward zones
-	rev   []string
+	// base is the engine over the namespaces alone: it reads names
+	// (zone, schema) and says which namespaces are served.
+	base  *zone.Snapshot
+	zones []string // canonical forward zones, the first one first
 
 	namespaces  map[string]*cluster.Namespace
 	services    map[string]*cluster.Service   // "ns/name"
@@ -163,12 +166,15 @@ type Explainer struct {
 
 // New indexes a state for explanations with the zone options the server uses.
 func New(state *cluster.State, opts zone.Options) (*Explainer, error) {
-	if _, err := zone.Empty(opts); err != nil {
+	base, err := zone.Build(&cluster.State{Namespaces: state.Namespaces}, opts)
+	if err != nil {
 		return nil, err
 	}
 	e := &Explainer{
 		state:       state,
-		opts:        opts,
+		opts:        base.Options(),
+		base:        base,
+		zones:       base.Options().Zones,
 		namespaces:  map[string]*cluster.Namespace{},
 		services:    map[string]*cluster.Service{},
 		svcsByNS:    map[string][]*cluster.Service{},
@@ -177,15 +183,13 @@ func New(state *cluster.State, opts zone.Options) (*Explainer, error) {
 		pods:        map[string]*cluster.Pod{},
 		byIP:        map[netip.Addr][]string{},
 	}
-	for _, z := range opts.Zones {
-		e.zones = append(e.zones, strings.ToLower(dns.Fqdn(z)))
-	}
-	if len(e.zones) > 0 {
-		e.Search = ResolverSearch(e.zones[0])
-	}
-	for _, z := range opts.ReverseZones {
-		e.rev = append(e.rev, strings.ToLower(dns.Fqdn(z)))
-	}
+	e.Search = ResolverSearch(e.zones[0])
+	e.index(state)
+	return e, nil
+}
+
+// index keys the state's objects the way explanations look them up.
+func (e *Explainer) index(state *cluster.State) {
 	for i := range state.Namespaces {
 		n := &state.Namespaces[i]
 		e.namespaces[strings.ToLower(n.Name)] = n
@@ -214,7 +218,6 @@ func New(state *cluster.State, opts zone.Options) (*Explainer, error) {
 		e.podsByNS[strings.ToLower(p.Namespace)] = append(e.podsByNS[strings.ToLower(p.Namespace)], p)
 		e.pods[key(p.Namespace, p.Name)] = p
 	}
-	return e, nil
 }
 
 func key(ns, name string) string { return strings.ToLower(ns) + "/" + strings.ToLower(name) }
@@ -261,50 +264,21 @@ func (e *Explainer) snapshot(svcKeys []string, podNS []string) *zone.Snapshot {
 	return snap
 }
 
-// name is a parsed question name.
-type name struct {
-	fqdn    string // canonical
-	zone    string
-	reverse bool
-	labels  []string // below the zone, leftmost first
-}
-
-func (e *Explainer) parse(q string) (name, bool) {
-	n := name{fqdn: strings.ToLower(dns.Fqdn(q))}
-	best := ""
-	for _, z := range e.zones {
-		if dns.IsSubDomain(z, n.fqdn) && len(z) > len(best) {
-			best = z
-		}
-	}
-	for _, z := range e.rev {
-		if dns.IsSubDomain(z, n.fqdn) && len(z) > len(best) {
-			best, n.reverse = z, true
-		}
-	}
-	if best == "" {
-		return n, false
-	}
-	n.zone = best
-	n.labels = dns.SplitDomainName(strings.TrimSuffix(n.fqdn, best))
-	return n, true
-}
-
 // Explain explains one question. A name without a trailing dot and with
 // fewer dots than ndots is first expanded through the search path of a pod
 // in namespace (see ExplainShort).
 func (e *Explainer) Explain(qname string, qtype uint16) *Result {
 	r := &Result{Name: dns.Fqdn(qname), Type: dns.TypeToString[qtype], qtype: qtype, Answer: []string{}, Path: []Step{}, Causes: []Cause{}}
-	n, ok := e.parse(qname)
+	n := e.base.NameFacts(qname)
 	var snap *zone.Snapshot
-	if !ok {
+	if !n.InZone() {
 		snap = e.snapshot(nil, nil)
-		r.step("zone", fmt.Sprintf("%s is outside the served zones (%s)", r.Name, strings.Join(append(append([]string{}, e.zones...), e.rev...), " ")), "", "", cluster.Origin{})
+		r.step("zone", fmt.Sprintf("%s is outside the served zones (%s)", r.Name, strings.Join(e.base.Zones(), " ")), "", "", cluster.Origin{})
 		r.add(Cause{Code: CodeNotInZone, Severity: SeverityError,
 			Message: fmt.Sprintf("%s is not in the cluster zone; clusterdns refuses it and a pod's resolver would ask its upstream", r.Name),
-			Fix:     fmt.Sprintf("names in the cluster end in .svc.%s (services) or .pod.%s (pods); check the zone (--zone) and the spelling", e.zones[0], e.zones[0])})
+			Fix:     fmt.Sprintf("names in the cluster end in .%s (services) or .%s (pods); check the zone (--zone) and the spelling", schema.SvcDomain(e.zones[0]), schema.PodDomain(e.zones[0]))})
 	} else {
-		r.step("zone", n.zone+" is served", "", "", cluster.Origin{})
+		r.step("zone", n.Zone+" is served", "", "", cluster.Origin{})
 		snap = e.walk(r, n)
 	}
 	r.setVerdict(snap, qname, qtype)

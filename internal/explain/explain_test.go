@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -12,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/clusterdns/clusterdns/examples"
+	"github.com/clusterdns/clusterdns/internal/resolv"
 	"github.com/clusterdns/clusterdns/internal/source/manifest"
 	"github.com/clusterdns/clusterdns/internal/zone"
 	"github.com/miekg/dns"
@@ -174,6 +176,48 @@ func TestSearchPathCauseSaysTheOrder(t *testing.T) {
 		}
 		if !found {
 			t.Errorf("%s: no %s cause in %v", name, CodeSearchPathExpansion, codesOf(r))
+		}
+	}
+}
+
+// explain counts wasted queries as resolve does (the resolver model's
+// Wasted), for a name that resolves and one that does not.
+func TestSearchPathWastedIsResolves(t *testing.T) {
+	sub, err := fs.Sub(examples.Cluster, "cluster")
+	if err != nil {
+		t.Fatal(err)
+	}
+	state, err := manifest.LoadFS(context.Background(), sub, manifest.DefaultOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ex, err := New(state, zone.DefaultOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	full, err := zone.Build(state, zone.DefaultOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ask := func(name string, qt uint16) (int, int) {
+		a := full.Lookup(name, qt)
+		if a.Zone == "" {
+			return dns.RcodeRefused, 0
+		}
+		return a.Rcode, len(a.Answer)
+	}
+	for _, name := range []string{"kubernetes", "kubernetes.default", "nope.example.com", "nope"} {
+		cfg := resolv.ClusterFirst("default", "cluster.local", resolv.DefaultClusterDNS)
+		want := resolv.Simulate(cfg, name, resolv.Model{Libc: resolv.Glibc, Call: resolv.GetAddrInfo}, ask)
+		r := ex.ExplainShort(name, dns.TypeA, "default", 5)
+		msg := ""
+		for _, c := range r.Causes {
+			if c.Code == CodeSearchPathExpansion {
+				msg = c.Message
+			}
+		}
+		if wantText := fmt.Sprintf("%d queries for one lookup, %d of them wasted", len(want.Queries), want.Wasted); want.Wasted > 0 && !strings.Contains(msg, wantText) {
+			t.Errorf("%s: %q, want %q (as resolve counts)", name, msg, wantText)
 		}
 	}
 }

@@ -12,8 +12,8 @@ import (
 // res_search-style walk for other types), so that explain and resolve
 // expand names alike. New sets it.
 func ResolverSearch(zone string) SearchFunc {
-	return func(name string, qtype uint16, namespace string, ndots int, ask func(string, uint16) (int, int)) ([]Query, string) {
-		cfg := resolv.ClusterFirst(namespace, zone, "10.96.0.10")
+	return func(name string, qtype uint16, namespace string, ndots int, ask func(string, uint16) (int, int)) ([]Query, string, int) {
+		cfg := resolv.ClusterFirst(namespace, zone, resolv.DefaultClusterDNS)
 		cfg.Options = []string{"ndots:" + strconv.Itoa(ndots)}
 		m := resolv.Model{Libc: resolv.Glibc, Call: resolv.GetAddrInfo}
 		if qtype != dns.TypeA && qtype != dns.TypeAAAA {
@@ -24,6 +24,6 @@ func ResolverSearch(zone string) SearchFunc {
 		for _, q := range res.Queries {
 			qs = append(qs, Query{Name: q.Name, Type: dns.TypeToString[q.Type], Rcode: q.RcodeString()})
 		}
-		return qs, res.ResolvedBy
+		return qs, res.ResolvedBy, res.Wasted
 	}
 }

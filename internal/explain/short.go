@@ -10,8 +10,10 @@ import (
 // SearchFunc expands a name as a client in a namespace would (package resolv
 // models the resolvers): the questions in the order sent, each answered by
 // ask (rcode and number of answer records), and the name that resolved it
-// ("" if none).
-type SearchFunc func(name string, qtype uint16, namespace string, ndots int, ask func(name string, qtype uint16) (rcode, answers int)) (queries []Query, resolvedBy string)
+// ("" if none), and how many of the questions were wasted as the resolver
+// model counts them (package resolv: every packet that did not ask the name
+// that resolved, retries included).
+type SearchFunc func(name string, qtype uint16, namespace string, ndots int, ask func(name string, qtype uint16) (rcode, answers int)) (queries []Query, resolvedBy string, wasted int)
 
 // ExplainShort explains a name as a pod in namespace would ask it: a name
 // with a trailing dot, or with at least ndots dots, is asked as is; a shorter
@@ -22,15 +24,15 @@ func (e *Explainer) ExplainShort(qname string, qtype uint16, namespace string, n
 		return e.Explain(qname, qtype)
 	}
 	ask := func(name string, qt uint16) (int, int) {
-		n, ok := e.parse(name)
-		if !ok {
+		n := e.base.NameFacts(name)
+		if !n.InZone() {
 			return dns.RcodeRefused, 0
 		}
 		snap := e.walk(&Result{qtype: qt}, n)
 		a := snap.Lookup(name, qt)
 		return a.Rcode, len(a.Answer)
 	}
-	queries, resolvedBy := e.Search(qname, qtype, namespace, ndots, ask)
+	queries, resolvedBy, wasted := e.Search(qname, qtype, namespace, ndots, ask)
 	target := resolvedBy
 	if target == "" {
 		// Nothing resolved: explain the name the user most likely meant,
@@ -40,7 +42,7 @@ func (e *Explainer) ExplainShort(qname string, qtype uint16, namespace string, n
 		target = dns.Fqdn(qname)
 		if !e.looksExternal(qname) {
 			for _, q := range queries {
-				if _, ok := e.parse(q.Name); ok {
+				if e.base.NameFacts(q.Name).InZone() {
 					target = q.Name
 					break
 				}
@@ -49,12 +51,6 @@ func (e *Explainer) ExplainShort(qname string, qtype uint16, namespace string, n
 	}
 	r := e.Explain(target, qtype)
 	r.Queries = queries
-	wasted := len(queries)
-	for _, q := range queries {
-		if q.Name == resolvedBy {
-			wasted--
-		}
-	}
 	if wasted > 0 {
 		dots := strings.Count(qname, ".")
 		counted := fmt.Sprintf("%d dots", dots)

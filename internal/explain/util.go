@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/clusterdns/clusterdns/internal/cluster"
+	"github.com/clusterdns/clusterdns/internal/zone"
 	"github.com/miekg/dns"
 )
 
@@ -71,22 +72,6 @@ func editDistance(a, b string) int {
 	return prev[len(b)]
 }
 
-func labelString(m map[string]string) string {
-	if len(m) == 0 {
-		return "{}"
-	}
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	parts := make([]string, len(keys))
-	for i, k := range keys {
-		parts[i] = k + "=" + m[k]
-	}
-	return strings.Join(parts, ",")
-}
-
 func addrs(as []netip.Addr) string {
 	if len(as) == 0 {
 		return "(none)"
@@ -105,16 +90,9 @@ func first(as []netip.Addr) netip.Addr {
 	return as[0]
 }
 
-func addrType(a netip.Addr) uint16 {
-	if a.Unmap().Is4() {
-		return dns.TypeA
-	}
-	return dns.TypeAAAA
-}
-
 func hasFamily(as []netip.Addr, qt uint16) bool {
 	for _, a := range as {
-		if addrType(a) == qt {
+		if zone.AddrType(a) == qt {
 			return true
 		}
 	}

@@ -2,11 +2,11 @@ package lint
 
 import (
 	"fmt"
-	"maps"
 	"slices"
 	"strings"
 
 	"github.com/clusterdns/clusterdns/internal/cluster"
+	"github.com/clusterdns/clusterdns/internal/schema"
 	"github.com/miekg/dns"
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
@@ -49,13 +49,13 @@ func indexedJob(o *object) bool {
 // dnsA is the question type names are checked with.
 const dnsA = dns.TypeA
 
-// fqdn is a name in the cluster zone: fqdn("web-0", "web", "default", "svc").
-func (l *linter) fqdn(labels ...string) string {
-	return strings.ToLower(strings.Join(labels, ".")) + "." + l.zone
-}
+// serviceFQDN is the name of a Service in the (first) cluster zone.
+func (l *linter) serviceFQDN(ns, name string) string { return schema.Service(name, ns, l.zone) }
 
-// serviceFQDN is the name of a Service.
-func (l *linter) serviceFQDN(ns, name string) string { return l.fqdn(name, ns, "svc") }
+// endpointFQDN is the per-pod name <host>.<service> in the cluster zone.
+func (l *linter) endpointFQDN(host, ns, service string) string {
+	return schema.Endpoint(host, l.serviceFQDN(ns, service))
+}
 
 // show renders a name for people: without the trailing dot.
 func show(name string) string { return strings.TrimSuffix(name, ".") }
@@ -117,7 +117,7 @@ func (l *linter) perPodNames(pods []*cluster.Pod) []string {
 		if p.Hostname == "" || p.Subdomain == "" {
 			continue
 		}
-		if n := l.fqdn(p.Hostname, p.Subdomain, p.Namespace, "svc"); !slices.Contains(out, n) {
+		if n := l.endpointFQDN(p.Hostname, p.Namespace, p.Subdomain); !slices.Contains(out, n) {
 			out = append(out, n)
 		}
 	}
@@ -130,18 +130,6 @@ func list(items []string, n int) string {
 		return strings.Join(items, ", ")
 	}
 	return strings.Join(items[:n], ", ") + fmt.Sprintf(" and %d more", len(items)-n)
-}
-
-// labelString renders labels as a selector: "app=web,tier=db".
-func labelString(m map[string]string) string {
-	if len(m) == 0 {
-		return "(none)"
-	}
-	var parts []string
-	for _, k := range slices.Sorted(maps.Keys(m)) {
-		parts = append(parts, k+"="+m[k])
-	}
-	return strings.Join(parts, ",")
 }
 
 func podNames(pods []*cluster.Pod) []string {

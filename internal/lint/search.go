@@ -8,8 +8,8 @@ import (
 	"strings"
 
 	"github.com/clusterdns/clusterdns/internal/cluster"
+	"github.com/clusterdns/clusterdns/internal/kubeconv"
 	"github.com/clusterdns/clusterdns/internal/resolv"
-	"github.com/clusterdns/clusterdns/internal/source/manifest"
 	"github.com/clusterdns/clusterdns/internal/zone"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -110,7 +110,7 @@ func looksLikeName(w string) bool {
 
 // clusterDNS stands for the cluster DNS Service address in the resolv.conf
 // composed for a pod: lint only needs to know the pod asks cluster DNS.
-const clusterDNS = "10.96.0.10"
+const clusterDNS = resolv.DefaultClusterDNS
 
 // model is the client lint assumes: glibc's getaddrinfo, the most common.
 var model = resolv.Model{Libc: resolv.Glibc, Call: resolv.GetAddrInfo}
@@ -171,6 +171,6 @@ func (l *linter) podFor(o *object, t podTemplate) *cluster.Pod {
 	if pods := l.pods[o]; len(pods) > 0 {
 		return pods[0]
 	}
-	p, _ := manifest.ConvertPod(&corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: o.Namespace}, Spec: *t.spec})
+	p, _ := kubeconv.Pod(&corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: o.Namespace}, Spec: *t.spec})
 	return &p
 }

@@ -6,7 +6,8 @@ import (
 	"strings"
 
 	"github.com/clusterdns/clusterdns/internal/cluster"
-	"github.com/clusterdns/clusterdns/internal/source/manifest"
+	"github.com/clusterdns/clusterdns/internal/controller"
+	"github.com/clusterdns/clusterdns/internal/schema"
 	"github.com/clusterdns/clusterdns/internal/zone"
 	"github.com/miekg/dns"
 	corev1 "k8s.io/api/core/v1"
@@ -42,7 +43,7 @@ func (l *linter) checkServices() {
 // selected returns the pods the Service's selector selects.
 func (l *linter) selected(svc *cluster.Service) []*cluster.Pod {
 	if len(svc.Selector) == 0 {
-		return nil // selects nothing, as manifest.SelectorMatches
+		return nil // selects nothing, as controller.SelectorMatches
 	}
 	return l.podIndex.Selected(svc.Namespace, svc.Selector)
 }
@@ -145,7 +146,7 @@ func (l *linter) portNameFor(svc *cluster.Service, sp cluster.ServicePort) strin
 		return sp.TargetPort.Name
 	}
 	for _, p := range l.selected(svc) {
-		if n, ok := manifest.TargetPort(p, sp); ok {
+		if n, ok := controller.TargetPort(p, sp); ok {
 			for _, cp := range p.Ports {
 				if cp.ContainerPort == n && cp.Protocol == sp.Protocol && cp.Name != "" {
 					return cp.Name
@@ -196,7 +197,7 @@ func (l *linter) consequence(svc *cluster.Service) string {
 }
 
 func (l *linter) checkSelectsNothing(o *object, svc *cluster.Service) {
-	msg := fmt.Sprintf("selector %s matches no pod in the inputs, so the Service has no endpoints: %s", labelString(svc.Selector), l.consequence(svc))
+	msg := fmt.Sprintf("selector %s matches no pod in the inputs, so the Service has no endpoints: %s", cluster.FormatLabels(svc.Selector), l.consequence(svc))
 	workloads := l.workloads[svc.Namespace]
 	if len(workloads) == 0 {
 		msg += fmt.Sprintf(" (the inputs hold no pod or workload in namespace %s: lint the Service together with its workloads)", svc.Namespace)
@@ -223,8 +224,8 @@ func (l *linter) checkSelectsNothing(o *object, svc *cluster.Service) {
 	}
 	fix := ""
 	if best != nil && bestScore > 0 {
-		msg += fmt.Sprintf("; nearest: %s has pod labels %s", best.Ref(), labelString(bestLabels))
-		fix = fmt.Sprintf("make the selector match the pod labels of %s (%s), or fix those labels", best.Ref(), labelString(bestLabels))
+		msg += fmt.Sprintf("; nearest: %s has pod labels %s", best.Ref(), cluster.FormatLabels(bestLabels))
+		fix = fmt.Sprintf("make the selector match the pod labels of %s (%s), or fix those labels", best.Ref(), cluster.FormatLabels(bestLabels))
 	}
 	l.report(o, RuleSelectorMatchesNothing, Warning, "spec.selector", msg, fix)
 }
@@ -270,7 +271,7 @@ func (l *linter) checkTargetPorts(o *object, svc *cluster.Service, pods []*clust
 		var missing []*object
 		var example *cluster.Pod
 		for _, p := range pods {
-			if _, ok := manifest.TargetPort(p, sp); ok {
+			if _, ok := controller.TargetPort(p, sp); ok {
 				continue
 			}
 			w := l.objectOf(p.Origin)
@@ -307,7 +308,7 @@ func (l *linter) checkTargetPorts(o *object, svc *cluster.Service, pods []*clust
 		}
 		msg += ": the EndpointSlice controller leaves the port out of those pods' endpoints"
 		if svc.Headless && sp.Name != "" {
-			srv := "_" + strings.ToLower(sp.Name) + "._" + strings.ToLower(string(sp.Protocol)) + "." + svcName
+			srv := schema.Port(sp.Name, string(sp.Protocol), svcName)
 			msg += fmt.Sprintf(", so SRV %s has no record for them (%s)", show(srv), l.answer(srv, dns.TypeSRV))
 		} else if !svc.Headless {
 			msg += fmt.Sprintf(", so connections to port %d are not forwarded to them", sp.Port)
@@ -321,8 +322,15 @@ func (l *linter) checkPublishNotReady(o *object, svc *cluster.Service, pods []*c
 	msg := "publishNotReadyAddresses: true: the EndpointSlice controller marks every pod's endpoint ready, so pods are in DNS before they pass their readiness checks"
 	names, _ := l.readyEndpointNames(svc)
 	for _, p := range pods {
-		if p.Ready || !manifest.PodInEndpoints(p) {
+		// In DNS only because of the option: listed by the controller,
+		// and not ready without it (not Ready, or terminating).
+		m := controller.Membership(p, svc)
+		if !m.Listed() || m.Reason == controller.Ready {
 			continue
+		}
+		state := "is not Ready"
+		if m.Reason == controller.Terminating {
+			state = "is terminating"
 		}
 		shown := ""
 		for _, n := range names {
@@ -331,9 +339,9 @@ func (l *linter) checkPublishNotReady(o *object, svc *cluster.Service, pods []*c
 			}
 		}
 		if shown != "" {
-			msg += fmt.Sprintf(" (here pod %s is not Ready and %s answers %s)", p.Name, show(shown), list(l.addresses(shown), 2))
+			msg += fmt.Sprintf(" (here pod %s %s and %s answers %s)", p.Name, state, show(shown), list(l.addresses(shown), 2))
 		} else {
-			msg += fmt.Sprintf(" (here pod %s is not Ready and %s still answers its address)", p.Name, show(l.serviceFQDN(svc.Namespace, svc.Name)))
+			msg += fmt.Sprintf(" (here pod %s %s and %s still answers its address)", p.Name, state, show(l.serviceFQDN(svc.Namespace, svc.Name)))
 		}
 		break
 	}

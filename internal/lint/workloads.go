@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/clusterdns/clusterdns/internal/cluster"
+	"github.com/clusterdns/clusterdns/internal/controller"
 	"github.com/clusterdns/clusterdns/internal/resolv"
 	"github.com/clusterdns/clusterdns/internal/source/manifest"
 	appsv1 "k8s.io/api/apps/v1"
@@ -71,10 +72,10 @@ func (l *linter) checkWorkloads() {
 func (l *linter) selects(svc *cluster.Service, o *object, t podTemplate) bool {
 	pods := l.pods[o]
 	if len(pods) == 0 {
-		return manifest.SelectorMatches(svc.Selector, t.labels)
+		return controller.SelectorMatches(svc.Selector, t.labels)
 	}
 	for _, p := range pods {
-		if manifest.SelectorMatches(svc.Selector, p.Labels) {
+		if controller.SelectorMatches(svc.Selector, p.Labels) {
 			return true
 		}
 	}
@@ -106,7 +107,7 @@ func (l *linter) checkSubdomain(o *object, t podTemplate) {
 		msg := fmt.Sprintf("%s.hostname %q is set without %s.subdomain: the pod gets no DNS name, since the EndpointSlice controller publishes a pod's hostname only for the Service its subdomain names", t.base, host, t.base)
 		fix := ""
 		if c := l.headlessSelecting(o, t); len(c) > 0 {
-			fix = fmt.Sprintf("set %s.subdomain: %s (the headless Service that selects this pod) to get %s", t.base, c[0], show(l.fqdn(host, c[0], o.Namespace, "svc")))
+			fix = fmt.Sprintf("set %s.subdomain: %s (the headless Service that selects this pod) to get %s", t.base, c[0], show(l.endpointFQDN(host, o.Namespace, c[0])))
 		}
 		l.report(o, RuleHostnameWithoutSubdomain, Warning, t.base+".hostname", msg, fix)
 		return
@@ -161,7 +162,7 @@ func notHeadlessFix(svc *cluster.Service, field string) string {
 
 func (l *linter) notSelecting(field string, svc *cluster.Service, t podTemplate, names []string) string {
 	return fmt.Sprintf("%s %q names a headless Service whose selector %s does not match the pod labels %s: the EndpointSlice controller writes no endpoint for these pods, so %s is %s",
-		field, svc.Name, labelString(svc.Selector), labelString(t.labels), show(names[0]), l.answer(names[0], dnsA))
+		field, svc.Name, cluster.FormatLabels(svc.Selector), cluster.FormatLabels(t.labels), show(names[0]), l.answer(names[0], dnsA))
 }
 
 // checkStatefulSet checks spec.serviceName.
@@ -195,7 +196,7 @@ func (l *linter) checkStatefulSet(o *object, t podTemplate) {
 		if len(names) > 0 {
 			msg += fmt.Sprintf(", so %s is %s", show(names[0]), l.answer(names[0], dnsA))
 		}
-		fix := fmt.Sprintf("create a headless Service named %q that selects the pods (%s)", sn, labelString(t.labels))
+		fix := fmt.Sprintf("create a headless Service named %q that selects the pods (%s)", sn, cluster.FormatLabels(t.labels))
 		if c := l.headlessSelecting(o, t); len(c) > 0 {
 			msg += fmt.Sprintf("; the headless Service %q selects these pods", c[0])
 			fix = fmt.Sprintf("set %s: %s, or create a headless Service named %q", field, c[0], sn)
@@ -216,7 +217,7 @@ func (l *linter) checkNamedService(o *object, t podTemplate, field string, svc *
 	}
 	if svc.Selector != nil && len(names) > 0 && !l.selects(svc, o, t) {
 		l.report(o, RuleSubdomainServiceNotSelected, Error, field, l.notSelecting(field, svc, t, names),
-			fmt.Sprintf("make the selector of Service %s (%s) match the %s, or add those labels to the %s", svc.Name, labelString(svc.Selector), labels, holder))
+			fmt.Sprintf("make the selector of Service %s (%s) match the %s, or add those labels to the %s", svc.Name, cluster.FormatLabels(svc.Selector), labels, holder))
 	}
 }
 

@@ -171,7 +171,7 @@ func New(listen string, zones []string) *Metrics {
 	return m
 }
 
-// Registry is the private registry, for more collectors (probe) and tests.
+// Registry is the private registry, for tests (probe keeps its own).
 func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
 
 // Handler serves /metrics.
@@ -249,8 +249,7 @@ func sizeBucket(n int) int {
 
 // queryCollector exposes the sharded query counters under CoreDNS's names,
 // labels and buckets, with every series of every zone present from the
-// start (as CoreDNS's, and as the vectors this replaced, which were
-// resolved ahead).
+// start, as CoreDNS's.
 type queryCollector struct{ m *Metrics }
 
 var (

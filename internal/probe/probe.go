@@ -18,6 +18,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/clusterdns/clusterdns/internal/schema"
 	"github.com/clusterdns/clusterdns/internal/zone"
 	"github.com/miekg/dns"
 )
@@ -106,7 +107,7 @@ func Questions(snap *zone.Snapshot, t Target) ([]zone.Question, error) {
 	}
 	for _, k := range keys {
 		for _, z := range zones {
-			base := strings.ToLower(k[1]) + "." + strings.ToLower(k[0]) + ".svc." + z
+			base := schema.Service(k[1], k[0], z)
 			add(zone.Question{Name: base, Type: dns.TypeA})
 			add(zone.Question{Name: base, Type: dns.TypeAAAA})
 		}
@@ -142,24 +143,29 @@ func (p *Prober) Run(ctx context.Context, snap *zone.Snapshot, qs []zone.Questio
 }
 
 func (p *Prober) check(snap *zone.Snapshot, q zone.Question) Check {
-	want := snap.Lookup(q.Name, q.Type)
-	c := Check{Name: q.Name, Type: dns.TypeToString[q.Type], Rcode: dns.RcodeToString[want.Rcode], Expected: []string{}, Got: []string{}}
+	return Ask(p.Server, p.Timeout, q.Name, q.Type, snap.Lookup(q.Name, q.Type))
+}
+
+// Ask puts one question to a DNS server (over UDP with an EDNS buffer of
+// 1232 bytes, again over TCP when the answer is truncated) and compares its
+// answer with the engine's, without TTLs. A zero timeout is 2 s.
+func Ask(server string, timeout time.Duration, name string, qtype uint16, want *zone.Answer) Check {
+	c := Check{Name: name, Type: dns.TypeToString[qtype], Rcode: dns.RcodeToString[want.Rcode], Expected: []string{}, Got: []string{}}
 	for _, rec := range want.Answer {
 		c.Expected = append(c.Expected, rdata(rec.RR))
 	}
 	sort.Strings(c.Expected)
 	m := new(dns.Msg)
-	m.SetQuestion(q.Name, q.Type)
+	m.SetQuestion(dns.Fqdn(name), qtype)
 	m.SetEdns0(1232, false)
-	timeout := p.Timeout
 	if timeout == 0 {
 		timeout = 2 * time.Second
 	}
 	cl := &dns.Client{Timeout: timeout}
-	resp, _, err := cl.Exchange(m, p.Server)
+	resp, _, err := cl.Exchange(m, server)
 	if err == nil && resp.Truncated {
 		cl.Net = "tcp"
-		resp, _, err = cl.Exchange(m, p.Server)
+		resp, _, err = cl.Exchange(m, server)
 	}
 	if err != nil {
 		c.Kind, c.Error = KindError, err.Error()
@@ -172,6 +178,25 @@ func (p *Prober) check(snap *zone.Snapshot, q zone.Question) Check {
 	sort.Strings(c.Got)
 	c.Kind = classify(c.Expected, c.Got, c.Rcode == c.GotRcode)
 	return c
+}
+
+// Meaning says what a drift usually means, for people.
+func (c *Check) Meaning() string {
+	switch {
+	case c.Kind == KindMatch:
+		return "the server agrees with the cluster state"
+	case c.Kind == KindError:
+		return "the server did not answer"
+	case c.GotRcode == dns.RcodeToString[dns.RcodeServerFailure]:
+		return "the server failed (SERVFAIL): it may not have synced with the API server, or be degraded"
+	case c.Kind == KindMissing:
+		return "the cluster state has the records but the server does not answer them: a stale negative cache, a DNS-layer delay, or a server not watching this cluster"
+	case c.Kind == KindExtra:
+		return "the server still answers records the cluster state no longer has: a stale cache (positive TTL) or a server not watching this cluster"
+	case c.Kind == KindRcode:
+		return "the server answers the same records with another rcode (NXDOMAIN against NODATA): a server that reads the names differently"
+	}
+	return "the server answers different records than the cluster state gives: a stale cache or a server not watching this cluster"
 }
 
 // rdata is what is compared of a record: owner (lower case), type and

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/clusterdns/clusterdns/internal/cluster"
+	"github.com/clusterdns/clusterdns/internal/schema"
 )
 
 // Kubelet is what the kubelet composes a pod's resolv.conf from, besides
@@ -34,6 +35,11 @@ const (
 	legacySearchChars   = 256
 	maxSearchEntryChars = 253
 )
+
+// DefaultClusterDNS is the kubelet's --cluster-dns in a cluster made by
+// kubeadm with its default service CIDR (10.96.0.0/12): the tenth address,
+// the kube-dns Service's cluster IP. Models use it when nothing else is known.
+const DefaultClusterDNS = "10.96.0.10"
 
 // ClusterFirst is the resolv.conf of a ClusterFirst pod in namespace with
 // the cluster domain zone and DNS server dnsIP, on a node whose search list
@@ -113,7 +119,7 @@ func Compose(pod *cluster.Pod, k Kubelet) (Config, []string) {
 		search := host.Search
 		if k.ClusterDomain != "" {
 			z := strings.TrimSuffix(k.ClusterDomain, ".")
-			search = append([]string{pod.Namespace + ".svc." + z, "svc." + z, z}, host.Search...)
+			search = append(schema.SearchPath(pod.Namespace, z), host.Search...)
 		}
 		c.Search = dedup(search)
 		c.Options = []string{"ndots:5"}

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/clusterdns/clusterdns/internal/cluster"
+	"github.com/clusterdns/clusterdns/internal/schema"
 	"github.com/miekg/dns"
 )
 
@@ -312,11 +313,11 @@ func (s *Snapshot) dynamic(name string, qtype uint16, z *servedZone) *Answer {
 		if s.opts.PodRecords != PodsInsecure || !s.namespaces[labels[1]] {
 			return nil
 		}
-		ip, ok := ParseDashedIP(labels[0])
+		ip, ok := schema.ParseDashedIP(labels[0])
 		if !ok {
 			return nil
 		}
-		if addrFamilyType(ip) != qtype {
+		if AddrType(ip) != qtype {
 			return z.nodata
 		}
 		return &Answer{Zone: z.name, Answer: []Record{{
@@ -404,7 +405,7 @@ func (s *Snapshot) eachEndpointName(fr *fragment, f func(name string, types []ui
 					types = append(types, leafTypes[i])
 				}
 			}
-			f(label+"."+d.key+".svc."+z.name, types)
+			f(schema.Endpoint(label, schema.ServiceFromKey(d.key, z.name)), types)
 		})
 	}
 }

@@ -5,38 +5,9 @@ import (
 	"strings"
 
 	"github.com/clusterdns/clusterdns/internal/cluster"
+	"github.com/clusterdns/clusterdns/internal/schema"
 	"github.com/miekg/dns"
 )
-
-// DashedIP is the label CoreDNS derives from an address for endpoints without
-// a hostname: 10.244.1.5 -> "10-244-1-5", 2001:db8::1 -> "2001-db8--1", with
-// "0" appended when the IPv6 form ends in a dash (2001:db8:: -> "2001-db8--0").
-func DashedIP(a netip.Addr) string {
-	if a.Is4() || a.Is4In6() {
-		return strings.ReplaceAll(a.Unmap().String(), ".", "-")
-	}
-	s := strings.ReplaceAll(a.String(), ":", "-")
-	if strings.HasSuffix(s, "-") {
-		s += "0"
-	}
-	return s
-}
-
-// ParseDashedIP is the inverse of DashedIP as the pod-record rule reads it:
-// exactly three dashes and no "--" is IPv4, anything else is IPv6.
-func ParseDashedIP(label string) (netip.Addr, bool) {
-	var s string
-	if strings.Count(label, "-") == 3 && !strings.Contains(label, "--") {
-		s = strings.ReplaceAll(label, "-", ".")
-	} else {
-		s = strings.ReplaceAll(label, "-", ":")
-	}
-	a, err := netip.ParseAddr(s)
-	if err != nil || a.Zone() != "" {
-		return netip.Addr{}, false
-	}
-	return a, true
-}
 
 // maxPodNameLabel: pod names of 64 characters or more are never used as
 // endpoint names (they are not DNS labels); the dashed IP is used instead.
@@ -53,7 +24,7 @@ func EndpointName(ep *cluster.Endpoint, addr netip.Addr, endpointPodNames bool) 
 	if endpointPodNames && ep.TargetRef != nil && ep.TargetRef.Name != "" && len(ep.TargetRef.Name) <= maxPodNameLabel {
 		return strings.ToLower(ep.TargetRef.Name), "targetRef.name"
 	}
-	return DashedIP(addr), "addresses"
+	return schema.DashedIP(addr), "addresses"
 }
 
 // IsDNSLabel reports whether s can stand as one label of a name we publish:

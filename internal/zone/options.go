@@ -73,8 +73,8 @@ type Options struct {
 	// the Services whose endpoints carry one of them, else ns.dns.<zone>
 	// with these addresses.
 	NameserverIPs []netip.Addr
-	// Serial is the SOA serial. Sources set it from the time of the last
-	// DNS-relevant change.
+	// Serial is the SOA serial of a built snapshot. The serving loop sets
+	// it with NextSerial; sources do not.
 	Serial uint32
 }
 

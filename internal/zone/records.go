@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/clusterdns/clusterdns/internal/cluster"
+	"github.com/clusterdns/clusterdns/internal/schema"
 	"github.com/miekg/dns"
 )
 
@@ -82,37 +83,77 @@ func externalTarget(v string) string {
 	return f
 }
 
-// appendReady appends the ready addresses of one slice. An endpoint is ready
-// when conditions.ready is true or unset (the EndpointSlice API's "unknown").
+// srvPort is the slice port as SRV records use it: only a port with a number
+// from 1 to 65535 counts (a nil port means "all ports" in the API and has
+// nothing to publish); the protocol defaults to TCP.
+func srvPort(p cluster.EndpointPort, idx int) (slicePort, bool) {
+	if p.Port == nil || *p.Port <= 0 || *p.Port > 65535 {
+		return slicePort{}, false
+	}
+	proto := strings.ToLower(string(p.Protocol))
+	if proto == "" {
+		proto = "tcp"
+	}
+	return slicePort{name: strings.ToLower(p.Name), proto: proto, port: uint16(*p.Port), idx: idx}, true
+}
+
+// Unpublished says why an address of an attached EndpointSlice has no
+// record (zero: it is published).
+type Unpublished int
+
+// Reasons an endpoint address is not published.
+const (
+	Published Unpublished = iota
+	// NotReady: conditions.ready is false.
+	NotReady
+	// InvalidAddress: the address does not parse.
+	InvalidAddress
+	// WrongFamily: the address is not of the slice's addressType.
+	WrongFamily
+	// LabelNotDNS: the label it would be named by is not a DNS label.
+	LabelNotDNS
+)
+
+var unpublishedText = [...]string{"published", "conditions.ready is false", "not a valid address", "not of the slice's addressType", "its label is not a DNS label"}
+
+func (u Unpublished) String() string { return unpublishedText[u] }
+
+// endpointAddr decides whether one address of an endpoint is published and
+// under which label (set whenever the address is valid and of the slice's
+// family, so that a not-ready endpoint can be named too). An endpoint is
+// ready when conditions.ready is true or unset (the EndpointSlice API's
+// "unknown").
+func endpointAddr(es *cluster.EndpointSlice, ep *cluster.Endpoint, a netip.Addr, endpointPodNames bool) (label, labelFrom string, why Unpublished) {
+	if !a.IsValid() {
+		return "", "", InvalidAddress
+	}
+	if cluster.FamilyOf(a) != es.AddressType {
+		return "", "", WrongFamily
+	}
+	label, labelFrom = EndpointName(ep, a, endpointPodNames)
+	switch {
+	case !IsDNSLabel(label):
+		return label, labelFrom, LabelNotDNS
+	case ep.Conditions.Ready != nil && !*ep.Conditions.Ready:
+		return label, labelFrom, NotReady
+	}
+	return label, labelFrom, Published
+}
+
+// appendReady appends the published addresses of one slice.
 func appendReady(out []readyAddr, es *cluster.EndpointSlice, endpointPodNames bool) []readyAddr {
 	rs := &readySlice{es: es, src: &SourceObject{Ref: es.Ref(), Origin: es.Origin}}
 	for i, p := range es.Ports {
-		if p.Port == nil || *p.Port <= 0 || *p.Port > 65535 {
-			continue
+		if sp, ok := srvPort(p, i); ok {
+			rs.ports = append(rs.ports, sp)
 		}
-		proto := strings.ToLower(string(p.Protocol))
-		if proto == "" {
-			proto = "tcp"
-		}
-		rs.ports = append(rs.ports, slicePort{name: strings.ToLower(p.Name), proto: proto, port: uint16(*p.Port), idx: i})
 	}
 	for ei := range es.Endpoints {
 		ep := &es.Endpoints[ei]
-		if ep.Conditions.Ready != nil && !*ep.Conditions.Ready {
-			continue
-		}
 		for ai, a := range ep.Addresses {
-			if !a.IsValid() {
-				continue
+			if label, _, why := endpointAddr(es, ep, a, endpointPodNames); why == Published {
+				out = append(out, readyAddr{addr: a.Unmap(), label: label, slice: rs, epIdx: int32(ei), addrIdx: int32(ai)})
 			}
-			if (es.AddressType == cluster.AddressTypeIPv4) != a.Unmap().Is4() {
-				continue
-			}
-			label, _ := EndpointName(ep, a, endpointPodNames)
-			if !IsDNSLabel(label) {
-				continue
-			}
-			out = append(out, readyAddr{addr: a.Unmap(), label: label, slice: rs, epIdx: int32(ei), addrIdx: int32(ai)})
 		}
 	}
 	return out
@@ -170,7 +211,7 @@ func (d *serviceData) addressItems(dst []item, qt uint16) []item {
 	seen := map[netip.Addr]bool{}
 	if d.headless() {
 		for i := range d.ready {
-			if a := d.ready[i].addr; addrFamilyType(a) == qt && !seen[a] {
+			if a := d.ready[i].addr; AddrType(a) == qt && !seen[a] {
 				seen[a] = true
 				dst = append(dst, item{qtype: qt, d: d, ready: int32(i)})
 			}
@@ -178,7 +219,7 @@ func (d *serviceData) addressItems(dst []item, qt uint16) []item {
 		return dst
 	}
 	for i, ip := range d.svc.ClusterIPs {
-		if a := ip.Unmap(); addrFamilyType(a) == qt && !seen[a] {
+		if a := ip.Unmap(); AddrType(a) == qt && !seen[a] {
 			seen[a] = true
 			dst = append(dst, item{qtype: qt, d: d, ready: int32(-1 - i)})
 		}
@@ -241,7 +282,7 @@ func (d *serviceData) srvItems(dst []item, port, proto string, any bool) []item 
 		for i := range d.ready {
 			for _, p := range d.ready[i].ports() {
 				if matchPort(port, proto, p.name, p.proto, any) {
-					dst = seen.appendGlue(dst, item{qtype: addrFamilyType(d.ready[i].addr), extra: true, d: d, ready: int32(i)})
+					dst = seen.appendGlue(dst, item{qtype: AddrType(d.ready[i].addr), extra: true, d: d, ready: int32(i)})
 				}
 			}
 		}
@@ -254,7 +295,7 @@ func (d *serviceData) srvItems(dst []item, port, proto string, any bool) []item 
 				pproto = "tcp"
 			}
 			if matchPort(port, proto, pname, pproto, any) && p.Port > 0 && p.Port <= 65535 {
-				dst = seen.appendGlue(dst, item{qtype: addrFamilyType(ip), extra: true, d: d, ready: int32(-1 - i)})
+				dst = seen.appendGlue(dst, item{qtype: AddrType(ip), extra: true, d: d, ready: int32(-1 - i)})
 			}
 		}
 	}
@@ -427,7 +468,7 @@ func (d *serviceData) endpointItems(dst []item, lo, hi int32, qtype uint16) []it
 	addrs:
 		for _, i := range d.order[lo:hi] {
 			a := d.ready[i].addr
-			if addrFamilyType(a) != qtype {
+			if AddrType(a) != qtype {
 				continue
 			}
 			for _, x := range dst[start:] {
@@ -467,7 +508,7 @@ func (d *serviceData) endpointItems(dst []item, lo, hi int32, qtype uint16) []it
 					continue glues
 				}
 			}
-			dst = append(dst, item{qtype: addrFamilyType(a), extra: true, d: d, ready: i})
+			dst = append(dst, item{qtype: AddrType(a), extra: true, d: d, ready: i})
 		}
 	}
 	return dst
@@ -513,11 +554,11 @@ func (it *item) keyLabel() (key, label string) {
 // label for an endpoint (a PTR item's zone is the first forward zone).
 func (it *item) target(zone string) string {
 	key, label := it.keyLabel()
-	svc := key + ".svc." + zone
+	svc := schema.ServiceFromKey(key, zone)
 	if label == "" {
 		return svc
 	}
-	return label + "." + svc
+	return schema.Endpoint(label, svc)
 }
 
 // source is where the item's data comes from.

@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 
 	"github.com/clusterdns/clusterdns/internal/cluster"
+	"github.com/clusterdns/clusterdns/internal/schema"
 	"github.com/miekg/dns"
 )
 
@@ -113,13 +114,14 @@ func (n *node) wire(i int, o *Options) *template {
 }
 
 // items makes again the items of a service or port name's answer of a
-// type (see setItems).
+// type, as addServiceNames counted them.
 func (n *node) items(dst []item, qtype uint16) []item {
 	switch {
 	case n.data == nil:
 		return dst
 	case n.kind == KindPort:
-		// "_<port>._<proto>.<service>...": the labels setItems was given.
+		// "_<port>._<proto>.<service>...": the labels addServiceNames
+		// named it with.
 		port, rest, _ := strings.Cut(n.name, ".")
 		proto, _, _ := strings.Cut(rest, ".")
 		return n.data.srvItems(dst, port[1:], proto[1:], false)
@@ -335,11 +337,9 @@ func Build(state *cluster.State, opts Options) (*Snapshot, error) {
 	return s.Update(ch), nil
 }
 
-// ServiceKey is the key a service's fragment is stored under: "name.namespace",
-// lower case, as it appears in its DNS names.
-func ServiceKey(namespace, name string) string {
-	return strings.ToLower(name) + "." + strings.ToLower(namespace)
-}
+// ServiceKey is the key a service's fragment is stored under: its name
+// relative to the svc tree (schema.ServiceKey).
+func ServiceKey(namespace, name string) string { return schema.ServiceKey(namespace, name) }
 
 // Empty returns a snapshot with the zones and nothing in them.
 func Empty(opts Options) (*Snapshot, error) {
@@ -377,7 +377,7 @@ func newServedZone(name string, reverse bool, o Options, serial uint32) *servedZ
 	}
 	z.soa = Record{RR: &dns.SOA{
 		Hdr:     dns.RR_Header{Name: name, Rrtype: dns.TypeSOA, Class: dns.ClassINET, Ttl: soaTTL},
-		Ns:      "ns.dns." + name,
+		Ns:      schema.NameserverName(name),
 		Mbox:    "hostmaster." + name,
 		Serial:  serial,
 		Refresh: 7200,
@@ -523,88 +523,20 @@ func (s *Snapshot) newFragment(u ServiceUpdate) *fragment {
 	if svc == nil {
 		return nil
 	}
-	ns, name := strings.ToLower(svc.Namespace), strings.ToLower(svc.Name)
-	if !s.namespaces[ns] || !IsDNSLabel(name) {
+	if !s.namespaces[strings.ToLower(svc.Namespace)] || !IsDNSLabel(strings.ToLower(svc.Name)) {
 		return nil
 	}
-	d := &serviceData{svc: svc, exists: true, key: ServiceKey(svc.Namespace, svc.Name), src: &SourceObject{Ref: svc.Ref(), Origin: svc.Origin}}
-	if d.external() {
-		d.externalName = externalTarget(svc.ExternalName)
-		d.exists = d.externalName != ""
-	} else {
-		ours := func(es *cluster.EndpointSlice) bool {
-			return es.AddressType != cluster.AddressTypeFQDN && strings.EqualFold(es.ServiceName, svc.Name) && strings.EqualFold(es.Namespace, svc.Namespace)
-		}
-		// Sized once: the ready list is most of what a service keeps.
-		n := 0
-		for _, es := range u.Slices {
-			if ours(es) {
-				for i := range es.Endpoints {
-					n += len(es.Endpoints[i].Addresses)
-				}
-			}
-		}
-		d.ready = make([]readyAddr, 0, n)
-		for _, es := range u.Slices {
-			if ours(es) {
-				d.ready = appendReady(d.ready, es, s.opts.EndpointPodNames)
-			}
-		}
-		d.ready = slices.Clip(d.ready)
-		if d.headless() || s.opts.IgnoreEmptyService {
-			d.exists = len(d.ready) > 0
-		}
-	}
+	d := s.serviceData(svc, u.Slices)
 	f := &fragment{data: d}
+	f.stats.Services = 1
 	if !d.exists {
-		f.stats.Services = 1
 		return f
 	}
-	ttl := s.opts.TTL
 	d.indexLabels()
-	var scratch []item
 	for _, z := range s.zones {
-		if z.reverse {
-			continue
+		if !z.reverse {
+			s.addServiceNames(f, z)
 		}
-		owner := name + "." + ns + ".svc." + z.name
-		sn := f.add(owner, z, KindService, svc)
-		if d.external() {
-			// A/AAAA/TXT follow the CNAME at query time (see Lookup): the
-			// target may be another service, which changes on its own.
-			sn.set(dns.TypeCNAME, &Answer{Answer: []Record{d.cname(owner, ttl)}})
-			continue
-		}
-		var types []storedAnswer
-		add := func(qt uint16) {
-			if c := answerCount(scratch); c > 0 {
-				types = append(types, storedAnswer{qtype: qt, count: int32(c)})
-			}
-		}
-		for _, qt := range [...]uint16{dns.TypeA, dns.TypeAAAA} {
-			scratch = d.addressItems(scratch[:0], qt)
-			add(qt)
-		}
-		scratch = d.srvItems(scratch[:0], "", "", true)
-		add(dns.TypeSRV)
-		sn.setStored(slices.Clip(types))
-		for _, pp := range d.namedPorts() {
-			po := "_" + pp[0] + "._" + pp[1] + "." + owner
-			pn := f.add(po, z, KindPort, svc)
-			scratch = d.srvItems(scratch[:0], pp[0], pp[1], false)
-			types = nil
-			add(dns.TypeSRV)
-			pn.setStored(types)
-		}
-		// Per-endpoint names are answered from the label index; only
-		// their count is kept here.
-		d.eachEndpoint(func(_ string, counts [len(leafTypes)]int) {
-			f.stats.Names++
-			for _, n := range counts {
-				f.stats.Records += n
-				f.stats.RecordsByKind[KindEndpoint] += n
-			}
-		})
 	}
 	f.ptrs = !d.external() && len(s.opts.Zones) > 0
 	own := map[netip.Addr]bool{}
@@ -622,11 +554,91 @@ func (s *Snapshot) newFragment(u ServiceUpdate) *fragment {
 			}
 		}
 	}
-	f.stats.Services = 1
 	for _, nd := range f.nodes {
 		f.stats.addNode(nd, 1)
 	}
 	return f
+}
+
+// serviceData decides what a service publishes: an ExternalName's target,
+// or the ready addresses of its slices, and whether its name exists.
+func (s *Snapshot) serviceData(svc *cluster.Service, slicesOf []*cluster.EndpointSlice) *serviceData {
+	d := &serviceData{svc: svc, exists: true, key: ServiceKey(svc.Namespace, svc.Name), src: &SourceObject{Ref: svc.Ref(), Origin: svc.Origin}}
+	if d.external() {
+		d.externalName = externalTarget(svc.ExternalName)
+		d.exists = d.externalName != ""
+		return d
+	}
+	// Sized once: the ready list is most of what a service keeps.
+	n := 0
+	for _, es := range slicesOf {
+		if attached(es, svc) {
+			for i := range es.Endpoints {
+				n += len(es.Endpoints[i].Addresses)
+			}
+		}
+	}
+	d.ready = make([]readyAddr, 0, n)
+	for _, es := range slicesOf {
+		if attached(es, svc) {
+			d.ready = appendReady(d.ready, es, s.opts.EndpointPodNames)
+		}
+	}
+	d.ready = slices.Clip(d.ready)
+	if d.headless() || s.opts.IgnoreEmptyService {
+		d.exists = len(d.ready) > 0
+	}
+	return d
+}
+
+// addServiceNames adds a service's names in one forward zone: the service
+// name and its port names, stored with record counts; the per-endpoint
+// names are answered from the label index and only counted.
+func (s *Snapshot) addServiceNames(f *fragment, z *servedZone) {
+	d, svc := f.data, f.data.svc
+	owner := schema.ServiceFromKey(d.key, z.name)
+	sn := f.add(owner, z, KindService, svc)
+	if d.external() {
+		// A/AAAA/TXT follow the CNAME at query time (see Lookup): the
+		// target may be another service, which changes on its own.
+		sn.set(dns.TypeCNAME, &Answer{Answer: []Record{d.cname(owner, s.opts.TTL)}})
+		return
+	}
+	var scratch []item
+	var types []storedAnswer
+	add := func(qt uint16) {
+		if c := answerCount(scratch); c > 0 {
+			types = append(types, storedAnswer{qtype: qt, count: int32(c)})
+		}
+	}
+	for _, qt := range [...]uint16{dns.TypeA, dns.TypeAAAA} {
+		scratch = d.addressItems(scratch[:0], qt)
+		add(qt)
+	}
+	scratch = d.srvItems(scratch[:0], "", "", true)
+	add(dns.TypeSRV)
+	sn.setStored(slices.Clip(types))
+	for _, pp := range d.namedPorts() {
+		pn := f.add(schema.Port(pp[0], pp[1], owner), z, KindPort, svc)
+		scratch = d.srvItems(scratch[:0], pp[0], pp[1], false)
+		types = nil
+		add(dns.TypeSRV)
+		pn.setStored(types)
+	}
+	d.eachEndpoint(func(_ string, counts [len(leafTypes)]int) {
+		f.stats.Names++
+		for _, n := range counts {
+			f.stats.Records += n
+			f.stats.RecordsByKind[KindEndpoint] += n
+		}
+	})
+}
+
+// attached reports whether an EndpointSlice counts for the service: it
+// carries the service's name and namespace and is not of type FQDN (which
+// DNS servers do not read).
+func attached(es *cluster.EndpointSlice, svc *cluster.Service) bool {
+	return es.AddressType != cluster.AddressTypeFQDN && strings.EqualFold(es.ServiceName, svc.Name) && strings.EqualFold(es.Namespace, svc.Namespace)
 }
 
 // node returns the fragment's name, nil if it has none of that name.
@@ -687,6 +699,33 @@ func (s *Snapshot) updatePods(prev *Snapshot, pods []PodUpdate) {
 	if s.opts.PodRecords != PodsVerified {
 		return
 	}
+	setUpd, keyUpd := s.podSetChanges(prev, pods)
+	for k, set := range setUpd {
+		if len(set.pods) == 0 {
+			setUpd[k] = nil
+			continue
+		}
+		s.podSetNodes(k, set)
+	}
+	for k, set := range setUpd {
+		if old := prev.pods.get(k); old != nil {
+			for _, nd := range old.nodes {
+				s.Stats.addNode(nd, -1)
+			}
+		}
+		if set != nil {
+			for _, nd := range set.nodes {
+				s.Stats.addNode(nd, 1)
+			}
+		}
+	}
+	s.pods = prev.pods.with(setUpd)
+	s.podIPs = prev.podIPs.with(keyUpd)
+}
+
+// podSetChanges applies pod updates to copies of the pod sets they touch:
+// the sets by "<dashed-ip>.<ns>" key, and each pod's keys by "<ns>/<name>".
+func (s *Snapshot) podSetChanges(prev *Snapshot, pods []PodUpdate) (map[string]*podSet, map[string][]string) {
 	setUpd := map[string]*podSet{}
 	keyUpd := map[string][]string{}
 	working := func(k string) *podSet {
@@ -713,66 +752,57 @@ func (s *Snapshot) updatePods(prev *Snapshot, pods []PodUpdate) {
 			delete(working(k).pods, pk)
 		}
 		var keys []string
-		if p := u.Pod; p != nil && s.namespaces[ns] && !p.Terminating() &&
-			p.Phase != cluster.PodSucceeded && p.Phase != cluster.PodFailed && p.Phase != cluster.PodUnknown {
+		if p := u.Pod; p != nil && s.namespaces[ns] && hasPodRecord(p) {
 			podSrc := &SourceObject{Ref: p.Ref(), Origin: p.Origin}
 			for j, ip := range p.IPs {
-				k := DashedIP(ip) + "." + ns
+				k := schema.DashedIP(ip) + "." + ns
 				keys = append(keys, k)
 				working(k).pods[pk] = podAddr{ip: ip.Unmap(), src: objSource(podSrc, "status.podIPs[%d]", j)}
 			}
 		}
 		keyUpd[pk] = keys
 	}
-	for k, set := range setUpd {
-		if len(set.pods) == 0 {
-			setUpd[k] = nil
+	return setUpd, keyUpd
+}
+
+// hasPodRecord: verified pod records name pods that are alive: not
+// terminating, not finished, not of unknown phase.
+func hasPodRecord(p *cluster.Pod) bool {
+	return !p.Terminating() && p.Phase != cluster.PodSucceeded && p.Phase != cluster.PodFailed && p.Phase != cluster.PodUnknown
+}
+
+// podSetNodes makes the pod record names of one "<dashed-ip>.<ns>" key in
+// every forward zone.
+func (s *Snapshot) podSetNodes(k string, set *podSet) {
+	label, ns, _ := strings.Cut(k, ".")
+	names := make([]string, 0, len(set.pods))
+	for n := range set.pods {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, z := range s.zones {
+		if z.reverse {
 			continue
 		}
-		label, ns, _ := strings.Cut(k, ".")
-		names := make([]string, 0, len(set.pods))
-		for n := range set.pods {
-			names = append(names, n)
+		owner := label + "." + schema.PodNamespace(ns, z.name)
+		nd := &node{name: owner, zone: z, kind: KindPod}
+		byType := map[uint16]*Answer{}
+		for _, n := range names {
+			pa := set.pods[n]
+			qt := AddrType(pa.ip)
+			if byType[qt] == nil {
+				byType[qt] = &Answer{}
+			}
+			byType[qt].Answer = appendUniqueAddr(byType[qt].Answer, owner, pa.ip, s.opts.TTL, pa.src)
 		}
-		sort.Strings(names)
-		for _, z := range s.zones {
-			if z.reverse {
-				continue
-			}
-			owner := label + "." + ns + ".pod." + z.name
-			nd := &node{name: owner, zone: z, kind: KindPod}
-			byType := map[uint16]*Answer{}
-			for _, n := range names {
-				pa := set.pods[n]
-				qt := addrFamilyType(pa.ip)
-				if byType[qt] == nil {
-					byType[qt] = &Answer{}
-				}
-				byType[qt].Answer = appendUniqueAddr(byType[qt].Answer, owner, pa.ip, s.opts.TTL, pa.src)
-			}
-			for qt, a := range byType {
-				nd.set(qt, a)
-			}
-			if set.nodes == nil {
-				set.nodes = map[string]*node{}
-			}
-			set.nodes[z.name] = nd
+		for qt, a := range byType {
+			nd.set(qt, a)
 		}
+		if set.nodes == nil {
+			set.nodes = map[string]*node{}
+		}
+		set.nodes[z.name] = nd
 	}
-	for k, set := range setUpd {
-		if old := prev.pods.get(k); old != nil {
-			for _, nd := range old.nodes {
-				s.Stats.addNode(nd, -1)
-			}
-		}
-		if set != nil {
-			for _, nd := range set.nodes {
-				s.Stats.addNode(nd, 1)
-			}
-		}
-	}
-	s.pods = prev.pods.with(setUpd)
-	s.podIPs = prev.podIPs.with(keyUpd)
 }
 
 // rebuildStatic makes the names that belong to no service: apex SOA and NS,
@@ -789,15 +819,60 @@ func (s *Snapshot) rebuildStatic() {
 	}()
 	s.static = map[string]*node{}
 	ttl := s.opts.TTL
-	add := func(name string, z *servedZone, kind NodeKind) *node {
-		n := &node{name: name, zone: z, kind: kind}
-		s.static[name] = n
-		return n
+	nsFrags := s.nameserverFragments()
+	for _, z := range s.zones {
+		apex := s.addStatic(z.name, z, KindApex)
+		apex.set(dns.TypeSOA, &Answer{Answer: []Record{z.soa}})
+		ns := &Answer{}
+		var nsAddrs []Record
+		if !z.reverse {
+			s.addForwardStatic(z)
+			nsAddrs = s.nameserverServices(z, nsFrags, ns)
+		}
+		if len(ns.Answer) == 0 {
+			target := schema.NameserverName(z.name)
+			ns.Answer = []Record{{RR: &dns.NS{Hdr: hdr(z.name, dns.TypeNS, ttl), Ns: target}, From: textSource("server addresses")}}
+			for _, ip := range s.opts.NameserverIPs {
+				r := Record{RR: addrRR(target, ip.Unmap(), ttl), From: textSource("server addresses")}
+				ns.Extra = appendUnique(ns.Extra, r)
+				nsAddrs = appendUnique(nsAddrs, r)
+			}
+		}
+		apex.set(dns.TypeNS, ns)
+		if !z.reverse {
+			nn := s.addStatic(schema.NameserverName(z.name), z, KindNameserver)
+			nn.set(dns.TypeA, &Answer{Answer: filterType(nsAddrs, dns.TypeA)})
+			nn.set(dns.TypeAAAA, &Answer{Answer: filterType(nsAddrs, dns.TypeAAAA)})
+		}
 	}
-	own := map[netip.Addr]bool{}
-	for _, ip := range s.opts.NameserverIPs {
-		own[ip.Unmap()] = true
+}
+
+// addStatic adds a name that belongs to no service.
+func (s *Snapshot) addStatic(name string, z *servedZone, kind NodeKind) *node {
+	n := &node{name: name, zone: z, kind: kind}
+	s.static[name] = n
+	return n
+}
+
+// addForwardStatic adds dns-version, the svc and pod trees and the
+// namespace names of a forward zone.
+func (s *Snapshot) addForwardStatic(z *servedZone) {
+	v := s.addStatic(schema.VersionName(z.name), z, KindVersion)
+	v.set(dns.TypeTXT, &Answer{Answer: []Record{{
+		RR:   &dns.TXT{Hdr: hdr(schema.VersionName(z.name), dns.TypeTXT, versionTTL), Txt: []string{SchemaVersion}},
+		From: textSource("Kubernetes DNS schema version"),
+	}}})
+	s.addStatic(schema.SvcDomain(z.name), z, KindEmpty)
+	s.addStatic(schema.PodDomain(z.name), z, KindEmpty)
+	for nsName := range s.namespaces {
+		s.addStatic(schema.Namespace(nsName, z.name), z, KindEmpty)
+		s.addStatic(schema.PodNamespace(nsName, z.name), z, KindEmpty)
 	}
+}
+
+// nameserverFragments are the services whose addresses are the server's
+// own (Options.NameserverIPs), in namespace/name order.
+func (s *Snapshot) nameserverFragments() []*fragment {
 	var nsFrags []*fragment
 	for k := range s.nsKeys {
 		if f := s.services.get(k); f != nil {
@@ -808,62 +883,42 @@ func (s *Snapshot) rebuildStatic() {
 		a, b := nsFrags[i].data.svc, nsFrags[j].data.svc
 		return a.Namespace+"/"+a.Name < b.Namespace+"/"+b.Name
 	})
-	for _, z := range s.zones {
-		apex := add(z.name, z, KindApex)
-		apex.set(dns.TypeSOA, &Answer{Answer: []Record{z.soa}})
-		ns := &Answer{}
-		var nsAddrs []Record
-		if !z.reverse {
-			v := add("dns-version."+z.name, z, KindVersion)
-			v.set(dns.TypeTXT, &Answer{Answer: []Record{{
-				RR:   &dns.TXT{Hdr: hdr("dns-version."+z.name, dns.TypeTXT, versionTTL), Txt: []string{SchemaVersion}},
-				From: textSource("Kubernetes DNS schema version"),
-			}}})
-			add("svc."+z.name, z, KindEmpty)
-			add("pod."+z.name, z, KindEmpty)
-			for nsName := range s.namespaces {
-				add(nsName+".svc."+z.name, z, KindEmpty)
-				add(nsName+".pod."+z.name, z, KindEmpty)
+	return nsFrags
+}
+
+// nameserverServices adds to the apex NS set of a forward zone the names
+// of the services that hold the server's own addresses, with their
+// addresses as glue, and returns the addresses for ns.dns.
+func (s *Snapshot) nameserverServices(z *servedZone, nsFrags []*fragment, ns *Answer) []Record {
+	ttl := s.opts.TTL
+	own := map[netip.Addr]bool{}
+	for _, ip := range s.opts.NameserverIPs {
+		own[ip.Unmap()] = true
+	}
+	var nsAddrs []Record
+	for _, f := range nsFrags {
+		d := f.data
+		svcName := schema.ServiceFromKey(d.key, z.name)
+		for i := range d.ready {
+			r := &d.ready[i]
+			if !own[r.addr] {
+				continue
 			}
-			for _, f := range nsFrags {
-				d := f.data
-				svcName := strings.ToLower(d.svc.Name) + "." + strings.ToLower(d.svc.Namespace) + ".svc." + z.name
-				for i := range d.ready {
-					r := &d.ready[i]
-					if !own[r.addr] {
-						continue
-					}
-					if d.headless() {
-						target := r.label + "." + svcName
-						ns.Answer = appendUnique(ns.Answer, Record{RR: &dns.NS{Hdr: hdr(z.name, dns.TypeNS, ttl), Ns: target}, From: r.source()})
-						ns.Extra = appendUnique(ns.Extra, Record{RR: addrRR(target, r.addr, ttl), From: r.source()})
-						nsAddrs = appendUniqueAddr(nsAddrs, "ns.dns."+z.name, r.addr, ttl, r.source())
-						continue
-					}
-					ns.Answer = appendUnique(ns.Answer, Record{RR: &dns.NS{Hdr: hdr(z.name, dns.TypeNS, ttl), Ns: svcName},
-						From: objSource(d.src, "metadata.name")})
-					for j, ip := range d.svc.ClusterIPs {
-						src := objSource(d.src, "spec.clusterIPs[%d]", j)
-						ns.Extra = appendUnique(ns.Extra, Record{RR: addrRR(svcName, ip.Unmap(), ttl), From: src})
-						nsAddrs = appendUniqueAddr(nsAddrs, "ns.dns."+z.name, ip.Unmap(), ttl, src)
-					}
-				}
+			if d.headless() {
+				target := schema.Endpoint(r.label, svcName)
+				ns.Answer = appendUnique(ns.Answer, Record{RR: &dns.NS{Hdr: hdr(z.name, dns.TypeNS, ttl), Ns: target}, From: r.source()})
+				ns.Extra = appendUnique(ns.Extra, Record{RR: addrRR(target, r.addr, ttl), From: r.source()})
+				nsAddrs = appendUniqueAddr(nsAddrs, schema.NameserverName(z.name), r.addr, ttl, r.source())
+				continue
 			}
-		}
-		if len(ns.Answer) == 0 {
-			target := "ns.dns." + z.name
-			ns.Answer = []Record{{RR: &dns.NS{Hdr: hdr(z.name, dns.TypeNS, ttl), Ns: target}, From: textSource("server addresses")}}
-			for _, ip := range s.opts.NameserverIPs {
-				r := Record{RR: addrRR(target, ip.Unmap(), ttl), From: textSource("server addresses")}
-				ns.Extra = appendUnique(ns.Extra, r)
-				nsAddrs = appendUnique(nsAddrs, r)
+			ns.Answer = appendUnique(ns.Answer, Record{RR: &dns.NS{Hdr: hdr(z.name, dns.TypeNS, ttl), Ns: svcName},
+				From: objSource(d.src, "metadata.name")})
+			for j, ip := range d.svc.ClusterIPs {
+				src := objSource(d.src, "spec.clusterIPs[%d]", j)
+				ns.Extra = appendUnique(ns.Extra, Record{RR: addrRR(svcName, ip.Unmap(), ttl), From: src})
+				nsAddrs = appendUniqueAddr(nsAddrs, schema.NameserverName(z.name), ip.Unmap(), ttl, src)
 			}
-		}
-		apex.set(dns.TypeNS, ns)
-		if !z.reverse {
-			nn := add("ns.dns."+z.name, z, KindNameserver)
-			nn.set(dns.TypeA, &Answer{Answer: filterType(nsAddrs, dns.TypeA)})
-			nn.set(dns.TypeAAAA, &Answer{Answer: filterType(nsAddrs, dns.TypeAAAA)})
 		}
 	}
+	return nsAddrs
 }

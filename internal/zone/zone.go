@@ -179,9 +179,10 @@ func (k NodeKind) String() string {
 	return "unknown"
 }
 
-// addrFamilyType is the query type that carries the address.
-func addrFamilyType(a netip.Addr) uint16 {
-	if a.Is4() || a.Is4In6() {
+// AddrType is the query type that carries the address: A for the IPv4
+// family (cluster.FamilyOf), AAAA otherwise.
+func AddrType(a netip.Addr) uint16 {
+	if cluster.FamilyOf(a) == cluster.AddressTypeIPv4 {
 		return dns.TypeA
 	}
 	return dns.TypeAAAA

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/clusterdns/clusterdns/internal/cluster"
+	"github.com/clusterdns/clusterdns/internal/schema"
 	"github.com/miekg/dns"
 )
 
@@ -402,10 +403,10 @@ func TestDashedIP(t *testing.T) {
 		{"2001:db8::", "2001-db8--0"},
 		{"5678:abcd::2", "5678-abcd--2"},
 	} {
-		if got := DashedIP(ip(c.ip)); got != c.want {
+		if got := schema.DashedIP(ip(c.ip)); got != c.want {
 			t.Errorf("DashedIP(%s) = %s, want %s", c.ip, got, c.want)
 		}
-		if back, ok := ParseDashedIP(DashedIP(ip(c.ip))); !ok || back != ip(c.ip) {
+		if back, ok := schema.ParseDashedIP(schema.DashedIP(ip(c.ip))); !ok || back != ip(c.ip) {
 			t.Errorf("ParseDashedIP(DashedIP(%s)) = %v, %v", c.ip, back, ok)
 		}
 	}

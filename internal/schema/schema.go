@@ -1,0 +1,237 @@
+// Package schema is the DNS name schema of Kubernetes (the DNS-Based Service
+// Discovery specification): how a Service, its ports, its endpoints, a pod
+// and a namespace are named below a cluster zone, and how a name below the
+// zone reads back into those parts.
+//
+// It is the one place these names are spelled: the record engine (package
+// zone), explain, probe, lint and the resolver models build and parse names
+// here rather than concatenating labels themselves. It says nothing about
+// which names exist: that is the engine's decision.
+//
+// Names are lower case (DNS compares case-insensitively; the engine stores
+// canonical names). A zone argument is used as given: pass "cluster.local."
+// for a fully qualified name, "cluster.local" for a search domain.
+package schema
+
+import (
+	"net/netip"
+	"strings"
+)
+
+// The labels that split the cluster zone into its two trees.
+const (
+	SvcLabel = "svc"
+	PodLabel = "pod"
+)
+
+// lower is strings.ToLower, which returns s itself when it has no upper
+// case, so canonical input costs no allocation.
+func lower(s string) string { return strings.ToLower(s) }
+
+// ServiceKey is "<service>.<namespace>": a Service's name relative to the
+// svc tree, the key the engine stores a Service's names under.
+func ServiceKey(namespace, name string) string {
+	return lower(name) + "." + lower(namespace)
+}
+
+// ServiceFromKey is "<key>.svc.<zone>" for a ServiceKey.
+func ServiceFromKey(key, zone string) string { return key + "." + SvcLabel + "." + zone }
+
+// Service is "<service>.<namespace>.svc.<zone>": a Service's A, AAAA and SRV
+// name (and an ExternalName's CNAME).
+func Service(name, namespace, zone string) string {
+	return ServiceFromKey(ServiceKey(namespace, name), zone)
+}
+
+// Namespace is "<namespace>.svc.<zone>", the first search domain of a pod
+// in that namespace.
+func Namespace(namespace, zone string) string { return lower(namespace) + "." + SvcDomain(zone) }
+
+// SvcDomain is "svc.<zone>".
+func SvcDomain(zone string) string { return SvcLabel + "." + zone }
+
+// PodDomain is "pod.<zone>".
+func PodDomain(zone string) string { return PodLabel + "." + zone }
+
+// VersionName is "dns-version.<zone>", the TXT record of the schema version.
+func VersionName(zone string) string { return "dns-version." + zone }
+
+// NameserverName is "ns.dns.<zone>", the target of the apex NS record.
+func NameserverName(zone string) string { return "ns.dns." + zone }
+
+// PodNamespace is "<namespace>.pod.<zone>".
+func PodNamespace(namespace, zone string) string { return lower(namespace) + "." + PodDomain(zone) }
+
+// Pod is "<dashed-ip>.<namespace>.pod.<zone>": a pod record.
+func Pod(ip netip.Addr, namespace, zone string) string {
+	return DashedIP(ip) + "." + PodNamespace(namespace, zone)
+}
+
+// Port is "_<port>._<proto>.<service name>": the SRV name of a named port.
+// service is a name made by Service.
+func Port(port, proto, service string) string {
+	return "_" + lower(port) + "._" + lower(proto) + "." + service
+}
+
+// Endpoint is "<label>.<service name>": the per-endpoint (per-pod) name.
+// service is a name made by Service.
+func Endpoint(label, service string) string { return lower(label) + "." + service }
+
+// SearchPath is the search list the kubelet writes for a ClusterFirst pod
+// in namespace: "<ns>.svc.<zone>", "svc.<zone>", "<zone>".
+func SearchPath(namespace, zone string) []string {
+	return []string{Namespace(namespace, zone), SvcDomain(zone), zone}
+}
+
+// DashedIP is the label an address is named by where no hostname names it
+// (endpoints without a hostname, pod records): 10.244.1.5 -> "10-244-1-5",
+// 2001:db8::1 -> "2001-db8--1", with "0" appended when the IPv6 form ends in
+// a dash (2001:db8:: -> "2001-db8--0"), as CoreDNS spells it.
+func DashedIP(a netip.Addr) string {
+	if a.Is4() || a.Is4In6() {
+		return strings.ReplaceAll(a.Unmap().String(), ".", "-")
+	}
+	s := strings.ReplaceAll(a.String(), ":", "-")
+	if strings.HasSuffix(s, "-") {
+		s += "0"
+	}
+	return s
+}
+
+// ParseDashedIP is the inverse of DashedIP as the pod-record rule reads it:
+// exactly three dashes and no "--" is IPv4, anything else is IPv6.
+func ParseDashedIP(label string) (netip.Addr, bool) {
+	var s string
+	if strings.Count(label, "-") == 3 && !strings.Contains(label, "--") {
+		s = strings.ReplaceAll(label, "-", ".")
+	} else {
+		s = strings.ReplaceAll(label, "-", ":")
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil || a.Zone() != "" {
+		return netip.Addr{}, false
+	}
+	return a, true
+}
+
+// Kind is what shape a name below a cluster zone has.
+type Kind int
+
+// Shapes of names below a cluster zone.
+const (
+	// Unknown is a name of no shape the schema defines (its top label is
+	// neither svc nor pod, and it is not one of the apex's own names).
+	Unknown Kind = iota
+	// Apex is the zone itself.
+	Apex
+	// DNSVersion is "dns-version.<zone>", the schema version TXT record.
+	DNSVersion
+	// Nameserver is "ns.dns.<zone>", the apex's NS target.
+	Nameserver
+	// SvcTree is "svc.<zone>".
+	SvcTree
+	// NamespaceName is "<ns>.svc.<zone>".
+	NamespaceName
+	// ServiceName is "<svc>.<ns>.svc.<zone>".
+	ServiceName
+	// EndpointName is "<label>.<svc>.<ns>.svc.<zone>".
+	EndpointName
+	// PortName is "_<port>._<proto>.<svc>.<ns>.svc.<zone>" (the underscores
+	// are optional in what clients may send; see Name.Port).
+	PortName
+	// BelowService is a name deeper than any the svc tree defines.
+	BelowService
+	// PodTree is "pod.<zone>".
+	PodTree
+	// PodNamespaceName is "<ns>.pod.<zone>".
+	PodNamespaceName
+	// PodName is "<dashed-ip>.<ns>.pod.<zone>".
+	PodName
+	// BelowPod is a name deeper than a pod record.
+	BelowPod
+)
+
+var kindNames = [...]string{"unknown", "apex", "dns-version", "nameserver", "svc tree", "namespace", "service", "endpoint", "port", "below a service", "pod tree", "pod namespace", "pod", "below a pod"}
+
+func (k Kind) String() string {
+	if int(k) < len(kindNames) {
+		return kindNames[k]
+	}
+	return "unknown"
+}
+
+// Name is a name below a cluster zone read into its parts. Parts a kind
+// does not have are empty.
+type Name struct {
+	Kind      Kind
+	Namespace string
+	Service   string
+	// Label is an endpoint's label (EndpointName) or a pod record's dashed
+	// IP (PodName).
+	Label string
+	// Port and Proto are a PortName's labels with at most one leading
+	// underscore removed each, as CoreDNS reads them.
+	Port, Proto string
+}
+
+// Parse reads the labels of a name below a zone, leftmost first (as
+// dns.SplitDomainName gives them for the name with the zone removed). It
+// expects lower case and allocates nothing.
+func Parse(labels []string) Name {
+	n := len(labels)
+	if n == 0 {
+		return Name{Kind: Apex}
+	}
+	switch labels[n-1] {
+	case SvcLabel:
+		return parseSvc(labels[:n-1])
+	case PodLabel:
+		return parsePod(labels[:n-1])
+	}
+	switch {
+	case n == 1 && labels[0] == "dns-version":
+		return Name{Kind: DNSVersion}
+	case n == 2 && labels[0] == "ns" && labels[1] == "dns":
+		return Name{Kind: Nameserver}
+	}
+	return Name{Kind: Unknown}
+}
+
+// parseSvc reads the labels above "svc".
+func parseSvc(l []string) Name {
+	n := len(l)
+	if n == 0 {
+		return Name{Kind: SvcTree}
+	}
+	out := Name{Kind: NamespaceName, Namespace: l[n-1]}
+	if n == 1 {
+		return out
+	}
+	out.Service = l[n-2]
+	switch n {
+	case 2:
+		out.Kind = ServiceName
+	case 3:
+		out.Kind, out.Label = EndpointName, l[0]
+	case 4:
+		out.Kind = PortName
+		out.Port = strings.TrimPrefix(l[0], "_")
+		out.Proto = strings.TrimPrefix(l[1], "_")
+	default:
+		out.Kind = BelowService
+	}
+	return out
+}
+
+// parsePod reads the labels above "pod".
+func parsePod(l []string) Name {
+	switch len(l) {
+	case 0:
+		return Name{Kind: PodTree}
+	case 1:
+		return Name{Kind: PodNamespaceName, Namespace: l[0]}
+	case 2:
+		return Name{Kind: PodName, Namespace: l[1], Label: l[0]}
+	}
+	return Name{Kind: BelowPod, Namespace: l[len(l)-1]}
+}

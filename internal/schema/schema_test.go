@@ -1,0 +1,106 @@
+package schema
+
+import (
+	"net/netip"
+	"strings"
+	"testing"
+)
+
+// The spec's names (DNS-Based Service Discovery, sections 2.3 and 2.4),
+// built and read back.
+func TestSpecNamesRoundTrip(t *testing.T) {
+	const z = "cluster.local."
+	svc := Service("Web", "Default", z)
+	tests := []struct {
+		rule string
+		name string
+		want string
+		kind Kind
+		back Name
+	}{
+		{"2.3.1 A record of a ClusterIP service", svc, "web.default.svc.cluster.local.", ServiceName, Name{Kind: ServiceName, Namespace: "default", Service: "web"}},
+		{"2.4.1 A record of a headless endpoint", Endpoint("web-0", svc), "web-0.web.default.svc.cluster.local.", EndpointName, Name{Kind: EndpointName, Namespace: "default", Service: "web", Label: "web-0"}},
+		{"2.3.2 SRV record of a named port", Port("HTTP", "TCP", svc), "_http._tcp.web.default.svc.cluster.local.", PortName, Name{Kind: PortName, Namespace: "default", Service: "web", Port: "http", Proto: "tcp"}},
+		{"pod record (removed from the spec, served by CoreDNS)", Pod(netip.MustParseAddr("10.244.1.5"), "default", z), "10-244-1-5.default.pod.cluster.local.", PodName, Name{Kind: PodName, Namespace: "default", Label: "10-244-1-5"}},
+		{"first search domain of a ClusterFirst pod", Namespace("default", z), "default.svc.cluster.local.", NamespaceName, Name{Kind: NamespaceName, Namespace: "default"}},
+		{"svc tree", SvcDomain(z), "svc.cluster.local.", SvcTree, Name{Kind: SvcTree}},
+		{"pod tree", PodDomain(z), "pod.cluster.local.", PodTree, Name{Kind: PodTree}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.rule, func(t *testing.T) {
+			if tt.name != tt.want {
+				t.Fatalf("built %q, want %q", tt.name, tt.want)
+			}
+			rel := strings.TrimSuffix(strings.TrimSuffix(tt.name, z), ".")
+			var labels []string
+			if rel != "" {
+				labels = strings.Split(rel, ".")
+			}
+			if got := Parse(labels); got != tt.back {
+				t.Fatalf("Parse(%q) = %+v, want %+v", labels, got, tt.back)
+			}
+		})
+	}
+}
+
+func TestParseOtherShapes(t *testing.T) {
+	tests := []struct {
+		labels string
+		want   Name
+	}{
+		{"", Name{Kind: Apex}},
+		{"dns-version", Name{Kind: DNSVersion}},
+		{"ns.dns", Name{Kind: Nameserver}},
+		{"foo", Name{Kind: Unknown}},
+		{"a.b.c.d.e.svc", Name{Kind: BelowService, Namespace: "e", Service: "d"}},
+		{"http.tcp.web.ns.svc", Name{Kind: PortName, Namespace: "ns", Service: "web", Port: "http", Proto: "tcp"}},
+		{"__http._tcp.web.ns.svc", Name{Kind: PortName, Namespace: "ns", Service: "web", Port: "_http", Proto: "tcp"}},
+		{"x.y.ns.pod", Name{Kind: BelowPod, Namespace: "ns"}},
+		{"ns.pod", Name{Kind: PodNamespaceName, Namespace: "ns"}},
+	}
+	for _, tt := range tests {
+		var labels []string
+		if tt.labels != "" {
+			labels = strings.Split(tt.labels, ".")
+		}
+		if got := Parse(labels); got != tt.want {
+			t.Errorf("Parse(%q) = %+v, want %+v", tt.labels, got, tt.want)
+		}
+	}
+}
+
+func TestSearchPathIsKubeletOrder(t *testing.T) {
+	got := strings.Join(SearchPath("prod", "cluster.local"), " ")
+	if want := "prod.svc.cluster.local svc.cluster.local cluster.local"; got != want {
+		t.Fatalf("SearchPath = %q, want %q", got, want)
+	}
+}
+
+func TestDashedIP(t *testing.T) {
+	for in, want := range map[string]string{
+		"10.244.1.5":       "10-244-1-5",
+		"::ffff:10.0.0.1":  "10-0-0-1",
+		"2001:db8::1":      "2001-db8--1",
+		"2001:db8::":       "2001-db8--0",
+		"fd00::10:244:1:5": "fd00--10-244-1-5",
+	} {
+		a := netip.MustParseAddr(in)
+		if got := DashedIP(a); got != want {
+			t.Errorf("DashedIP(%s) = %q, want %q", in, got, want)
+		}
+		back, ok := ParseDashedIP(want)
+		if !ok || back != a.Unmap() && !(a.Is6() && back == a) {
+			t.Errorf("ParseDashedIP(%q) = %v %v, want %v", want, back, ok, a.Unmap())
+		}
+	}
+}
+
+func TestParseAllocatesNothing(t *testing.T) {
+	labels := []string{"_http", "_tcp", "web", "default", "svc"}
+	if n := testing.AllocsPerRun(100, func() { _ = Parse(labels) }); n != 0 {
+		t.Fatalf("Parse allocates %v times", n)
+	}
+	if n := testing.AllocsPerRun(100, func() { _ = ServiceKey("default", "web") }); n > 1 {
+		t.Fatalf("ServiceKey of lower-case input allocates %v times", n)
+	}
+}

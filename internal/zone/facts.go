@@ -1,0 +1,200 @@
+package zone
+
+import (
+	"net/netip"
+	"strings"
+
+	"github.com/clusterdns/clusterdns/internal/cluster"
+	"github.com/clusterdns/clusterdns/internal/schema"
+	"github.com/miekg/dns"
+)
+
+// The facts below are the decisions the engine makes on its way to the
+// records, for diagnostics (explain, lint) that must say why a name has
+// the records it has without deciding anything themselves. They are made
+// by the same code that makes the records, so the two cannot disagree.
+
+// NameFacts is how the engine reads a question name.
+type NameFacts struct {
+	// Name is the name in canonical form: lower case, fully qualified.
+	Name string
+	// Zone is the longest served zone holding the name; "" when none does
+	// (the server refuses the name).
+	Zone string
+	// Reverse is set for a name in a reverse zone.
+	Reverse bool
+	// Schema is a forward name read by the DNS name schema.
+	Schema schema.Name
+	// Addr is the address a reverse name names; invalid when the name is
+	// not one whole address (no PTR can exist there).
+	Addr netip.Addr
+}
+
+// InZone reports whether a served zone holds the name.
+func (f NameFacts) InZone() bool { return f.Zone != "" }
+
+// NameFacts reads a question name as Lookup does.
+func (s *Snapshot) NameFacts(qname string) NameFacts {
+	f := NameFacts{Name: lowerASCII(dns.Fqdn(qname))}
+	z := s.zoneOf(f.Name)
+	if z == nil {
+		return f
+	}
+	f.Zone, f.Reverse = z.name, z.reverse
+	if z.reverse {
+		if a, ok := AddrFromReverse(f.Name); ok {
+			f.Addr = a
+		}
+		return f
+	}
+	f.Schema = schema.Parse(dns.SplitDomainName(strings.TrimSuffix(f.Name, z.name)))
+	return f
+}
+
+// ForwardZones returns the canonical forward zones, longest first.
+func (s *Snapshot) ForwardZones() []string {
+	var out []string
+	for _, z := range s.zones {
+		if !z.reverse {
+			out = append(out, z.name)
+		}
+	}
+	return out
+}
+
+// ServiceFacts is what the engine decided about one Service.
+type ServiceFacts struct {
+	Service *cluster.Service
+	// Served is false when the engine holds no name of the service at all:
+	// its namespace is not served or its name is not a DNS label.
+	Served bool
+	// Exists: the service name has records. A headless Service without
+	// published endpoints, an ExternalName that names no domain, and an
+	// empty ClusterIP Service under IgnoreEmptyService do not exist.
+	Exists bool
+	// ExternalTarget is the CNAME target of an ExternalName Service; ""
+	// when spec.externalName is not a domain name (then nothing is
+	// published).
+	ExternalTarget string
+	// Slices are the EndpointSlices that count for the service.
+	Slices []SliceFacts
+	// Published are the endpoint addresses that have records (the ready
+	// ones the engine can name), in the order the records list them.
+	Published []EndpointFacts
+	// Unpublished are the other addresses of the slices, with why.
+	Unpublished []EndpointFacts
+	// NamedPorts are the (name, protocol) pairs, lower case, that have a
+	// _<name>._<protocol> SRV name.
+	NamedPorts []PortName
+}
+
+// PortName is a named port as SRV names spell it.
+type PortName struct{ Name, Proto string }
+
+// SliceFacts is one EndpointSlice as the engine reads it.
+type SliceFacts struct {
+	Slice *cluster.EndpointSlice
+	// SRVPorts are the slice's ports that SRV records can use (a number
+	// from 1 to 65535), lower case.
+	SRVPorts []SRVPort
+}
+
+// SRVPort is a slice port that SRV records use.
+type SRVPort struct {
+	Name, Proto string
+	Port        uint16
+	// Index is its position in the slice's ports.
+	Index int
+}
+
+// HasPort reports whether the slice has a usable port of that name (and
+// protocol, unless proto is "").
+func (f SliceFacts) HasPort(name, proto string) bool {
+	for _, p := range f.SRVPorts {
+		if p.Name == strings.ToLower(name) && (proto == "" || p.Proto == strings.ToLower(proto)) {
+			return true
+		}
+	}
+	return false
+}
+
+// EndpointFacts is one address of an EndpointSlice's endpoint.
+type EndpointFacts struct {
+	Slice    *cluster.EndpointSlice
+	Endpoint int // index in Slice.Endpoints
+	Address  int // index in the endpoint's addresses
+	Addr     netip.Addr
+	// Label is the per-endpoint label it is (or would be) published under,
+	// and LabelFrom the field that decided it (see EndpointName); empty
+	// when the address is not ready.
+	Label, LabelFrom string
+	Why              Unpublished
+}
+
+// Ready reports whether the endpoint is ready as the engine reads it
+// (conditions.ready true or unset).
+func (f EndpointFacts) Ready() bool { return f.Why != NotReady }
+
+// EndpointRef returns the endpoint the address belongs to.
+func (f EndpointFacts) EndpointRef() *cluster.Endpoint { return &f.Slice.Endpoints[f.Endpoint] }
+
+// ServiceFacts says what the engine decides for a Service and the
+// EndpointSlices labelled with its name, in this snapshot's namespaces and
+// options. It runs the code that Update runs for the service.
+func (s *Snapshot) ServiceFacts(svc *cluster.Service, slices []*cluster.EndpointSlice) ServiceFacts {
+	out := ServiceFacts{Service: svc}
+	f := s.newFragment(ServiceUpdate{Namespace: svc.Namespace, Name: svc.Name, Service: svc, Slices: slices})
+	if f == nil {
+		return out
+	}
+	d := f.data
+	out.Served, out.Exists, out.ExternalTarget = true, d.exists, d.externalName
+	if d.external() {
+		return out
+	}
+	for _, es := range slices {
+		if !attached(es, svc) {
+			continue
+		}
+		sf := SliceFacts{Slice: es}
+		for i, p := range es.Ports {
+			if sp, ok := srvPort(p, i); ok {
+				sf.SRVPorts = append(sf.SRVPorts, SRVPort{Name: sp.name, Proto: sp.proto, Port: sp.port, Index: i})
+			}
+		}
+		out.Slices = append(out.Slices, sf)
+		out.Unpublished = appendUnpublished(out.Unpublished, es, s.opts.EndpointPodNames)
+	}
+	for i := range d.ready {
+		r := &d.ready[i]
+		ep := &r.slice.es.Endpoints[r.epIdx]
+		_, from := EndpointName(ep, r.addr, s.opts.EndpointPodNames)
+		out.Published = append(out.Published, EndpointFacts{Slice: r.slice.es, Endpoint: int(r.epIdx), Address: int(r.addrIdx), Addr: r.addr, Label: r.label, LabelFrom: from})
+	}
+	if d.exists {
+		for _, p := range d.namedPorts() {
+			out.NamedPorts = append(out.NamedPorts, PortName{Name: p[0], Proto: p[1]})
+		}
+	}
+	return out
+}
+
+// appendUnpublished appends the addresses of a slice that endpointAddr
+// leaves out.
+func appendUnpublished(dst []EndpointFacts, es *cluster.EndpointSlice, endpointPodNames bool) []EndpointFacts {
+	for ei := range es.Endpoints {
+		ep := &es.Endpoints[ei]
+		for ai, a := range ep.Addresses {
+			label, from, why := endpointAddr(es, ep, a, endpointPodNames)
+			if why != Published {
+				dst = append(dst, EndpointFacts{Slice: es, Endpoint: ei, Address: ai, Addr: a.Unmap(), Label: label, LabelFrom: from, Why: why})
+			}
+		}
+	}
+	return dst
+}
+
+// ExternalTarget is the CNAME target the engine publishes for an
+// ExternalName Service's spec.externalName: "" when the value is not a
+// domain name (empty, an IP literal, a label that is not a DNS label).
+func ExternalTarget(externalName string) string { return externalTarget(externalName) }
