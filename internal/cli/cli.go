@@ -12,11 +12,24 @@ import (
 	"runtime/debug"
 	"strings"
 
+	"github.com/clusterdns/clusterdns/internal/zone"
 	"github.com/spf13/cobra"
 )
 
 // Version is set at build time with -ldflags "-X .../internal/cli.Version=v1.2.3".
 var Version = ""
+
+// Exit statuses, the same for every command; each command's help says
+// what "no" means for it.
+const (
+	// exitNo: the command ran and the answer is no (the name does not
+	// resolve, the server drifts, lint has findings), or serve stopped on
+	// an error.
+	exitNo = 1
+	// exitUsage: usage or input errors (flags, arguments, inputs that do
+	// not read); nothing was checked.
+	exitUsage = 2
+)
 
 // exitError carries an exit code out of a command.
 type exitError struct {
@@ -27,6 +40,26 @@ type exitError struct {
 func (e *exitError) Error() string { return e.err.Error() }
 func (e *exitError) Unwrap() error { return e.err }
 
+// usageError marks err as a usage or input error: exit status 2, whatever
+// the command. It is the one way commands say so, and cobra's own flag and
+// argument errors go through it too (newRoot, usageArgs).
+func usageError(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &exitError{code: exitUsage, err: err}
+}
+
+// usageArgs makes the errors of a positional-argument check usage errors.
+func usageArgs(check cobra.PositionalArgs) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		return usageError(check(cmd, args))
+	}
+}
+
+// failed says the answer is no: exit status 1 with err as the message.
+func failed(err error) error { return &exitError{code: exitNo, err: err} }
+
 type streams struct {
 	in       io.Reader
 	out, err io.Writer
@@ -34,22 +67,26 @@ type streams struct {
 
 // Main runs the command line and returns the process exit code.
 func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	io := streams{in: stdin, out: stdout, err: stderr}
-	root := newRoot(io)
+	root := newRoot(streams{in: stdin, out: stdout, err: stderr})
 	root.SetArgs(args)
 	root.SetIn(stdin)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	err := root.ExecuteContext(ctx)
+	cmd, err := root.ExecuteContextC(ctx)
 	if err == nil {
 		return 0
+	}
+	if cmd == root {
+		// The root only finds the command: its errors (an unknown
+		// command) are usage errors.
+		err = usageError(err)
 	}
 	fmt.Fprintf(stderr, "clusterdns: %v\n", err)
 	var ee *exitError
 	if errors.As(err, &ee) {
 		return ee.code
 	}
-	return 1
+	return exitNo
 }
 
 func newRoot(s streams) *cobra.Command {
@@ -59,6 +96,8 @@ func newRoot(s streams) *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
+	// Every command inherits it: a flag that does not parse is a usage error.
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError(err) })
 	root.AddCommand(newServeCmd(s), newExplainCmd(s), newLintCmd(s), newResolveCmd(s), newProbeCmd(s), newVersionCmd(s))
 	return root
 }
@@ -78,9 +117,9 @@ func newVersionCmd(s streams) *cobra.Command {
 	return &cobra.Command{
 		Use:   "version",
 		Short: "Print the version",
-		Args:  cobra.NoArgs,
+		Args:  usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			fmt.Fprintf(s.out, "clusterdns %s (Kubernetes DNS schema %s)\n", versionString(), "1.1.0")
+			fmt.Fprintf(s.out, "clusterdns %s (Kubernetes DNS schema %s)\n", versionString(), zone.SchemaVersion)
 			return nil
 		},
 	}

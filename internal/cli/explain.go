@@ -43,17 +43,11 @@ same question goes to a live DNS server and the difference is explained.
 
 Exit status: 0 when the name resolves as asked, 1 when it does not, 2 on usage
 or input errors.`,
-		Args: func(cmd *cobra.Command, args []string) error {
-			if err := cobra.RangeArgs(1, 2)(cmd, args); err != nil {
-				return usageError(err)
-			}
-			return nil
-		},
+		Args: usageArgs(cobra.RangeArgs(1, 2)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runExplain(cmd.Context(), s, &f, args)
 		},
 	}
-	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError(err) })
 	f.state.register(cmd)
 	f.zone.register(cmd)
 	f.kube.register(cmd)
@@ -65,8 +59,6 @@ or input errors.`,
 	fl.StringVarP(&f.output, "output", "o", "text", "text or json")
 	return cmd
 }
-
-func usageError(err error) error { return &exitError{code: 2, err: err} }
 
 // loadState reads the cluster state of a one-shot command: a live cluster
 // or manifests (the embedded example without either).
@@ -168,7 +160,7 @@ func runExplain(ctx context.Context, s streams, f *explainFlags, args []string) 
 		}
 	}
 	if !ok {
-		return &exitError{code: 1, err: errors.New(notResolving(results))}
+		return failed(errors.New(notResolving(results)))
 	}
 	return nil
 }

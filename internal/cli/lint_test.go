@@ -16,7 +16,7 @@ import (
 var lintRoot, _ = filepath.Abs(filepath.Join("..", ".."))
 
 // runLint runs "clusterdns lint ARGS" in-process from the repository root.
-func runLint(t *testing.T, stdin string, args ...string) (code int, stdout, stderr string) {
+func lintCLI(t *testing.T, stdin string, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
 	t.Chdir(lintRoot)
 	var out, errOut bytes.Buffer
@@ -28,7 +28,7 @@ func runLint(t *testing.T, stdin string, args ...string) (code int, stdout, stde
 // (it is the seed's most common mistake, and the README tells people to
 // try it), so linting examples/ gives exactly its finding and exits 1.
 func TestLintExamples(t *testing.T) {
-	code, out, errOut := runLint(t, "", "examples/")
+	code, out, errOut := lintCLI(t, "", "examples/")
 	want := `examples/cluster/broken.yaml:28: error subdomain-no-service: Pod default/cache-0: spec.subdomain "caches" names no Service in namespace default, so cache-0.caches.default.svc.cluster.local is NXDOMAIN; the headless Service "cache" selects this pod
     fix: set spec.subdomain: cache, or create a headless Service named "caches"
 `
@@ -39,7 +39,7 @@ func TestLintExamples(t *testing.T) {
 		t.Errorf("stderr: %s", errOut)
 	}
 	// Without broken.yaml, the example is clean.
-	code, out, errOut = runLint(t, "", "examples/cluster/web.yaml", "examples/cluster/api.yaml", "examples/cluster/external.yaml", "examples/cluster/legacy.yaml")
+	code, out, errOut = lintCLI(t, "", "examples/cluster/web.yaml", "examples/cluster/api.yaml", "examples/cluster/external.yaml", "examples/cluster/legacy.yaml")
 	if code != 0 || out != "" {
 		t.Errorf("exit %d:\n%s%s", code, out, errOut)
 	}
@@ -82,7 +82,7 @@ func TestLintDeploy(t *testing.T) {
 		t.Fatal("no kustomization under deploy/")
 	}
 	for _, d := range dirs {
-		code, out, errOut := runLint(t, "", "--fail-on", "info", d)
+		code, out, errOut := lintCLI(t, "", "--fail-on", "info", d)
 		if code != 0 || out != "" {
 			t.Errorf("lint %s: exit %d\n%s%s", d, code, out, errOut)
 		}
@@ -98,7 +98,7 @@ func TestLintHelmStdin(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	code, out, _ := runLint(t, string(data), "-")
+	code, out, _ := lintCLI(t, string(data), "-")
 	lines := strings.Split(strings.TrimSpace(out), "\n")
 	if code != 1 || len(lines) != 4 ||
 		!strings.HasPrefix(lines[0], "<stdin>:13: info publish-not-ready: Service default/release-kafka-headless: ") ||
@@ -112,7 +112,7 @@ func TestLintHelmStdin(t *testing.T) {
 // TestLintKustomizeOverlay lints an overlay directory: findings are on the
 // lines of the base files the objects came from.
 func TestLintKustomizeOverlay(t *testing.T) {
-	code, out, _ := runLint(t, "", "--fail-on", "none", "testdata/lint/inputs/kustomize/overlay")
+	code, out, _ := lintCLI(t, "", "--fail-on", "none", "testdata/lint/inputs/kustomize/overlay")
 	if code != 0 ||
 		!strings.Contains(out, "testdata/lint/inputs/kustomize/base/db.yaml:6: info publish-not-ready: Service prod/prod-db: ") ||
 		!strings.Contains(out, `testdata/lint/inputs/kustomize/base/workers.yaml:30: error subdomain-no-service: Deployment prod/prod-worker: spec.template.spec.subdomain "workers" names no Service in namespace prod`) {
@@ -146,7 +146,7 @@ func TestLintExitCodes(t *testing.T) {
 		{[]string{"--fail-on", "fatal", headless}, 2, "--fail-on"},
 		{[]string{"--no-such-flag", headless}, 2, "unknown flag"},
 	} {
-		code, _, errOut := runLint(t, "", tc.args...)
+		code, _, errOut := lintCLI(t, "", tc.args...)
 		if code != tc.code || !strings.Contains(errOut, tc.err) {
 			t.Errorf("lint %v: exit %d, stderr %q; want exit %d and %q", tc.args, code, errOut, tc.code, tc.err)
 		}
@@ -154,7 +154,7 @@ func TestLintExitCodes(t *testing.T) {
 }
 
 func TestLintJSON(t *testing.T) {
-	code, out, _ := runLint(t, "", "-o", "json", "testdata/lint/inputs/ignore")
+	code, out, _ := lintCLI(t, "", "-o", "json", "testdata/lint/inputs/ignore")
 	var rep struct {
 		Findings []struct {
 			File, Severity, Rule, Message, Fix string
@@ -183,7 +183,7 @@ func TestLintSARIFInputError(t *testing.T) {
 	if err := os.WriteFile(bad, []byte("apiVersion: v1\nkind: Service\nmetadata: [\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	code, out, _ := runLint(t, "", "-o", "sarif", bad)
+	code, out, _ := lintCLI(t, "", "-o", "sarif", bad)
 	var log struct {
 		Runs []struct {
 			Invocations []struct {
@@ -202,7 +202,7 @@ func TestLintSARIFInputError(t *testing.T) {
 }
 
 func TestLintListRules(t *testing.T) {
-	code, out, _ := runLint(t, "", "--list-rules")
+	code, out, _ := lintCLI(t, "", "--list-rules")
 	if code != 0 || !strings.Contains(out, "subdomain-no-service") || !strings.Contains(out, "dnsconfig-invalid") {
 		t.Fatalf("exit %d:\n%s", code, out)
 	}

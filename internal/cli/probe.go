@@ -49,7 +49,7 @@ on --metrics-addr, and reports how long each drift lasted: after a pod is
 rescheduled, how long clients were given its old IP.
 
 Exit status: 0 when every answer matches, 1 on drift, 2 on usage or input errors.`,
-		Args: cobra.NoArgs,
+		Args: usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runProbe(cmd.Context(), s, &f)
 		},
@@ -69,12 +69,16 @@ Exit status: 0 when every answer matches, 1 on drift, 2 on usage or input errors
 	return cmd
 }
 
-// currentState follows the cluster state for the probe: manifests are
-// re-read every round, a live cluster is watched.
+// currentState follows a live cluster for the probe (kube.Sink).
 type currentState struct {
-	mu   sync.Mutex
-	snap *zone.Snapshot
-	ok   bool
+	mu     sync.Mutex
+	snap   *zone.Snapshot
+	once   sync.Once
+	synced chan struct{} // closed once the first full state is in
+}
+
+func newCurrentState(empty *zone.Snapshot) *currentState {
+	return &currentState{snap: empty, synced: make(chan struct{})}
 }
 
 func (c *currentState) Apply(ch zone.Change) {
@@ -83,27 +87,20 @@ func (c *currentState) Apply(ch zone.Change) {
 	c.snap = c.snap.Update(ch)
 }
 
-func (c *currentState) Synced() {
-	c.mu.Lock()
-	c.ok = true
-	c.mu.Unlock()
-}
+func (c *currentState) Synced() { c.once.Do(func() { close(c.synced) }) }
 
-func (c *currentState) get() (*zone.Snapshot, bool) {
+func (c *currentState) get() *zone.Snapshot {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.snap, c.ok
+	return c.snap
 }
 
+// probeSyncTimeout is how long the probe waits for a live cluster's state.
+const probeSyncTimeout = 30 * time.Second
+
 func runProbe(ctx context.Context, s streams, f *probeFlags) error {
-	if f.server == "" {
-		return usageError(errors.New("--server is required"))
-	}
-	if f.output != "text" && f.output != "json" {
-		return usageError(fmt.Errorf("--output %q: want text or json", f.output))
-	}
-	if f.interval <= 0 {
-		return usageError(fmt.Errorf("--interval %s: must be positive", f.interval))
+	if err := f.check(); err != nil {
+		return usageError(err)
 	}
 	zopts, err := f.zone.options()
 	if err != nil {
@@ -113,79 +110,112 @@ func runProbe(ctx context.Context, s streams, f *probeFlags) error {
 	if err != nil {
 		return usageError(err)
 	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	target := probe.Target{Services: f.services}
 	var expect probe.Expect
 	if live {
-		log, err := newLogger(s.err, f.logLevel, "text")
-		if err != nil {
-			return usageError(err)
-		}
-		empty, err := zone.Empty(zopts)
-		if err != nil {
-			return usageError(err)
-		}
-		cur := &currentState{snap: empty}
-		src, err := kube.New(f.kube.options(zopts, log))
-		if err != nil {
-			return usageError(err)
-		}
-		ctx, cancel := context.WithCancel(ctx)
-		defer cancel()
-		errc := make(chan error, 1)
-		go func() { errc <- src.Run(ctx, cur) }()
-		deadline := time.After(30 * time.Second)
-		for {
-			if _, ok := cur.get(); ok {
-				break
+		if expect, err = f.followCluster(ctx, s, zopts, target); err != nil {
+			if ctx.Err() != nil {
+				return err // interrupted
 			}
-			select {
-			case err := <-errc:
-				return usageError(fmt.Errorf("watching the cluster: %w", err))
-			case <-deadline:
-				return usageError(errors.New("the cluster state did not sync within 30s"))
-			case <-ctx.Done():
-				return ctx.Err()
-			case <-time.After(20 * time.Millisecond):
-			}
-		}
-		expect = func(context.Context) (*zone.Snapshot, []zone.Question, error) {
-			snap, _ := cur.get()
-			qs, err := probe.Questions(snap, target)
-			return snap, qs, err
+			return usageError(err)
 		}
 	} else {
-		expect = func(ctx context.Context) (*zone.Snapshot, []zone.Question, error) {
-			state, err := f.state.load(ctx, s.in)
-			if err != nil {
-				return nil, nil, fmt.Errorf("loading cluster state: %w", err)
-			}
-			snap, err := zone.Build(state, zopts)
-			if err != nil {
-				return nil, nil, err
-			}
-			qs, err := probe.Questions(snap, target)
-			return snap, qs, err
-		}
+		expect = f.readManifests(s, zopts, target)
 	}
 	p := &probe.Prober{Server: f.server, Timeout: f.timeout}
-
 	if f.watch <= 0 {
-		snap, qs, err := expect(ctx)
-		if err != nil {
-			return usageError(err)
-		}
-		r := p.Run(ctx, snap, qs)
-		if f.output == "json" {
-			writeJSON(s.out, r)
-		} else {
-			writeReport(s.out, r)
-		}
-		if !r.OK() {
-			return &exitError{code: 1, err: fmt.Errorf("%d of %d answers drift from the cluster state", r.Drifts, len(r.Checks))}
-		}
-		return nil
+		return probeOnce(ctx, s.out, p, expect, f.output)
 	}
+	return f.probeRounds(ctx, s, p, expect)
+}
 
+func (f *probeFlags) check() error {
+	switch {
+	case f.server == "":
+		return errors.New("--server is required")
+	case f.output != "text" && f.output != "json":
+		return fmt.Errorf("--output %q: want text or json", f.output)
+	case f.interval <= 0:
+		return fmt.Errorf("--interval %s: must be positive", f.interval)
+	}
+	return nil
+}
+
+// followCluster watches the live cluster until ctx is done, waits for its
+// first full state, and returns what the probe expects from it as it
+// changes.
+func (f *probeFlags) followCluster(ctx context.Context, s streams, zopts zone.Options, target probe.Target) (probe.Expect, error) {
+	log, err := newLogger(s.err, f.logLevel, "text")
+	if err != nil {
+		return nil, err
+	}
+	empty, err := zone.Empty(zopts)
+	if err != nil {
+		return nil, err
+	}
+	src, err := kube.New(f.kube.options(zopts, log))
+	if err != nil {
+		return nil, err
+	}
+	cur := newCurrentState(empty)
+	errc := make(chan error, 1)
+	go func() { errc <- src.Run(ctx, cur) }()
+	select {
+	case <-cur.synced:
+	case err := <-errc:
+		return nil, fmt.Errorf("watching the cluster: %w", err)
+	case <-time.After(probeSyncTimeout):
+		return nil, fmt.Errorf("the cluster state did not sync within %s", probeSyncTimeout)
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	return func(context.Context) (*zone.Snapshot, []zone.Question, error) {
+		snap := cur.get()
+		qs, err := probe.Questions(snap, target)
+		return snap, qs, err
+	}, nil
+}
+
+// readManifests returns what the probe expects from the manifests, read
+// again every round.
+func (f *probeFlags) readManifests(s streams, zopts zone.Options, target probe.Target) probe.Expect {
+	return func(ctx context.Context) (*zone.Snapshot, []zone.Question, error) {
+		state, err := f.state.load(ctx, s.in)
+		if err != nil {
+			return nil, nil, fmt.Errorf("loading cluster state: %w", err)
+		}
+		snap, err := zone.Build(state, zopts)
+		if err != nil {
+			return nil, nil, err
+		}
+		qs, err := probe.Questions(snap, target)
+		return snap, qs, err
+	}
+}
+
+// probeOnce asks every question once and reports.
+func probeOnce(ctx context.Context, w io.Writer, p *probe.Prober, expect probe.Expect, output string) error {
+	snap, qs, err := expect(ctx)
+	if err != nil {
+		return usageError(err)
+	}
+	r := p.Run(ctx, snap, qs)
+	if output == "json" {
+		writeJSON(w, r)
+	} else {
+		writeReport(w, r)
+	}
+	if !r.OK() {
+		return failed(fmt.Errorf("%d of %d answers drift from the cluster state", r.Drifts, len(r.Checks)))
+	}
+	return nil
+}
+
+// probeRounds asks every --interval for --watch, timing the drifts, with
+// the metrics served on --metrics-addr.
+func (f *probeFlags) probeRounds(ctx context.Context, s streams, p *probe.Prober, expect probe.Expect) error {
 	reg := prometheus.NewRegistry()
 	m := probe.NewMetrics(reg)
 	if f.metricsAddr != "" {
@@ -201,12 +231,7 @@ func runProbe(ctx context.Context, s streams, f *probeFlags) error {
 	}
 	onRound := func(r *probe.Report) {
 		if f.output == "text" {
-			fmt.Fprintf(s.out, "%s  %d checks, %d drifting\n", r.Time.Format("15:04:05.000"), len(r.Checks), r.Drifts)
-			for _, c := range r.Checks {
-				if c.Drifting() {
-					fmt.Fprintf(s.out, "  %-7s %s %s: want %s %v, got %s %v\n", c.Kind, c.Name, c.Type, c.Rcode, c.Expected, c.GotRcode, c.Got)
-				}
-			}
+			writeRound(s.out, r)
 		}
 	}
 	res, err := p.Watch(ctx, expect, f.interval, f.watch, m, onRound)
@@ -216,18 +241,33 @@ func runProbe(ctx context.Context, s streams, f *probeFlags) error {
 	if f.output == "json" {
 		writeJSON(s.out, res)
 	} else {
-		fmt.Fprintf(s.out, "\n%d rounds; %d drifts ended, %d still open\n", res.Rounds, len(res.Closed), len(res.Open))
-		for _, sp := range res.Closed {
-			fmt.Fprintf(s.out, "  drift of %s %s (%s) lasted %s\n", sp.Name, sp.Type, sp.Kind, sp.Duration.Round(time.Millisecond))
-		}
-		for _, sp := range res.Open {
-			fmt.Fprintf(s.out, "  drift of %s %s (%s) still open after %s\n", sp.Name, sp.Type, sp.Kind, sp.Duration.Round(time.Millisecond))
-		}
+		writeDrifts(s.out, res)
 	}
 	if len(res.Open) > 0 || (res.Last != nil && !res.Last.OK()) {
-		return &exitError{code: 1, err: errors.New("the server still drifts from the cluster state")}
+		return failed(errors.New("the server still drifts from the cluster state"))
 	}
 	return nil
+}
+
+// writeRound is one line per round, and one per drifting answer.
+func writeRound(w io.Writer, r *probe.Report) {
+	fmt.Fprintf(w, "%s  %d checks, %d drifting\n", r.Time.Format("15:04:05.000"), len(r.Checks), r.Drifts)
+	for _, c := range r.Checks {
+		if c.Drifting() {
+			fmt.Fprintf(w, "  %-7s %s %s: want %s %v, got %s %v\n", c.Kind, c.Name, c.Type, c.Rcode, c.Expected, c.GotRcode, c.Got)
+		}
+	}
+}
+
+// writeDrifts says how long each drift of a --watch run lasted.
+func writeDrifts(w io.Writer, res *probe.WatchResult) {
+	fmt.Fprintf(w, "\n%d rounds; %d drifts ended, %d still open\n", res.Rounds, len(res.Closed), len(res.Open))
+	for _, sp := range res.Closed {
+		fmt.Fprintf(w, "  drift of %s %s (%s) lasted %s\n", sp.Name, sp.Type, sp.Kind, sp.Duration.Round(time.Millisecond))
+	}
+	for _, sp := range res.Open {
+		fmt.Fprintf(w, "  drift of %s %s (%s) still open after %s\n", sp.Name, sp.Type, sp.Kind, sp.Duration.Round(time.Millisecond))
+	}
 }
 
 func writeJSON(w io.Writer, v any) {

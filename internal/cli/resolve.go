@@ -15,9 +15,9 @@ import (
 	"time"
 
 	"github.com/clusterdns/clusterdns/internal/cluster"
+	"github.com/clusterdns/clusterdns/internal/kubeconv"
 	"github.com/clusterdns/clusterdns/internal/resolv"
 	"github.com/clusterdns/clusterdns/internal/source/kube"
-	"github.com/clusterdns/clusterdns/internal/source/manifest"
 	"github.com/clusterdns/clusterdns/internal/zone"
 	"github.com/miekg/dns"
 	"github.com/spf13/cobra"
@@ -48,9 +48,6 @@ type resolveFlags struct {
 	output            string
 }
 
-// defaultClusterDNS is kubeadm's kube-dns address in the default service CIDR.
-const defaultClusterDNS = "10.96.0.10"
-
 func newResolveCmd(s streams) *cobra.Command { return newResolveCmdWith(s, &resolveFlags{}) }
 
 func newResolveCmdWith(s streams, f *resolveFlags) *cobra.Command {
@@ -80,17 +77,16 @@ timeouts wait --timeout (default: the resolv.conf's, 5s).
 
 Exit status: 0 when the name resolves, 1 when it does not, 2 on usage or
 input errors.`,
-		Args: func(_ *cobra.Command, args []string) error {
+		Args: usageArgs(func(_ *cobra.Command, args []string) error {
 			if len(args) != 1 {
-				return resolveUsage(fmt.Errorf("resolve takes one NAME, got %d arguments", len(args)))
+				return fmt.Errorf("resolve takes one NAME, got %d arguments", len(args))
 			}
 			return nil
-		},
+		}),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runResolve(cmd, s, f, args[0])
 		},
 	}
-	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return resolveUsage(err) })
 	f.state.register(cmd)
 	f.zone.register(cmd)
 	f.kube.register(cmd)
@@ -102,7 +98,7 @@ input errors.`,
 	fl.StringSliceVar(&f.search, "search", nil, "override the whole search list (comma separated)")
 	fl.StringVar(&f.nodeResolvConf, "node-resolv-conf", "", "the node's resolv.conf (kubelet --resolv-conf): its search list follows the cluster domains, Default-policy pods get it whole")
 	fl.StringSliceVar(&f.nodeSearch, "node-search", nil, "node search domains (as in the node's resolv.conf), e.g. us-east-2.compute.internal")
-	fl.StringVar(&f.clusterDNS, "cluster-dns", "", "kubelet --cluster-dns (default: the kube-system/kube-dns Service IP, else "+defaultClusterDNS+")")
+	fl.StringVar(&f.clusterDNS, "cluster-dns", "", "kubelet --cluster-dns (default: the kube-system/kube-dns Service IP, else "+resolv.DefaultClusterDNS+")")
 	fl.StringVar(&f.libc, "libc", "glibc", "resolver library: glibc, musl or go")
 	fl.StringVar(&f.call, "call", "", "API: getaddrinfo, gethostbyname, getent-hosts (glibc), dig or go (default: getaddrinfo, go for --libc go)")
 	fl.StringVar(&f.qtype, "type", "A", "query type of --call dig")
@@ -112,8 +108,6 @@ input errors.`,
 	fl.StringVarP(&f.output, "output", "o", "text", "text or json")
 	return cmd
 }
-
-func resolveUsage(err error) error { return &exitError{code: 2, err: err} }
 
 // resolveSetup is everything a run needs, from the flags.
 type resolveSetup struct {
@@ -128,7 +122,7 @@ type resolveSetup struct {
 func runResolve(cmd *cobra.Command, s streams, f *resolveFlags, name string) error {
 	ctx := cmd.Context()
 	if err := resolv.CheckName(name); err != nil {
-		return resolveUsage(err)
+		return usageError(err)
 	}
 	st, err := resolveSetupFrom(ctx, cmd, s, f)
 	if err != nil {
@@ -138,7 +132,7 @@ func runResolve(cmd *cobra.Command, s streams, f *resolveFlags, name string) err
 	if f.server != "" {
 		addr, err := resolveServerAddr(f.server)
 		if err != nil {
-			return resolveUsage(err)
+			return usageError(err)
 		}
 		res = resolv.RunLive(st.cfg, name, st.model, addr, f.timeout)
 	} else {
@@ -162,7 +156,7 @@ func runResolve(cmd *cobra.Command, s streams, f *resolveFlags, name string) err
 		if why == "" {
 			why = "no answer"
 		}
-		return &exitError{code: 1, err: fmt.Errorf("%s does not resolve (%s)", name, why)}
+		return failed(fmt.Errorf("%s does not resolve (%s)", name, why))
 	}
 	return nil
 }
@@ -180,155 +174,225 @@ func resolveServerAddr(s string) (string, error) {
 	return "", fmt.Errorf("--server %q: want host:port", s)
 }
 
+// resolveSetupFrom checks the flags and composes the resolver
+// configuration; its errors are usage or input errors.
 func resolveSetupFrom(ctx context.Context, cmd *cobra.Command, s streams, f *resolveFlags) (*resolveSetup, error) {
-	changed := cmd.Flags().Changed
+	st, err := newResolveSetup(ctx, cmd.Flags().Changed, s, f)
+	if err != nil {
+		return nil, usageError(err)
+	}
+	return st, nil
+}
+
+func newResolveSetup(ctx context.Context, changed func(string) bool, s streams, f *resolveFlags) (*resolveSetup, error) {
 	st := &resolveSetup{}
+	if err := st.client(f, changed); err != nil {
+		return nil, err
+	}
+	if err := f.checkSources(changed); err != nil {
+		return nil, err
+	}
+	zopts, err := f.zone.options()
+	if err != nil {
+		return nil, err
+	}
+	state, client, err := f.clusterState(ctx, s, zopts)
+	if err != nil {
+		return nil, err
+	}
+	if f.server == "" {
+		if st.snap, err = zone.Build(state, zopts); err != nil {
+			return nil, err
+		}
+	}
+	if f.resolvConf != "" {
+		err = st.fromResolvConf(f.resolvConf, s.in)
+	} else {
+		err = st.fromKubelet(ctx, f, s.in, zopts.Zones[0], state, client)
+	}
+	if err != nil {
+		return nil, err
+	}
+	st.override(f, changed)
+	return st, nil
+}
+
+// client reads the client model and what shapes its run: --libc, --call,
+// --type, --output, --upstream, --timeout.
+func (st *resolveSetup) client(f *resolveFlags, changed func(string) bool) error {
 	var err error
 	if st.model, err = resolv.ParseModel(f.libc, f.call); err != nil {
-		return nil, resolveUsage(err)
+		return err
 	}
 	if st.model.Call == resolv.Dig {
 		t, ok := dns.StringToType[strings.ToUpper(f.qtype)]
 		if !ok {
-			return nil, resolveUsage(fmt.Errorf("--type %q: not a DNS type", f.qtype))
+			return fmt.Errorf("--type %q: not a DNS type", f.qtype)
 		}
 		st.model.Type = t
 	} else if changed("type") {
-		return nil, resolveUsage(errors.New("--type goes with --call dig (getaddrinfo and the others ask for addresses)"))
+		return errors.New("--type goes with --call dig (getaddrinfo and the others ask for addresses)")
 	}
 	if f.output != "text" && f.output != "json" {
-		return nil, resolveUsage(fmt.Errorf("--output %q: want text or json", f.output))
+		return fmt.Errorf("--output %q: want text or json", f.output)
 	}
 	if st.up, err = resolv.ParseUpstream(f.upstream); err != nil {
-		return nil, resolveUsage(err)
+		return err
 	}
 	if f.timeout < 0 {
-		return nil, resolveUsage(fmt.Errorf("--timeout %s: must be positive", f.timeout))
+		return fmt.Errorf("--timeout %s: must be positive", f.timeout)
 	}
-	if f.pod != "" && f.resolvConf != "" {
-		return nil, resolveUsage(errors.New("--pod and --resolv-conf both given: choose one source of the resolver configuration"))
-	}
-	if (f.pod != "" || f.resolvConf != "") && changed("namespace") {
-		return nil, resolveUsage(errors.New("--namespace describes a ClusterFirst pod when neither --pod nor --resolv-conf is given; with those it has no meaning"))
-	}
-	if f.resolvConf != "" && (f.nodeResolvConf != "" || len(f.nodeSearch) > 0 || f.clusterDNS != "") {
-		return nil, resolveUsage(errors.New("--node-resolv-conf, --node-search and --cluster-dns describe what the kubelet composes from; with --resolv-conf the file is used as it is"))
-	}
-	if changed("ndots") && (f.ndots < 0 || f.ndots > 15) {
-		return nil, resolveUsage(fmt.Errorf("--ndots %d: must be between 0 and 15", f.ndots))
+	return nil
+}
+
+// checkSources refuses flags that contradict the chosen source of the
+// resolver configuration, and values that cannot be.
+func (f *resolveFlags) checkSources(changed func(string) bool) error {
+	switch {
+	case f.pod != "" && f.resolvConf != "":
+		return errors.New("--pod and --resolv-conf both given: choose one source of the resolver configuration")
+	case (f.pod != "" || f.resolvConf != "") && changed("namespace"):
+		return errors.New("--namespace describes a ClusterFirst pod when neither --pod nor --resolv-conf is given; with those it has no meaning")
+	case f.resolvConf != "" && (f.nodeResolvConf != "" || len(f.nodeSearch) > 0 || f.clusterDNS != ""):
+		return errors.New("--node-resolv-conf, --node-search and --cluster-dns describe what the kubelet composes from; with --resolv-conf the file is used as it is")
+	case changed("ndots") && (f.ndots < 0 || f.ndots > 15):
+		return fmt.Errorf("--ndots %d: must be between 0 and 15", f.ndots)
 	}
 	if f.clusterDNS != "" {
 		if _, err := netip.ParseAddr(f.clusterDNS); err != nil {
-			return nil, resolveUsage(fmt.Errorf("--cluster-dns %q: not an IP address", f.clusterDNS))
+			return fmt.Errorf("--cluster-dns %q: not an IP address", f.clusterDNS)
 		}
 	}
-	zopts, err := f.zone.options()
-	if err != nil {
-		return nil, resolveUsage(err)
-	}
+	return nil
+}
 
-	// Cluster state: for a dry run, and for --pod.
+// clusterState reads the cluster state a dry run answers from and --pod
+// is found in. A live run with --pod needs no state: the pod is read
+// with the returned client instead.
+func (f *resolveFlags) clusterState(ctx context.Context, s streams, zopts zone.Options) (*cluster.State, kubernetes.Interface, error) {
 	live, err := f.kube.live(&f.state)
 	if err != nil {
-		return nil, resolveUsage(err)
+		return nil, nil, err
 	}
-	needState := f.server == "" || f.pod != ""
-	var state *cluster.State
-	var liveClient kubernetes.Interface
 	switch {
-	case needState && live && f.server == "":
-		state, err = kube.ListState(ctx, f.kube.options(zopts, nil))
+	case f.server != "" && f.pod == "":
+		return nil, nil, nil
+	case live && f.server == "":
+		state, err := kube.ListState(ctx, f.kube.options(zopts, nil))
 		if err != nil {
-			return nil, &exitError{code: 2, err: fmt.Errorf("reading the cluster: %w", err)}
+			return nil, nil, fmt.Errorf("reading the cluster: %w", err)
 		}
-	case needState && live:
+		return state, nil, nil
+	case live:
 		cfg, err := kube.RestConfig(f.kube.options(zopts, nil))
 		if err != nil {
-			return nil, resolveUsage(err)
+			return nil, nil, err
 		}
-		if liveClient, err = kubernetes.NewForConfig(cfg); err != nil {
-			return nil, resolveUsage(fmt.Errorf("creating the Kubernetes client: %w", err))
-		}
-	case needState:
-		if _, err := f.state.manifestOptions(); err != nil {
-			return nil, resolveUsage(err)
-		}
-		state, err = f.state.load(ctx, s.in)
+		client, err := kubernetes.NewForConfig(cfg)
 		if err != nil {
-			return nil, resolveUsage(fmt.Errorf("loading cluster state: %w", err))
+			return nil, nil, fmt.Errorf("creating the Kubernetes client: %w", err)
 		}
+		return nil, client, nil
 	}
-	if f.server == "" {
-		st.snap, err = zone.Build(state, zopts)
-		if err != nil {
-			return nil, resolveUsage(err)
-		}
+	state, err := f.state.load(ctx, s.in)
+	if err != nil {
+		return nil, nil, fmt.Errorf("loading cluster state: %w", err)
 	}
+	return state, nil, nil
+}
 
-	switch {
-	case f.resolvConf != "":
-		data, err := resolveReadFile(f.resolvConf, s.in)
-		if err != nil {
-			return nil, resolveUsage(fmt.Errorf("--resolv-conf: %w", err))
-		}
-		if st.cfg, err = resolv.ParseString(string(data)); err != nil {
-			return nil, resolveUsage(fmt.Errorf("--resolv-conf %s: %w", f.resolvConf, err))
-		}
-		st.source = "resolv.conf " + f.resolvConf
-	default:
-		k := resolv.Kubelet{ClusterDomain: zopts.Zones[0]}
-		if f.nodeResolvConf != "" {
-			data, err := resolveReadFile(f.nodeResolvConf, s.in)
-			if err != nil {
-				return nil, resolveUsage(fmt.Errorf("--node-resolv-conf: %w", err))
-			}
-			if k.Host, err = resolv.ParseString(string(data)); err != nil {
-				return nil, resolveUsage(fmt.Errorf("--node-resolv-conf %s: %w", f.nodeResolvConf, err))
-			}
-		}
-		if len(f.nodeSearch) > 0 {
-			k.Host = k.Host.WithSearch(append(append([]string(nil), k.Host.Search...), f.nodeSearch...))
-		}
-		pod := &cluster.Pod{Namespace: f.namespace}
-		st.source = fmt.Sprintf("a ClusterFirst pod in namespace %s", f.namespace)
-		if f.pod != "" {
-			ns, pname, ok := strings.Cut(f.pod, "/")
-			if !ok || ns == "" || pname == "" {
-				return nil, resolveUsage(fmt.Errorf("--pod %q: want NAMESPACE/NAME", f.pod))
-			}
-			if liveClient != nil {
-				pod, err = resolveLivePod(ctx, liveClient, ns, pname)
-			} else {
-				pod, err = resolveFindPod(state, ns, pname)
-			}
-			if err != nil {
-				return nil, resolveUsage(err)
-			}
-			pol := pod.DNSPolicy
-			if pol == "" {
-				pol = cluster.DNSClusterFirst
-			}
-			st.source = fmt.Sprintf("pod %s/%s (dnsPolicy %s", ns, pname, pol)
-			if pod.HostNetwork {
-				st.source += ", hostNetwork"
-			}
-			if pod.DNSConfig != nil {
-				st.source += ", dnsConfig"
-			}
-			st.source += ")"
-		}
-		dnsIP, note := f.clusterDNS, ""
-		if dnsIP == "" {
-			dnsIP, note = resolveClusterDNS(ctx, state, liveClient)
-		}
-		if note != "" {
-			st.notes = append(st.notes, note)
-		}
-		k.ClusterDNS = []string{dnsIP}
-		var notes []string
-		st.cfg, notes = resolv.Compose(pod, k)
-		st.notes = append(st.notes, notes...)
+// fromResolvConf takes the configuration from a resolv.conf as written.
+func (st *resolveSetup) fromResolvConf(path string, stdin io.Reader) error {
+	data, err := resolveReadFile(path, stdin)
+	if err != nil {
+		return fmt.Errorf("--resolv-conf: %w", err)
 	}
+	if st.cfg, err = resolv.ParseString(string(data)); err != nil {
+		return fmt.Errorf("--resolv-conf %s: %w", path, err)
+	}
+	st.source = "resolv.conf " + path
+	return nil
+}
+
+// fromKubelet composes the configuration as the kubelet would for the pod
+// (--pod, or a ClusterFirst pod in --namespace) from the node's.
+func (st *resolveSetup) fromKubelet(ctx context.Context, f *resolveFlags, stdin io.Reader, clusterDomain string, state *cluster.State, client kubernetes.Interface) error {
+	k := resolv.Kubelet{ClusterDomain: clusterDomain}
+	var err error
+	if k.Host, err = f.nodeConfig(stdin); err != nil {
+		return err
+	}
+	pod := &cluster.Pod{Namespace: f.namespace}
+	st.source = fmt.Sprintf("a ClusterFirst pod in namespace %s", f.namespace)
+	if f.pod != "" {
+		if pod, err = findResolvePod(ctx, f.pod, state, client); err != nil {
+			return err
+		}
+		st.source = podSource(pod)
+	}
+	dnsIP, note := f.clusterDNS, ""
+	if dnsIP == "" {
+		dnsIP, note = resolveClusterDNS(ctx, state, client)
+	}
+	if note != "" {
+		st.notes = append(st.notes, note)
+	}
+	k.ClusterDNS = []string{dnsIP}
+	var notes []string
+	st.cfg, notes = resolv.Compose(pod, k)
+	st.notes = append(st.notes, notes...)
+	return nil
+}
+
+// nodeConfig is the node's resolv.conf (--node-resolv-conf) with
+// --node-search added.
+func (f *resolveFlags) nodeConfig(stdin io.Reader) (resolv.Config, error) {
+	var host resolv.Config
+	if f.nodeResolvConf != "" {
+		data, err := resolveReadFile(f.nodeResolvConf, stdin)
+		if err != nil {
+			return host, fmt.Errorf("--node-resolv-conf: %w", err)
+		}
+		if host, err = resolv.ParseString(string(data)); err != nil {
+			return host, fmt.Errorf("--node-resolv-conf %s: %w", f.nodeResolvConf, err)
+		}
+	}
+	if len(f.nodeSearch) > 0 {
+		host = host.WithSearch(append(append([]string(nil), host.Search...), f.nodeSearch...))
+	}
+	return host, nil
+}
+
+// findResolvePod finds --pod NS/NAME in the state, or asks the cluster.
+func findResolvePod(ctx context.Context, arg string, state *cluster.State, client kubernetes.Interface) (*cluster.Pod, error) {
+	ns, name, ok := strings.Cut(arg, "/")
+	if !ok || ns == "" || name == "" {
+		return nil, fmt.Errorf("--pod %q: want NAMESPACE/NAME", arg)
+	}
+	if client != nil {
+		return resolveLivePod(ctx, client, ns, name)
+	}
+	return resolveFindPod(state, ns, name)
+}
+
+// podSource names a pod and what in it shapes its resolv.conf.
+func podSource(pod *cluster.Pod) string {
+	pol := pod.DNSPolicy
+	if pol == "" {
+		pol = cluster.DNSClusterFirst
+	}
+	src := fmt.Sprintf("pod %s/%s (dnsPolicy %s", pod.Namespace, pod.Name, pol)
+	if pod.HostNetwork {
+		src += ", hostNetwork"
+	}
+	if pod.DNSConfig != nil {
+		src += ", dnsConfig"
+	}
+	return src + ")"
+}
+
+// override applies --ndots and --search over what the source gave.
+func (st *resolveSetup) override(f *resolveFlags, changed func(string) bool) {
 	if changed("ndots") {
 		st.cfg = st.cfg.WithOption("ndots", fmt.Sprint(f.ndots))
 		st.notes = append(st.notes, fmt.Sprintf("ndots:%d from --ndots", f.ndots))
@@ -337,7 +401,6 @@ func resolveSetupFrom(ctx context.Context, cmd *cobra.Command, s streams, f *res
 		st.cfg = st.cfg.WithSearch(f.search)
 		st.notes = append(st.notes, "search list from --search")
 	}
-	return st, nil
 }
 
 func resolveReadFile(path string, stdin io.Reader) ([]byte, error) {
@@ -364,7 +427,7 @@ func resolveLivePod(ctx context.Context, c kubernetes.Interface, ns, name string
 		}
 		return nil, fmt.Errorf("--pod %s/%s: %w", ns, name, err)
 	}
-	pod, err := manifest.ConvertPod(p)
+	pod, err := kubeconv.Pod(p)
 	if err != nil {
 		return nil, fmt.Errorf("--pod %s/%s: %w", ns, name, err)
 	}
@@ -385,7 +448,7 @@ func resolveClusterDNS(ctx context.Context, state *cluster.State, c kubernetes.I
 			return svc.Spec.ClusterIP, ""
 		}
 	}
-	return defaultClusterDNS, "no kube-system/kube-dns Service: the cluster DNS is taken to be " + defaultClusterDNS + " (set --cluster-dns)"
+	return resolv.DefaultClusterDNS, "no kube-system/kube-dns Service: the cluster DNS is taken to be " + resolv.DefaultClusterDNS + " (set --cluster-dns)"
 }
 
 // The JSON output: exactly {config, libc, queries, resolved_by, wasted}.
@@ -451,12 +514,23 @@ func writeResolveJSON(w io.Writer, st *resolveSetup, r resolv.Result, live bool)
 }
 
 func writeResolveText(w io.Writer, st *resolveSetup, r resolv.Result, f *resolveFlags) error {
+	writeResolveConfig(w, st, r.Name, f.server)
+	if err := writeResolveQueries(w, st, r, f.server); err != nil {
+		return err
+	}
+	writeResolveOutcome(w, r, f.server != "")
+	return nil
+}
+
+// writeResolveConfig says what is asked and the configuration the client
+// uses.
+func writeResolveConfig(w io.Writer, st *resolveSetup, name, server string) {
 	v := st.cfg.View(st.model)
 	mode := "dry run, answered by the record engine"
-	if f.server != "" {
-		mode = "sent to " + f.server
+	if server != "" {
+		mode = "sent to " + server
 	}
-	fmt.Fprintf(w, "%s: %s, %s\n", r.Name, st.model, mode)
+	fmt.Fprintf(w, "%s: %s, %s\n", name, st.model, mode)
 	fmt.Fprintf(w, "resolv.conf of %s:\n", st.source)
 	for _, l := range strings.Split(strings.TrimRight(st.cfg.Text(), "\n"), "\n") {
 		if l != "" {
@@ -472,9 +546,13 @@ func writeResolveText(w io.Writer, st *resolveSetup, r resolv.Result, f *resolve
 		fmt.Fprintf(w, "  note: %s\n", n)
 	}
 	fmt.Fprintln(w)
+}
 
+// writeResolveQueries is the table of questions sent, in order, with their
+// answers (and times, live).
+func writeResolveQueries(w io.Writer, st *resolveSetup, r resolv.Result, server string) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	if f.server != "" {
+	if server != "" {
 		fmt.Fprintln(tw, "  #\tquestion\ttype\tanswer\tms")
 	} else {
 		fmt.Fprintln(tw, "  #\tquestion\ttype\tanswer")
@@ -490,10 +568,10 @@ func writeResolveText(w io.Writer, st *resolveSetup, r resolv.Result, f *resolve
 		if q.TCP {
 			ans += " [TCP]"
 		}
-		if f.server == "" && st.snap != nil && !resolv.InZone(st.snap, q.Name) && q.Rcode != dns.RcodeRefused {
+		if server == "" && st.snap != nil && !resolv.InZone(st.snap, q.Name) && q.Rcode != dns.RcodeRefused {
 			ans += " (upstream, assumed)"
 		}
-		if f.server != "" {
+		if server != "" {
 			fmt.Fprintf(tw, "  %d\t%s\t%s\t%s\t%.1f\n", i+1, q.Name, dns.TypeToString[q.Type], ans, float64(q.Elapsed.Microseconds())/1000)
 		} else {
 			fmt.Fprintf(tw, "  %d\t%s\t%s\t%s\n", i+1, q.Name, dns.TypeToString[q.Type], ans)
@@ -503,6 +581,12 @@ func writeResolveText(w io.Writer, st *resolveSetup, r resolv.Result, f *resolve
 		return err
 	}
 	fmt.Fprintln(w)
+	return nil
+}
+
+// writeResolveOutcome says how the client ended, what went wrong on the
+// way and what to change.
+func writeResolveOutcome(w io.Writer, r resolv.Result, live bool) {
 	if r.Resolved {
 		fmt.Fprintf(w, "resolved by %s: %d queries, %d wasted\n", r.ResolvedBy, len(r.Queries), r.Wasted)
 	} else {
@@ -514,7 +598,7 @@ func writeResolveText(w io.Writer, st *resolveSetup, r resolv.Result, f *resolve
 	}
 	var flags []resolv.Flag
 	for _, fl := range r.Flags {
-		if fl.Kind != "server-error" || f.server != "" {
+		if fl.Kind != "server-error" || live {
 			flags = append(flags, fl)
 		}
 	}
@@ -537,5 +621,4 @@ func writeResolveText(w io.Writer, st *resolveSetup, r resolv.Result, f *resolve
 			}
 		}
 	}
-	return nil
 }

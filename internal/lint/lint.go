@@ -3,9 +3,9 @@
 // Services that select nothing, resolver settings the API server rejects.
 //
 // It decodes manifests with package source/manifest, derives the cluster
-// state they describe as that package does (the workload and EndpointSlice
-// controllers' rules), builds the zone with package zone, and asks the zone
-// what the cluster would answer. No DNS rule is restated here: a finding
+// state they describe as Load does (package controller: the workload and
+// EndpointSlice controllers' rules), builds the zone with package zone, and
+// asks the zone what the cluster would answer. No DNS rule is restated here: a finding
 // says what the engine answers (NXDOMAIN, addresses, no SRV record) and
 // why, in terms of the objects.
 //
@@ -23,14 +23,17 @@ import (
 	"strings"
 
 	"github.com/clusterdns/clusterdns/internal/cluster"
+	"github.com/clusterdns/clusterdns/internal/controller"
 	"github.com/clusterdns/clusterdns/internal/source/manifest"
 	"github.com/clusterdns/clusterdns/internal/zone"
 )
 
 // Options configure a lint run.
 type Options struct {
-	// Zone is the cluster domain names are checked in; "" is cluster.local.
-	Zone string
+	// Zones are the cluster domains names are checked in, the first the
+	// one pods' search lists hold (as serve's --zone); empty is
+	// cluster.local.
+	Zones []string
 	// Manifest are the cluster parameters manifests do not carry (the
 	// CIDRs IPs are given from).
 	Manifest manifest.Options
@@ -140,8 +143,8 @@ func (o Options) enabled() (map[string]bool, error) {
 
 func (o Options) zoneOptions() (zone.Options, error) {
 	zo := zone.DefaultOptions()
-	if o.Zone != "" {
-		zo.Zones = []string{o.Zone}
+	if len(o.Zones) > 0 {
+		zo.Zones = o.Zones
 	}
 	if _, err := zone.Empty(zo); err != nil {
 		return zo, err
@@ -164,7 +167,7 @@ type linter struct {
 	svcByNS    map[string][]*serviceEntry
 	byOrigin   map[cluster.Origin]*object
 	pods       map[*object][]*cluster.Pod
-	podIndex   *manifest.PodIndex
+	podIndex   *controller.PodIndex
 	slices     map[nsName][]*cluster.EndpointSlice
 	workloads  map[string][]*object // pod-making objects by namespace
 	references map[*object][]reference
@@ -299,7 +302,7 @@ func (l *linter) collect() {
 			l.pods[o] = append(l.pods[o], p)
 		}
 	}
-	l.podIndex = manifest.NewPodIndex(allPods)
+	l.podIndex = controller.NewPodIndex(allPods)
 	for i := range l.state.EndpointSlices {
 		es := &l.state.EndpointSlices[i]
 		k := nsName{es.Namespace, es.ServiceName}

@@ -1,0 +1,186 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime/debug"
+	"sync/atomic"
+	"time"
+
+	"github.com/clusterdns/clusterdns/internal/cluster"
+	"github.com/clusterdns/clusterdns/internal/metrics"
+	"github.com/clusterdns/clusterdns/internal/server"
+	"github.com/clusterdns/clusterdns/internal/source/manifest"
+	"github.com/clusterdns/clusterdns/internal/zone"
+)
+
+// serving builds snapshots from states and hands them to the server: the
+// serving loop. It numbers the snapshots (zone.NextSerial), keeps what
+// /ready and the metrics say, and frees memory when a state is replaced.
+type serving struct {
+	opts   zone.Options
+	srv    *server.Server
+	log    *slog.Logger
+	serial atomic.Uint32 // of the last snapshot served
+
+	// live source: the current snapshot, updated in place by changes.
+	cur    *zone.Snapshot
+	synced atomic.Bool
+	// stopping is set in lame duck mode: /ready says so while answering.
+	stopping atomic.Bool
+	// lost, when set, is why the source no longer follows its input (a
+	// watched manifest directory that went away): the last good state is
+	// served, and /ready says why it is not ready.
+	lost atomic.Pointer[error]
+
+	metrics *metrics.Metrics
+
+	// gcPercent is the collector's target once the first state is served
+	// (-1: leave GOGC's); until then Go's default lets the first list and
+	// build run with fewer collections.
+	gcPercent int
+}
+
+// nextSerial is the serial of the next snapshot.
+func (sv *serving) nextSerial() uint32 {
+	return zone.NextSerial(sv.serial.Load(), time.Now())
+}
+
+// settle is called once the first full state is served: the collector
+// takes its steady target, and the garbage of the first list and build
+// (several times the size of what stays) goes back to the system now
+// rather than over minutes. Once more a little later: at the moment of
+// the sync, the source still holds the list's last buffers and the full
+// change, a fifth of the heap at 150k endpoints, which the low target
+// would otherwise keep until the zone next changes.
+func (sv *serving) settle() {
+	if sv.gcPercent >= 0 {
+		debug.SetGCPercent(sv.gcPercent)
+	}
+	go func() {
+		debug.FreeOSMemory()
+		time.Sleep(2 * time.Second)
+		debug.FreeOSMemory()
+	}()
+}
+
+// built records a new snapshot in the metrics.
+func (sv *serving) built(start time.Time, snap *zone.Snapshot) {
+	if sv.metrics != nil {
+		sv.metrics.SnapshotBuilt(time.Since(start), snap.Stats)
+	}
+}
+
+// Apply updates the current snapshot with a change from the live source and
+// serves it (kube.Sink).
+func (sv *serving) Apply(ch zone.Change) {
+	start := time.Now()
+	ch.Serial = sv.nextSerial()
+	sv.cur = sv.cur.Update(ch)
+	sv.built(start, sv.cur)
+	sv.serial.Store(ch.Serial)
+	sv.srv.Swap(sv.cur, sv.synced.Load())
+}
+
+// Synced marks the live state complete: NXDOMAIN is NXDOMAIN from now on.
+func (sv *serving) Synced() {
+	sv.synced.Store(true)
+	sv.srv.SetSynced(true)
+	if sv.metrics != nil {
+		sv.metrics.SetSynced(true)
+	}
+	sv.settle()
+}
+
+// serveState builds the snapshot of a whole state and serves it.
+func (sv *serving) serveState(state *cluster.State) (*zone.Snapshot, error) {
+	start := time.Now()
+	o := sv.opts
+	o.Serial = sv.nextSerial()
+	snap, err := zone.Build(state, o)
+	if err != nil {
+		return nil, err
+	}
+	sv.built(start, snap)
+	sv.serial.Store(o.Serial)
+	sv.srv.Swap(snap, true)
+	return snap, nil
+}
+
+// ready says why the server is not ready (nil: it is).
+func (sv *serving) ready() error {
+	switch {
+	case sv.stopping.Load():
+		return errors.New("shutting down")
+	case !sv.synced.Load():
+		return errors.New("the cluster state is not synced yet")
+	}
+	if err := sv.lost.Load(); err != nil {
+		return fmt.Errorf("not following the manifests: %w", *err)
+	}
+	return nil
+}
+
+// following records whether the source follows its input, with a log line
+// and the metric when that changes.
+func (sv *serving) following(err error) {
+	was := sv.lost.Load()
+	switch {
+	case err == nil && was != nil:
+		sv.lost.Store(nil)
+		sv.log.Info("following the manifests again")
+	case err != nil && was == nil:
+		sv.lost.Store(&err)
+		sv.log.Error("stopped following the manifests; serving the last good state until they can be watched again", "err", err)
+	case err != nil:
+		sv.lost.Store(&err)
+		return
+	default:
+		return
+	}
+	if sv.metrics != nil {
+		sv.metrics.SetFollowing(err == nil)
+	}
+}
+
+// followManifests serves each state the manifests load to after a change
+// until ctx is done, keeping the last good one when a load or build fails.
+func (sv *serving) followManifests(ctx context.Context, f *stateFlags, delay time.Duration) {
+	o, err := f.manifestOptions()
+	if err == nil {
+		err = manifest.Watch(ctx, f.manifests, o, manifest.WatchOptions{
+			Delay:       delay,
+			OnState:     sv.reloaded,
+			OnError:     func(err error) { sv.reloadFailed("reload failed; still serving the last good state", err) },
+			OnFollowing: sv.following,
+			Logger:      sv.log,
+		})
+	}
+	if err != nil {
+		sv.following(err)
+	}
+}
+
+// reloaded serves a state the manifests loaded to after a change.
+func (sv *serving) reloaded(state *cluster.State) {
+	snap, err := sv.serveState(state)
+	if err != nil {
+		sv.reloadFailed("rebuild failed; still serving the last good state", err)
+		return
+	}
+	sv.log.Info("zone reloaded", "services", snap.Stats.Services, "names", snap.Stats.Names, "records", snap.Stats.Records, "serial", snap.Serial)
+	debug.FreeOSMemory() // the old state and the load's garbage
+}
+
+// reloadFailed logs and counts a failed reload, and gives the memory the
+// failed load took back to the system: a hostile or broken manifest must
+// not leave a serving process larger than before.
+func (sv *serving) reloadFailed(msg string, err error) {
+	sv.log.Error(msg, "err", err)
+	if sv.metrics != nil {
+		sv.metrics.ReloadFailed()
+	}
+	debug.FreeOSMemory()
+}
