@@ -66,9 +66,3 @@ func (s *Source) probeUntilBack(ctx context.Context) {
 	}
 }
 
-// Connected reports whether the last watch to the API server worked.
-func (s *Source) Connected() bool {
-	s.conn.mu.Lock()
-	defer s.conn.mu.Unlock()
-	return !s.conn.lost
-}

@@ -134,7 +134,6 @@ type Source struct {
 	pending pendingSet
 	kick    chan struct{}
 
-	latency *Latency
 	conn    connectionState
 }
 
@@ -172,7 +171,7 @@ func NewForClient(client kubernetes.Interface, host string, o Options) *Source {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &Source{opts: o, client: client, host: host, log: log, kick: make(chan struct{}, 1), latency: NewLatency()}
+	s := &Source{opts: o, client: client, host: host, log: log, kick: make(chan struct{}, 1)}
 	s.pending.reset()
 	return s
 }
@@ -181,8 +180,6 @@ func (p *pendingSet) reset() {
 	*p = pendingSet{services: map[string]bool{}, pods: map[string]bool{}}
 }
 
-// Latency returns the programming-latency histograms.
-func (s *Source) Latency() *Latency { return s.latency }
 
 // Host is the API server address.
 func (s *Source) Host() string { return s.host }
@@ -506,6 +503,14 @@ func (s *Source) slicesOf(services []string) map[string][]*cluster.EndpointSlice
 	return out
 }
 
+// Service kinds, the label of the programming latency (CoreDNS's
+// coredns_kubernetes_dns_programming_duration_seconds uses the same values).
+const (
+	KindClusterIP               = "cluster_ip"
+	KindHeadlessWithSelector    = "headless_with_selector"
+	KindHeadlessWithoutSelector = "headless_without_selector"
+)
+
 // serviceKind is the latency label of a service, "" if it is gone.
 func (s *Source) serviceKind(key string) string {
 	o, ok, _ := s.svcInf.GetStore().GetByKey(key)
@@ -526,7 +531,6 @@ func (s *Source) observe(events []sliceEvent, served time.Time) {
 		}
 		total := served.Sub(e.trigger)
 		internal := served.Sub(e.received)
-		s.latency.Observe(kind, total, internal)
 		if rec := s.opts.Recorder; rec != nil {
 			rec.ProgrammingLatency(kind, total, internal)
 		}
