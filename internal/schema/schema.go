@@ -24,6 +24,21 @@ const (
 	PodLabel = "pod"
 )
 
+// The infixes that end a name's part in each tree: "<svc>.<ns>" + SvcInfix
+// + "<zone>", "<ip>.<ns>" + PodInfix + "<zone>". Constants, so that hot
+// paths can compare against them without allocating.
+const (
+	SvcInfix = "." + SvcLabel + "."
+	PodInfix = "." + PodLabel + "."
+)
+
+// IsServiceFromKey reports whether name is ServiceFromKey(key, zone),
+// without making it.
+func IsServiceFromKey(name, key, zone string) bool {
+	return len(name) == len(key)+len(SvcInfix)+len(zone) && name[:len(key)] == key &&
+		name[len(key):len(key)+len(SvcInfix)] == SvcInfix && name[len(key)+len(SvcInfix):] == zone
+}
+
 // lower is strings.ToLower, which returns s itself when it has no upper
 // case, so canonical input costs no allocation.
 func lower(s string) string { return strings.ToLower(s) }

@@ -104,3 +104,19 @@ func TestParseAllocatesNothing(t *testing.T) {
 		t.Fatalf("ServiceKey of lower-case input allocates %v times", n)
 	}
 }
+
+func TestIsServiceFromKey(t *testing.T) {
+	const z = "cluster.local."
+	name := ServiceFromKey("web.default", z)
+	if !IsServiceFromKey(name, "web.default", z) {
+		t.Fatalf("%s is not recognised", name)
+	}
+	for _, other := range []string{"web.default.pod.cluster.local.", "web.defaults.svc.cluster.local.", "x.web.default.svc.cluster.local.", "web.default.svc.cluster.local"} {
+		if IsServiceFromKey(other, "web.default", z) {
+			t.Errorf("%s taken for web.default's service name", other)
+		}
+	}
+	if n := testing.AllocsPerRun(100, func() { _ = IsServiceFromKey(name, "web.default", z) }); n != 0 {
+		t.Fatalf("allocates %v times", n)
+	}
+}

@@ -185,8 +185,8 @@ func (s *Snapshot) find(name string, z *servedZone) (*node, leaf) {
 	}
 	rel := name[:len(name)-len(z.name)] // "a.b.svc." or "x.ns.pod."
 	switch {
-	case strings.HasSuffix(rel, ".svc."):
-		r := rel[:len(rel)-len("svc.")] // "...<svc>.<ns>."
+	case strings.HasSuffix(rel, schema.SvcInfix):
+		r := rel[:len(rel)-len(schema.SvcInfix)+1] // "...<svc>.<ns>."
 		nsStart := strings.LastIndexByte(r[:len(r)-1], '.') + 1
 		if nsStart == 0 {
 			return nil, leaf{}
@@ -205,8 +205,8 @@ func (s *Snapshot) find(name string, z *servedZone) (*node, leaf) {
 				return nil, leaf{d: f.data, lo: lo, hi: hi}
 			}
 		}
-	case strings.HasSuffix(rel, ".pod."):
-		r := rel[:len(rel)-len("pod.")]
+	case strings.HasSuffix(rel, schema.PodInfix):
+		r := rel[:len(rel)-len(schema.PodInfix)+1]
 		if strings.Count(r, ".") != 2 {
 			return nil, leaf{}
 		}
@@ -295,9 +295,9 @@ func mayBeDynamic(name string, z *servedZone) bool {
 	rel := name[:len(name)-len(z.name)]
 	switch strings.Count(rel, ".") {
 	case 3:
-		return strings.HasSuffix(rel, ".pod.")
+		return strings.HasSuffix(rel, schema.PodInfix)
 	case 5:
-		return strings.HasSuffix(rel, ".svc.")
+		return strings.HasSuffix(rel, schema.SvcInfix)
 	}
 	return false
 }

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/clusterdns/clusterdns/internal/schema"
 	"github.com/miekg/dns"
 )
 
@@ -364,8 +365,7 @@ func (it *item) targetIs(name, zone string) bool {
 		}
 		name = name[len(l)+1:]
 	}
-	return len(name) == len(k)+len(".svc.")+len(zone) && name[:len(k)] == k &&
-		name[len(k):len(k)+5] == ".svc." && name[len(k)+5:] == zone
+	return schema.IsServiceFromKey(name, k, zone)
 }
 
 // packItems packs the answer of a name the snapshot does not store (items
