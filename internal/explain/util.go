@@ -83,13 +83,6 @@ func addrs(as []netip.Addr) string {
 	return strings.Join(s, ",")
 }
 
-func first(as []netip.Addr) netip.Addr {
-	if len(as) == 0 {
-		return netip.Addr{}
-	}
-	return as[0]
-}
-
 func hasFamily(as []netip.Addr, qt uint16) bool {
 	for _, a := range as {
 		if zone.AddrType(a) == qt {
