@@ -55,6 +55,8 @@ type request struct {
 	ednsDO   bool
 	ednsVer  uint8
 	zone     string // the served zone of the answer, once looked up
+	// deferred: the question goes to Config.Outside, which answers later.
+	deferred bool
 }
 
 // parse reads the header and question. ok is false when the packet must be

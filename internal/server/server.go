@@ -47,6 +47,12 @@ type Config struct {
 	// Observer, if set, is told about every answered query (metrics, and
 	// tests that check which questions a client sent).
 	Observer Observer
+	// Outside, if set, answers the names outside the served zones (and
+	// the Fallthrough zones' NXDOMAINs); without it they are REFUSED.
+	Outside Outside
+	// Fallthrough lists served reverse zones whose NXDOMAIN answers go to
+	// Outside instead (kubernetes `fallthrough in-addr.arpa ip6.arpa`).
+	Fallthrough []string
 }
 
 // Observer sees every answered query. It must be fast and safe for
@@ -100,6 +106,8 @@ type Server struct {
 	// acceptLog and capLog keep a flood of connections from flooding the
 	// log.
 	acceptLog, capLog rateLog
+	// fallthroughZones is Config.Fallthrough in canonical form.
+	fallthroughZones []string
 }
 
 // Defaults of the TCP limits (Config).
@@ -134,7 +142,7 @@ func New(cfg Config) *Server {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger}
+	s := &Server{cfg: cfg, log: cfg.Logger, fallthroughZones: canonicalZones(cfg.Fallthrough)}
 	s.scratch.New = func() any { return new(scratch) }
 	s.tcpBatches.New = func() any { return &tcpBatch{resp: make([]byte, 0, 4096)} }
 	return s
@@ -165,6 +173,13 @@ func (s *Server) Respond(msg []byte, out []byte, t Transport) []byte {
 func (s *Server) RespondFrom(msg []byte, out []byte, t Transport, remote netip.AddrPort) []byte {
 	sc := s.scratch.Get().(*scratch)
 	resp := s.respondWith(sc, msg, out, t, remote)
+	if resp == nil && sc.r.deferred {
+		// Asked of Outside: wait for its reply, which calls back once.
+		done := make(chan []byte, 1)
+		s.resolveOutside(&sc.r, msg, t, remote, 0, func(b []byte) { done <- append(out[:0], b...) })
+		s.scratch.Put(sc)
+		return <-done
+	}
 	s.scratch.Put(sc)
 	return resp
 }
@@ -248,11 +263,16 @@ func (s *Server) respond(msg []byte, out []byte, t Transport, rp *request, canon
 	ans := snap.LookupWire(name, r.qtype, zs)
 	r.zone = ans.Zone
 	if ans.Zone == "" {
+		if s.cfg.Outside != nil {
+			return s.goOutside(r, msg, out, t)
+		}
 		return r.errorResponse(out, ans.Rcode, false, maxUDP)
 	}
 	zoneOff := headerLen + len(r.qname) - wireLen(ans.Zone)
 	var resp []byte
 	switch {
+	case ans.Negative() && ans.Rcode == dns.RcodeNameError && s.fallsThrough(ans.Zone):
+		return s.goOutside(r, msg, out, t)
 	case ans.Negative():
 		rc := ans.Rcode
 		if rc == dns.RcodeNameError && !s.synced.Load() {
@@ -424,6 +444,11 @@ func listenUDP(ctx context.Context, addr string, n int) ([]*net.UDPConn, error) 
 	return out, nil
 }
 
+// udpReply sends an Outside reply to a UDP client.
+func udpReply(uc *net.UDPConn, to netip.AddrPort) func([]byte) {
+	return func(b []byte) { _, _ = uc.WriteToUDPAddrPort(b, to) }
+}
+
 // serveUDPSimple answers one query per read: the loop for systems without
 // recvmmsg.
 func (s *Server) serveUDPSimple(uc *net.UDPConn, worker int) error {
@@ -449,6 +474,9 @@ func (s *Server) serveUDPSimple(uc *net.UDPConn, worker int) error {
 		}
 		resp := s.answer(sc, in[:n], out, UDP)
 		if resp == nil {
+			if sc.r.deferred {
+				s.resolveOutside(&sc.r, in[:n], UDP, from, worker, udpReply(uc, from))
+			}
 			continue
 		}
 		if _, err := uc.WriteToUDPAddrPort(resp, from); err != nil && errors.Is(err, net.ErrClosed) {

@@ -34,9 +34,32 @@ type tcpConn struct {
 	// oldest is closed: an idle client, a slow one, or one that does not
 	// read its answers, never one that is being answered.
 	active atomic.Int64
+	// wmu orders writes: the connection's own batches and the answers
+	// Outside sends later, from other goroutines.
+	wmu sync.Mutex
 }
 
 func (c *tcpConn) touch(now time.Time) { c.active.Store(now.UnixNano()) }
+
+// write writes b whole, within timeout, after any write under way.
+func (c *tcpConn) write(b []byte, timeout time.Duration) error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	_ = c.SetWriteDeadline(time.Now().Add(timeout))
+	_, err := c.Write(b)
+	return err
+}
+
+// outsideReply sends an Outside answer on the connection, framed. A
+// connection closed meanwhile drops it.
+func (s *Server) outsideReply(c *tcpConn) func([]byte) {
+	return func(b []byte) {
+		framed := binary.BigEndian.AppendUint16(make([]byte, 0, 2+len(b)), uint16(len(b)))
+		if c.write(append(framed, b...), s.cfg.TCPIdleTimeout) == nil {
+			c.touch(time.Now())
+		}
+	}
+}
 
 // tcpConns is the set of open TCP connections.
 type tcpConns struct {
@@ -253,6 +276,9 @@ func (s *Server) answerBatch(c *tcpConn, buf []byte, r int, remote netip.AddrPor
 		}
 		out := s.answer(&b.sc, msg, b.resp, TCP)
 		if out == nil {
+			if b.sc.r.deferred {
+				s.resolveOutside(&b.sc.r, msg, TCP, remote, worker, s.outsideReply(c))
+			}
 			continue
 		}
 		b.pending = binary.BigEndian.AppendUint16(b.pending, uint16(len(out)))
@@ -272,8 +298,7 @@ func (s *Server) flush(c *tcpConn, b *tcpBatch) bool {
 	if len(b.pending) == 0 {
 		return true
 	}
-	_ = c.SetWriteDeadline(time.Now().Add(s.cfg.TCPIdleTimeout))
-	if _, err := c.Write(b.pending); err != nil {
+	if err := c.write(b.pending, s.cfg.TCPIdleTimeout); err != nil {
 		return false
 	}
 	b.pending = b.pending[:0]

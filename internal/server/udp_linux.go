@@ -47,6 +47,7 @@ type mmsghdr struct {
 // Nothing is allocated per query or per batch.
 type udpWorker struct {
 	s      *Server
+	uc     *net.UDPConn
 	rc     syscall.RawConn
 	worker int
 
@@ -73,7 +74,7 @@ func (s *Server) serveUDP(uc *net.UDPConn, worker int) error {
 	if err != nil {
 		return s.serveUDPSimple(uc, worker)
 	}
-	w := &udpWorker{s: s, rc: rc, worker: worker}
+	w := &udpWorker{s: s, uc: uc, rc: rc, worker: worker}
 	for i := range w.recv {
 		w.in[i] = make([]byte, udpMaxQuery)
 		w.out[i] = make([]byte, 0, 4096)
@@ -157,6 +158,10 @@ func (w *udpWorker) serve() error {
 			}
 			resp := s.answer(&w.sc[i], w.in[i][:m.len], w.out[i][:0], UDP)
 			if resp == nil {
+				if w.sc[i].r.deferred {
+					from := sockaddrAddrPort(&w.names[i])
+					s.resolveOutside(&w.sc[i].r, w.in[i][:m.len], UDP, from, w.worker, udpReply(w.uc, from))
+				}
 				continue
 			}
 			if cap(resp) <= 64*1024 {

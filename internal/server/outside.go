@@ -1,0 +1,172 @@
+package server
+
+import (
+	"encoding/binary"
+	"net/netip"
+	"slices"
+	"strings"
+	"time"
+	"unsafe"
+
+	"github.com/miekg/dns"
+)
+
+// Outside answers the questions the served zones do not hold: forwarding
+// and its cache. The server asks it only for a name outside every served
+// zone, and for a name a served reverse zone answers NXDOMAIN when that
+// zone is listed in Config.Fallthrough (kubeadm's `fallthrough in-addr.arpa
+// ip6.arpa`). An answer from a served zone never reaches it, so the
+// cluster zone's query path stays what it was.
+type Outside interface {
+	// Cached appends a ready response for q to out (the client's ID and
+	// question, its flags) and reports whether it had one. It runs on the
+	// query path: it must not block, and should not allocate. q and its
+	// slices are valid only during the call.
+	Cached(q *Question, out []byte) ([]byte, bool)
+	// Resolve answers q from elsewhere. It calls reply exactly once, from
+	// any goroutine, with the whole response (nil: send nothing); the
+	// server fits it to the client's UDP size. q is the server's own copy,
+	// Resolve may keep it.
+	Resolve(q *Question, reply func(resp []byte))
+}
+
+// Question is a query handed to Outside.
+type Question struct {
+	// Msg is the query message as the client sent it.
+	Msg []byte
+	// Name is the question name, lower case, fully qualified.
+	Name          string
+	Qtype, Qclass uint16
+	ID            uint16
+	// RD, CD and DO are the client's recursion desired, checking disabled
+	// and DNSSEC OK bits.
+	RD, CD, DO bool
+	// UDPSize is the client's EDNS buffer size; 0 without EDNS.
+	UDPSize   uint16
+	Transport Transport
+	Remote    netip.AddrPort
+}
+
+// question describes the parsed request for Outside. The name aliases the
+// request's buffer.
+func (r *request) outsideQuestion(msg []byte, t Transport, q *Question) {
+	*q = Question{Msg: msg, Name: unsafeString(r.canon), Qtype: r.qtype, Qclass: r.qclass, ID: r.id,
+		RD: r.flags&flagRD != 0, CD: r.flags&flagCD != 0, DO: r.ednsDO, Transport: t}
+	if r.edns {
+		q.UDPSize = r.ednsSize
+	}
+}
+
+// goOutside answers from Outside's cache, or marks the request as deferred
+// (r.deferred) for the caller to hand to Outside.Resolve.
+func (s *Server) goOutside(r *request, msg, out []byte, t Transport) []byte {
+	var q Question
+	r.outsideQuestion(msg, t, &q)
+	if resp, ok := s.cfg.Outside.Cached(&q, out); ok {
+		return s.fit(r.limit(t, s.cfg.MaxUDPSize), resp)
+	}
+	r.deferred = true
+	return nil
+}
+
+// fallsThrough reports whether an NXDOMAIN of the served zone z goes to
+// Outside.
+func (s *Server) fallsThrough(z string) bool {
+	return s.cfg.Outside != nil && slices.Contains(s.fallthroughZones, z)
+}
+
+// canonicalZones lower-cases and fully qualifies zone names.
+func canonicalZones(zs []string) []string {
+	out := make([]string, 0, len(zs))
+	for _, z := range zs {
+		out = append(out, strings.ToLower(dns.Fqdn(strings.TrimSpace(z))))
+	}
+	return out
+}
+
+// resolveOutside hands a deferred request to Outside with its own copy of
+// the query, and sends the reply with send. The reply is observed when it
+// is sent.
+func (s *Server) resolveOutside(r *request, msg []byte, t Transport, remote netip.AddrPort, worker int, send func([]byte)) {
+	q := &Question{}
+	r.outsideQuestion(slices.Clone(msg), t, q)
+	q.Name = strings.Clone(q.Name)
+	q.Remote = remote
+	limit := r.limit(t, s.cfg.MaxUDPSize)
+	start := time.Now()
+	s.cfg.Outside.Resolve(q, func(resp []byte) {
+		if resp == nil {
+			return
+		}
+		resp = s.fit(limit, resp)
+		send(resp)
+		if o := s.cfg.Observer; o != nil {
+			s.observeOutside(q, resp, remote, start, worker)
+		}
+	})
+}
+
+// fit returns resp when it fits in limit bytes; else the header and
+// question alone with TC set, so the client asks again over TCP.
+func (s *Server) fit(limit int, resp []byte) []byte {
+	if len(resp) <= limit || len(resp) < headerLen {
+		return resp
+	}
+	end, ok := questionEnd(resp)
+	if !ok {
+		end = headerLen
+		binary.BigEndian.PutUint16(resp[4:], 0)
+	}
+	binary.BigEndian.PutUint16(resp[2:], binary.BigEndian.Uint16(resp[2:])|flagTC)
+	binary.BigEndian.PutUint16(resp[6:], 0)
+	binary.BigEndian.PutUint16(resp[8:], 0)
+	binary.BigEndian.PutUint16(resp[10:], 0)
+	return resp[:end]
+}
+
+// questionEnd is the offset just past the first question of a message.
+func questionEnd(m []byte) (int, bool) {
+	if binary.BigEndian.Uint16(m[4:]) == 0 {
+		return headerLen, true
+	}
+	off := headerLen
+	for off < len(m) {
+		l := int(m[off])
+		switch {
+		case l == 0:
+			off++
+			if off+4 > len(m) {
+				return 0, false
+			}
+			return off + 4, true
+		case l&0xC0 == 0xC0:
+			if off+2+4 > len(m) {
+				return 0, false
+			}
+			return off + 2 + 4, true
+		case l > 63:
+			return 0, false
+		}
+		off += 1 + l
+	}
+	return 0, false
+}
+
+// observeOutside tells the observer about a query Outside answered.
+func (s *Server) observeOutside(q *Question, resp []byte, remote netip.AddrPort, start time.Time, worker int) {
+	var ev QueryEvent
+	ev.Name = []byte(q.Name)
+	ev.Qtype, ev.Transport, ev.Remote, ev.Worker = q.Qtype, q.Transport, remote, worker
+	ev.RequestSize, ev.ResponseSize = len(q.Msg), len(resp)
+	if len(resp) >= headerLen {
+		flags := binary.BigEndian.Uint16(resp[2:])
+		ev.Rcode = int(flags & 0xF)
+		ev.Truncated, ev.Authoritative = flags&flagTC != 0, flags&flagAA != 0
+	}
+	ev.Start, ev.Duration = start, time.Since(start)
+	s.cfg.Observer.ObserveQuery(&ev)
+}
+
+// unsafeString views a byte slice as a string without copying; the bytes
+// must not change while the string is used.
+func unsafeString(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
