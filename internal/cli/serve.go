@@ -32,6 +32,7 @@ type serveFlags struct {
 	metricsAddr string
 	logQueries  float64
 	maxUDP      int
+	loadBalance bool
 	logLevel    string
 	logFormat   string
 	reloadDelay time.Duration
@@ -96,6 +97,7 @@ func (f *serveFlags) register(cmd *cobra.Command) {
 	fl.StringVar(&f.metricsAddr, "metrics-addr", "127.0.0.1:9153", `address of the Prometheus endpoint /metrics (CoreDNS-compatible names); "" to disable`)
 	fl.Float64Var(&f.logQueries, "log-queries", 0, "log this fraction of queries (0 to 1): name, type, rcode, size, duration, client")
 	fl.IntVar(&f.maxUDP, "max-udp-size", server.DefaultMaxUDPSize, "largest UDP answer, even when a client offers more (EDNS); 512 to 65535")
+	fl.BoolVar(&f.loadBalance, "loadbalance", false, "shuffle the A and AAAA records of every answer, as CoreDNS's loadbalance plugin")
 	fl.IntVar(&f.tcpMaxConns, "tcp-max-conns", server.DefaultMaxTCPConns, "most DNS TCP connections at once (lowered to fit the file descriptor limit); at the cap a new connection closes the one idle longest")
 	fl.DurationVar(&f.tcpIdleTimeout, "tcp-idle-timeout", server.DefaultTCPIdleTimeout, "close a DNS TCP connection with no query under way, or whose client takes no answer, for this long")
 	fl.DurationVar(&f.tcpMessageTimeout, "tcp-message-timeout", server.DefaultTCPMessageTimeout, "close a DNS TCP connection whose query takes longer than this to arrive, from its first byte to its last")
@@ -211,7 +213,7 @@ func newServing(f *serveFlags, st *serveSetup) *serving {
 		}
 		observer = sv.metrics
 	}
-	sv.srv = server.New(server.Config{MaxUDPSize: f.maxUDP, Logger: st.log, Observer: observer,
+	sv.srv = server.New(server.Config{MaxUDPSize: f.maxUDP, LoadBalance: f.loadBalance, Logger: st.log, Observer: observer,
 		MaxTCPConns: st.tcpMaxConns, TCPIdleTimeout: f.tcpIdleTimeout, TCPMessageTimeout: f.tcpMessageTimeout, TCPMaxPending: f.tcpMaxPending})
 	return sv
 }

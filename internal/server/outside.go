@@ -25,8 +25,9 @@ type Outside interface {
 	Cached(q *Question, out []byte) ([]byte, bool)
 	// Resolve answers q from elsewhere. It calls reply exactly once, from
 	// any goroutine, with the whole response (nil: send nothing); the
-	// server fits it to the client's UDP size. q is the server's own copy,
-	// Resolve may keep it.
+	// server fits it to the client's UDP size and may reorder it in place
+	// (LoadBalance), so the buffer is the server's until reply returns. q is
+	// the server's own copy, Resolve may keep it.
 	Resolve(q *Question, reply func(resp []byte))
 }
 
@@ -99,6 +100,9 @@ func (s *Server) resolveOutside(r *request, msg []byte, t Transport, remote neti
 			return
 		}
 		resp = s.fit(limit, resp)
+		if s.cfg.LoadBalance {
+			newShuffler(uint64(time.Now().UnixNano())).shuffle(resp)
+		}
 		send(resp)
 		if o := s.cfg.Observer; o != nil {
 			s.observeOutside(q, resp, remote, start, worker)

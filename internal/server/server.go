@@ -53,6 +53,10 @@ type Config struct {
 	// Fallthrough lists served reverse zones whose NXDOMAIN answers go to
 	// Outside instead (kubernetes `fallthrough in-addr.arpa ip6.arpa`).
 	Fallthrough []string
+	// LoadBalance shuffles the A and AAAA records of every NOERROR answer
+	// (CoreDNS's loadbalance plugin), so clients that use the first
+	// address spread over them. Off, answers keep the engine's order.
+	LoadBalance bool
 }
 
 // Observer sees every answered query. It must be fast and safe for
@@ -193,6 +197,8 @@ type scratch struct {
 	// zone is where the names the snapshot does not store (per-endpoint
 	// and PTR names) are packed.
 	zone zone.Scratch
+	// shuf shuffles address records (Config.LoadBalance).
+	shuf *shuffler
 }
 
 func (s *Server) respondWith(sc *scratch, msg []byte, out []byte, t Transport, remote netip.AddrPort) []byte {
@@ -211,7 +217,14 @@ func (s *Server) respondWith(sc *scratch, msg []byte, out []byte, t Transport, r
 // answer is respond with the scratch's request and name buffer.
 func (s *Server) answer(sc *scratch, msg []byte, out []byte, t Transport) []byte {
 	sc.r = request{}
-	return s.respond(msg, out, t, &sc.r, sc.canon[:0], &sc.zone)
+	resp := s.respond(msg, out, t, &sc.r, sc.canon[:0], &sc.zone)
+	if s.cfg.LoadBalance && resp != nil {
+		if sc.shuf == nil {
+			sc.shuf = newShuffler(uint64(time.Now().UnixNano()) ^ uint64(uintptr(unsafe.Pointer(sc))))
+		}
+		sc.shuf.shuffle(resp)
+	}
+	return resp
 }
 
 // observe tells the observer about an answered query whose request is in
