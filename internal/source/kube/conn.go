@@ -65,4 +65,3 @@ func (s *Source) probeUntilBack(ctx context.Context) {
 		return
 	}
 }
-

@@ -134,7 +134,7 @@ type Source struct {
 	pending pendingSet
 	kick    chan struct{}
 
-	conn    connectionState
+	conn connectionState
 }
 
 // pendingSet is what changed since the last apply.
@@ -179,7 +179,6 @@ func NewForClient(client kubernetes.Interface, host string, o Options) *Source {
 func (p *pendingSet) reset() {
 	*p = pendingSet{services: map[string]bool{}, pods: map[string]bool{}}
 }
-
 
 // Host is the API server address.
 func (s *Source) Host() string { return s.host }
