@@ -18,6 +18,9 @@ import (
 // ip6.arpa`). An answer from a served zone never reaches it, so the
 // cluster zone's query path stays what it was.
 type Outside interface {
+	// Responses carry no OPT record: the server adds its own, as it does
+	// to every answer (CoreDNS builds the client's OPT anew too).
+	//
 	// Cached appends a ready response for q to out (the client's ID and
 	// question, its flags) and reports whether it had one. It runs on the
 	// query path: it must not block, and should not allocate. q and its
@@ -63,7 +66,8 @@ func (r *request) outsideQuestion(msg []byte, t Transport, q *Question) {
 func (s *Server) goOutside(r *request, msg, out []byte, t Transport) []byte {
 	var q Question
 	r.outsideQuestion(msg, t, &q)
-	if resp, ok := s.cfg.Outside.Cached(&q, out); ok {
+	if resp, ok := s.cfg.Outside.Cached(&q, out); ok && len(resp) >= headerLen {
+		resp = r.appendOPT(resp, int(binary.BigEndian.Uint16(resp[2:])&0xF), s.cfg.MaxUDPSize)
 		return s.fit(r.limit(t, s.cfg.MaxUDPSize), resp)
 	}
 	r.deferred = true
@@ -94,10 +98,14 @@ func (s *Server) resolveOutside(r *request, msg []byte, t Transport, remote neti
 	q.Name = strings.Clone(q.Name)
 	q.Remote = remote
 	limit := r.limit(t, s.cfg.MaxUDPSize)
+	edns, do := r.edns, r.ednsDO
 	start := time.Now()
 	s.cfg.Outside.Resolve(q, func(resp []byte) {
-		if resp == nil {
+		if len(resp) < headerLen {
 			return
+		}
+		if edns {
+			resp = appendOPT(resp, do, int(binary.BigEndian.Uint16(resp[2:])&0xF), s.cfg.MaxUDPSize)
 		}
 		resp = s.fit(limit, resp)
 		if s.cfg.LoadBalance {

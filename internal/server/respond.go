@@ -255,11 +255,17 @@ func (r *request) appendOPT(out []byte, rcode int, maxUDP int) []byte {
 	if !r.edns {
 		return out
 	}
+	return appendOPT(out, r.ednsDO, rcode, maxUDP)
+}
+
+// appendOPT adds an OPT record advertising maxUDP, with the DO bit and the
+// extended rcode, and counts it in the header.
+func appendOPT(out []byte, do bool, rcode int, maxUDP int) []byte {
 	out = append(out, 0) // root owner
 	out = binary.BigEndian.AppendUint16(out, dns.TypeOPT)
 	out = binary.BigEndian.AppendUint16(out, uint16(maxUDP))
 	ttl := uint32(rcode>>4) << 24 // extended rcode; version 0
-	if r.ednsDO {
+	if do {
 		ttl |= 1 << 15
 	}
 	out = binary.BigEndian.AppendUint32(out, ttl)
