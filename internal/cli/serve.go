@@ -27,6 +27,7 @@ type serveFlags struct {
 	state       stateFlags
 	zone        zoneFlags
 	kube        kubeFlags
+	upstream    upstreamFlags
 	listen      string
 	healthAddr  string
 	metricsAddr string
@@ -91,6 +92,7 @@ func (f *serveFlags) register(cmd *cobra.Command) {
 	f.state.register(cmd)
 	f.zone.register(cmd)
 	f.kube.register(cmd)
+	f.upstream.register(cmd)
 	fl := cmd.Flags()
 	fl.StringVar(&f.listen, "listen", "127.0.0.1:5353", "address to serve DNS on, UDP and TCP")
 	fl.StringVar(&f.healthAddr, "health-addr", "127.0.0.1:8080", `address of the HTTP endpoints /health (alive) and /ready (serving a synced state); "" to disable`)
@@ -154,6 +156,9 @@ func (f *serveFlags) check(s streams) (*serveSetup, error) {
 	if st.empty, err = zone.Empty(st.zone); err != nil {
 		return nil, err
 	}
+	if err := f.checkFallthrough(st.empty); err != nil {
+		return nil, err
+	}
 	st.tcpMaxConns = f.fitTCPConns(log)
 	return st, nil
 }
@@ -163,10 +168,14 @@ func runServe(ctx context.Context, s streams, f *serveFlags) error {
 	if err != nil {
 		return usageError(err)
 	}
-	sv := newServing(f, st)
 	stop := ctx // cancelled by SIGTERM/SIGINT
 	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancel()
+	sv, closeUpstreams, err := newServing(ctx, f, st)
+	if err != nil {
+		return usageError(err)
+	}
+	defer closeUpstreams()
 	var src *kube.Source
 	if st.live {
 		src, err = sv.startLive(f, st)
@@ -199,8 +208,9 @@ func runServe(ctx context.Context, s streams, f *serveFlags) error {
 }
 
 // newServing makes the serving loop, its DNS server and, when they are
-// asked for, its metrics.
-func newServing(f *serveFlags, st *serveSetup) *serving {
+// asked for, its metrics and its forwarders (closed by the returned
+// function).
+func newServing(ctx context.Context, f *serveFlags, st *serveSetup) (*serving, func(), error) {
 	sv := &serving{opts: st.zone, log: st.log, gcPercent: -1}
 	if f.gcSet || os.Getenv("GOGC") == "" {
 		sv.gcPercent = f.gcPercent
@@ -213,9 +223,31 @@ func newServing(f *serveFlags, st *serveSetup) *serving {
 		}
 		observer = sv.metrics
 	}
-	sv.srv = server.New(server.Config{MaxUDPSize: f.maxUDP, LoadBalance: f.loadBalance, Logger: st.log, Observer: observer,
-		MaxTCPConns: st.tcpMaxConns, TCPIdleTimeout: f.tcpIdleTimeout, TCPMessageTimeout: f.tcpMessageTimeout, TCPMaxPending: f.tcpMaxPending})
-	return sv
+	cfg := server.Config{MaxUDPSize: f.maxUDP, LoadBalance: f.loadBalance, Logger: st.log, Observer: observer,
+		MaxTCPConns: st.tcpMaxConns, TCPIdleTimeout: f.tcpIdleTimeout, TCPMessageTimeout: f.tcpMessageTimeout, TCPMaxPending: f.tcpMaxPending}
+	closeUpstreams := func() {}
+	if f.upstream.enabled() {
+		res, stop, err := f.upstream.resolver(ctx, st.log, nil, nil)
+		if err != nil {
+			return nil, closeUpstreams, err
+		}
+		cfg.Outside, cfg.Fallthrough, closeUpstreams = res, f.upstream.fallthroughZones, stop
+	}
+	sv.srv = server.New(cfg)
+	return sv, closeUpstreams, nil
+}
+
+// checkFallthrough: each --fallthrough zone is a served reverse zone.
+func (f *serveFlags) checkFallthrough(snap *zone.Snapshot) error {
+	for _, z := range f.upstream.fallthroughZones {
+		if n := snap.NameFacts(z); !n.Reverse || n.Name != n.Zone {
+			return fmt.Errorf("--fallthrough %q: not a served reverse zone (%s)", z, strings.Join(snap.Options().ReverseZones, " "))
+		}
+	}
+	if len(f.upstream.fallthroughZones) > 0 && !f.upstream.enabled() {
+		return fmt.Errorf("--fallthrough needs --upstream: there is nowhere to forward to")
+	}
+	return nil
 }
 
 // startLive makes the live source, which runs once DNS is served; until
