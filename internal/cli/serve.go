@@ -14,6 +14,7 @@ import (
 
 	"github.com/clusterdns/clusterdns/internal/httpserve"
 	"github.com/clusterdns/clusterdns/internal/metrics"
+	"github.com/clusterdns/clusterdns/internal/outside"
 	"github.com/clusterdns/clusterdns/internal/server"
 	"github.com/clusterdns/clusterdns/internal/source/kube"
 	"github.com/clusterdns/clusterdns/internal/source/manifest"
@@ -231,7 +232,9 @@ func newServing(ctx context.Context, f *serveFlags, st *serveSetup) (*serving, f
 		if err != nil {
 			return nil, closeUpstreams, err
 		}
-		cfg.Outside, cfg.Fallthrough, closeUpstreams = res, f.upstream.fallthroughZones, stop
+		// The default block's zone is "." (the others are stub domains).
+		sv.loop = outside.NewLoopDetector(res, ".")
+		cfg.Outside, cfg.Fallthrough, closeUpstreams = sv.loop, f.upstream.fallthroughZones, stop
 	}
 	sv.srv = server.New(cfg)
 	return sv, closeUpstreams, nil
@@ -332,9 +335,24 @@ func (sv *serving) serveDNS(ctx context.Context, out io.Writer, listen string, s
 				fmt.Fprintf(out, "clusterdns is serving %s on %s (UDP and TCP) from %s\n", zones, udp, src.Host())
 			}
 			close(listening)
+			if sv.loop != nil {
+				go sv.watchLoop(ctx, udp.String(), errc)
+			}
 		})
 	}()
 	return listening
+}
+
+// watchLoop probes for a forwarding loop (CoreDNS's loop plugin) and ends
+// serve with the reason when it finds one: a server that forwards to
+// itself would answer nothing but SERVFAIL after 5 s.
+func (sv *serving) watchLoop(ctx context.Context, self string, errc chan<- error) {
+	go sv.loop.Probe(ctx, self)
+	select {
+	case <-sv.loop.Detected():
+		errc <- sv.loop.Err(self)
+	case <-ctx.Done():
+	}
 }
 
 // waitStop waits for the end: an error from DNS or the live source, or

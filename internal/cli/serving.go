@@ -11,6 +11,7 @@ import (
 
 	"github.com/clusterdns/clusterdns/internal/cluster"
 	"github.com/clusterdns/clusterdns/internal/metrics"
+	"github.com/clusterdns/clusterdns/internal/outside"
 	"github.com/clusterdns/clusterdns/internal/server"
 	"github.com/clusterdns/clusterdns/internal/source/manifest"
 	"github.com/clusterdns/clusterdns/internal/zone"
@@ -36,6 +37,8 @@ type serving struct {
 	lost atomic.Pointer[error]
 
 	metrics *metrics.Metrics
+	// loop finds a forwarding loop at start (with --upstream).
+	loop *outside.LoopDetector
 
 	// gcPercent is the collector's target once the first state is served
 	// (-1: leave GOGC's); until then Go's default lets the first list and

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/miekg/dns"
 )
@@ -102,5 +103,30 @@ func TestServeUpstreamFlagErrors(t *testing.T) {
 		if code != 2 || !strings.Contains(errb.String(), tc.want) {
 			t.Errorf("%v: exit %d, stderr %q; want 2 and %q", tc.args, code, errb.String(), tc.want)
 		}
+	}
+}
+
+// loop: a server whose upstream is itself stops at start with the reason,
+// as CoreDNS's loop plugin makes CoreDNS exit, instead of answering
+// SERVFAIL after 5 s to every outside name.
+func TestServeForwardingToItselfStops(t *testing.T) {
+	l, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	self := l.LocalAddr().String()
+	l.Close()
+	var out, errb syncBuffer
+	done := make(chan int, 1)
+	go func() {
+		done <- Main(t.Context(), []string{"serve", "--listen", self, "--health-addr", "", "--metrics-addr", "", "--upstream", self}, strings.NewReader(""), &out, &errb)
+	}()
+	select {
+	case code := <-done:
+		if code != 1 || !strings.Contains(errb.String(), "forwarding loop detected") {
+			t.Fatalf("exit %d, stderr:\n%s", code, errb.String())
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("serve did not stop on a forwarding loop")
 	}
 }
