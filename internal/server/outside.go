@@ -61,12 +61,32 @@ func (r *request) outsideQuestion(msg []byte, t Transport, q *Question) {
 	}
 }
 
+// outsideState is the Outside in use and the zones falling through to it.
+type outsideState struct {
+	o     Outside
+	zones []string // falling through, canonical
+}
+
+// SetOutside replaces the Outside and the fallthrough zones (nil: names
+// outside the zones are REFUSED again). Queries under way finish with the
+// one they started with.
+func (s *Server) SetOutside(o Outside, fallthroughZones []string) {
+	if o == nil {
+		s.outside.Store(nil)
+		return
+	}
+	s.outside.Store(&outsideState{o: o, zones: canonicalZones(fallthroughZones)})
+}
+
+// SetLoadBalance turns the shuffle of address records on or off.
+func (s *Server) SetLoadBalance(on bool) { s.loadBalance.Store(on) }
+
 // goOutside answers from Outside's cache, or marks the request as deferred
 // (r.deferred) for the caller to hand to Outside.Resolve.
-func (s *Server) goOutside(r *request, msg, out []byte, t Transport) []byte {
+func (s *Server) goOutside(o Outside, r *request, msg, out []byte, t Transport) []byte {
 	var q Question
 	r.outsideQuestion(msg, t, &q)
-	if resp, ok := s.cfg.Outside.Cached(&q, out); ok && len(resp) >= headerLen {
+	if resp, ok := o.Cached(&q, out); ok && len(resp) >= headerLen {
 		resp = r.appendOPT(resp, int(binary.BigEndian.Uint16(resp[2:])&0xF), s.cfg.MaxUDPSize)
 		return s.fit(r.limit(t, s.cfg.MaxUDPSize), resp)
 	}
@@ -77,7 +97,8 @@ func (s *Server) goOutside(r *request, msg, out []byte, t Transport) []byte {
 // fallsThrough reports whether an NXDOMAIN of the served zone z goes to
 // Outside.
 func (s *Server) fallsThrough(z string) bool {
-	return s.cfg.Outside != nil && slices.Contains(s.fallthroughZones, z)
+	ost := s.outside.Load()
+	return ost != nil && slices.Contains(ost.zones, z)
 }
 
 // canonicalZones lower-cases and fully qualifies zone names.
@@ -100,7 +121,12 @@ func (s *Server) resolveOutside(r *request, msg []byte, t Transport, remote neti
 	limit := r.limit(t, s.cfg.MaxUDPSize)
 	edns, do := r.edns, r.ednsDO
 	start := time.Now()
-	s.cfg.Outside.Resolve(q, func(resp []byte) {
+	ost := s.outside.Load()
+	if ost == nil {
+		send(r.errorResponse(nil, dns.RcodeRefused, false, s.cfg.MaxUDPSize))
+		return
+	}
+	ost.o.Resolve(q, func(resp []byte) {
 		if len(resp) < headerLen {
 			return
 		}
@@ -108,7 +134,7 @@ func (s *Server) resolveOutside(r *request, msg []byte, t Transport, remote neti
 			resp = appendOPT(resp, do, int(binary.BigEndian.Uint16(resp[2:])&0xF), s.cfg.MaxUDPSize)
 		}
 		resp = s.fit(limit, resp)
-		if s.cfg.LoadBalance {
+		if s.loadBalance.Load() {
 			newShuffler(uint64(time.Now().UnixNano())).shuffle(resp)
 		}
 		send(resp)

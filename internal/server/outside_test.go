@@ -191,3 +191,22 @@ func TestOutsideOverSockets(t *testing.T) {
 		t.Errorf("answers in order %v, want the cluster one (%d) then the outside one (%d)", got, fast.Id, slow.Id)
 	}
 }
+
+// A reloaded configuration replaces Outside whole; nil makes names outside
+// the zones REFUSED again.
+func TestSetOutsideReplacesIt(t *testing.T) {
+	first, second := &fakeOutside{}, &fakeOutside{}
+	s := newOutsideServer(t, first)
+	m := new(dns.Msg)
+	m.SetQuestion("example.com.", dns.TypeTXT)
+	exchange(t, s, m, UDP)
+	s.SetOutside(second, nil)
+	exchange(t, s, m, UDP)
+	if len(first.askedNames()) != 1 || len(second.askedNames()) != 1 {
+		t.Fatalf("first asked %v, second %v", first.askedNames(), second.askedNames())
+	}
+	s.SetOutside(nil, nil)
+	if r := exchange(t, s, m, UDP); r.Rcode != dns.RcodeRefused {
+		t.Errorf("without Outside: %s", dns.RcodeToString[r.Rcode])
+	}
+}

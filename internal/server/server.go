@@ -110,8 +110,11 @@ type Server struct {
 	// acceptLog and capLog keep a flood of connections from flooding the
 	// log.
 	acceptLog, capLog rateLog
-	// fallthroughZones is Config.Fallthrough in canonical form.
-	fallthroughZones []string
+	// outside is Config.Outside and Config.Fallthrough, replaced whole by
+	// SetOutside (a reloaded Corefile).
+	outside atomic.Pointer[outsideState]
+	// loadBalance is Config.LoadBalance, changed by SetLoadBalance.
+	loadBalance atomic.Bool
 }
 
 // Defaults of the TCP limits (Config).
@@ -146,7 +149,9 @@ func New(cfg Config) *Server {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, fallthroughZones: canonicalZones(cfg.Fallthrough)}
+	s := &Server{cfg: cfg, log: cfg.Logger}
+	s.SetOutside(cfg.Outside, cfg.Fallthrough)
+	s.loadBalance.Store(cfg.LoadBalance)
 	s.scratch.New = func() any { return new(scratch) }
 	s.tcpBatches.New = func() any { return &tcpBatch{resp: make([]byte, 0, 4096)} }
 	return s
@@ -218,7 +223,7 @@ func (s *Server) respondWith(sc *scratch, msg []byte, out []byte, t Transport, r
 func (s *Server) answer(sc *scratch, msg []byte, out []byte, t Transport) []byte {
 	sc.r = request{}
 	resp := s.respond(msg, out, t, &sc.r, sc.canon[:0], &sc.zone)
-	if s.cfg.LoadBalance && resp != nil {
+	if resp != nil && s.loadBalance.Load() {
 		if sc.shuf == nil {
 			sc.shuf = newShuffler(uint64(time.Now().UnixNano()) ^ uint64(uintptr(unsafe.Pointer(sc))))
 		}
@@ -276,8 +281,8 @@ func (s *Server) respond(msg []byte, out []byte, t Transport, rp *request, canon
 	ans := snap.LookupWire(name, r.qtype, zs)
 	r.zone = ans.Zone
 	if ans.Zone == "" {
-		if s.cfg.Outside != nil {
-			return s.goOutside(r, msg, out, t)
+		if ost := s.outside.Load(); ost != nil {
+			return s.goOutside(ost.o, r, msg, out, t)
 		}
 		return r.errorResponse(out, ans.Rcode, false, maxUDP)
 	}
@@ -285,7 +290,7 @@ func (s *Server) respond(msg []byte, out []byte, t Transport, rp *request, canon
 	var resp []byte
 	switch {
 	case ans.Negative() && ans.Rcode == dns.RcodeNameError && s.fallsThrough(ans.Zone):
-		return s.goOutside(r, msg, out, t)
+		return s.goOutside(s.outside.Load().o, r, msg, out, t)
 	case ans.Negative():
 		rc := ans.Rcode
 		if rc == dns.RcodeNameError && !s.synced.Load() {
