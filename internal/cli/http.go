@@ -20,18 +20,36 @@ func startHealth(ctx context.Context, addr string, ready func() error, lim https
 	mux.HandleFunc("GET /health", func(w http.ResponseWriter, _ *http.Request) {
 		fmt.Fprintln(w, "OK")
 	})
-	mux.HandleFunc("GET /ready", func(w http.ResponseWriter, _ *http.Request) {
-		if err := ready(); err != nil {
-			http.Error(w, "not ready: "+err.Error(), http.StatusServiceUnavailable)
-			return
-		}
-		fmt.Fprintln(w, "OK")
-	})
+	mux.HandleFunc("GET /ready", readyHandler(ready))
 	hs, err := httpserve.Start(ctx, addr, "health checks", mux, lim, log)
 	if err != nil {
 		return nil, err
 	}
 	log.Info("health endpoints", "addr", hs.Addr(), "paths", "/health /ready")
+	return hs, nil
+}
+
+// readyHandler answers 200 when ready, else 503 with the reason.
+func readyHandler(ready func() error) http.HandlerFunc {
+	return func(w http.ResponseWriter, _ *http.Request) {
+		if err := ready(); err != nil {
+			http.Error(w, "not ready: "+err.Error(), http.StatusServiceUnavailable)
+			return
+		}
+		fmt.Fprintln(w, "OK")
+	}
+}
+
+// startReady serves /ready alone, as CoreDNS's ready plugin does on its
+// own address.
+func startReady(ctx context.Context, addr string, ready func() error, lim httpserve.Limits, log *slog.Logger) (*httpserve.Server, error) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /ready", readyHandler(ready))
+	hs, err := httpserve.Start(ctx, addr, "readiness", mux, lim, log)
+	if err != nil {
+		return nil, err
+	}
+	log.Info("readiness endpoint", "addr", hs.Addr(), "paths", "/ready")
 	return hs, nil
 }
 

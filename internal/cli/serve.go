@@ -25,10 +25,15 @@ import (
 )
 
 type serveFlags struct {
-	state       stateFlags
-	zone        zoneFlags
-	kube        kubeFlags
-	upstream    upstreamFlags
+	state     stateFlags
+	zone      zoneFlags
+	kube      kubeFlags
+	upstream  upstreamFlags
+	corefile  string
+	core      *serveCorefile
+	readyAddr string
+	// changed reports whether a flag was given on the command line.
+	changed     func(name string) bool
 	listen      string
 	healthAddr  string
 	metricsAddr string
@@ -95,6 +100,9 @@ func (f *serveFlags) register(cmd *cobra.Command) {
 	f.kube.register(cmd)
 	f.upstream.register(cmd)
 	fl := cmd.Flags()
+	f.changed = fl.Changed
+	fl.StringVar(&f.corefile, "corefile", "", "read the cluster DNS configuration from this CoreDNS Corefile (the coredns ConfigMap's): zones and kubernetes options, forward, cache, loop, loadbalance, log, health, ready, prometheus; flags that say the same are refused")
+	fl.StringVar(&f.readyAddr, "ready-addr", "", `another address serving /ready alone (as CoreDNS's ready plugin on :8181); "" for none`)
 	fl.StringVar(&f.listen, "listen", "127.0.0.1:5353", "address to serve DNS on, UDP and TCP")
 	fl.StringVar(&f.healthAddr, "health-addr", "127.0.0.1:8080", `address of the HTTP endpoints /health (alive) and /ready (serving a synced state); "" to disable`)
 	fl.StringVar(&f.metricsAddr, "metrics-addr", "127.0.0.1:9153", `address of the Prometheus endpoint /metrics (CoreDNS-compatible names); "" to disable`)
@@ -133,7 +141,12 @@ func (f *serveFlags) check(s streams) (*serveSetup, error) {
 		return nil, err
 	}
 	st := &serveSetup{log: log}
-	if st.zone, err = f.zone.options(); err != nil {
+	if f.corefile != "" {
+		if err := f.applyCorefile(f.changed); err != nil {
+			return nil, err
+		}
+		st.zone = f.core.zoneOptions()
+	} else if st.zone, err = f.zone.options(); err != nil {
 		return nil, err
 	}
 	if _, err := f.state.manifestOptions(); err != nil {
@@ -203,6 +216,9 @@ func runServe(ctx context.Context, s streams, f *serveFlags) error {
 			errc <- src.Run(ctx, sv)
 		}()
 	}
+	if sv.reloader != nil {
+		go sv.reloader.run(ctx, f.core.kube.Reload)
+	}
 	err = sv.waitStop(stop, errc, f.lameduck)
 	cancel()
 	return err
@@ -227,7 +243,25 @@ func newServing(ctx context.Context, f *serveFlags, st *serveSetup) (*serving, f
 	cfg := server.Config{MaxUDPSize: f.maxUDP, LoadBalance: f.loadBalance, Logger: st.log, Observer: observer,
 		MaxTCPConns: st.tcpMaxConns, TCPIdleTimeout: f.tcpIdleTimeout, TCPMessageTimeout: f.tcpMessageTimeout, TCPMaxPending: f.tcpMaxPending}
 	closeUpstreams := func() {}
-	if f.upstream.enabled() {
+	if f.core != nil {
+		res, hasLoop, stop, err := f.core.resolver(ctx, st.log, nil, nil)
+		if err != nil {
+			return nil, stop, err
+		}
+		closeUpstreams = stop
+		if rl := f.core.kube.Reload; rl != nil {
+			data, _ := os.ReadFile(f.corefile)
+			sv.reloader = &corefileReloader{f: f, sv: sv, cur: f.core, data: data, closer: stop}
+			closeUpstreams = sv.reloader.close
+		}
+		if res != nil {
+			cfg.Outside, cfg.Fallthrough = res, f.core.fallthroughZones()
+			if hasLoop {
+				sv.loop = outside.NewLoopDetector(res, ".")
+				cfg.Outside = sv.loop
+			}
+		}
+	} else if f.upstream.enabled() {
 		res, stop, err := f.upstream.resolver(ctx, st.log, nil, nil)
 		if err != nil {
 			return nil, closeUpstreams, err
@@ -304,6 +338,7 @@ func startEndpoints(ctx context.Context, f *serveFlags, sv *serving) (closeAll f
 		start func() (*httpserve.Server, error)
 	}{
 		{f.healthAddr, func() (*httpserve.Server, error) { return startHealth(ctx, f.healthAddr, sv.ready, lim, sv.log) }},
+		{f.readyAddr, func() (*httpserve.Server, error) { return startReady(ctx, f.readyAddr, sv.ready, lim, sv.log) }},
 		{f.metricsAddr, func() (*httpserve.Server, error) { return startMetrics(ctx, f.metricsAddr, sv.metrics, lim, sv.log) }},
 		{f.pprofAddr, func() (*httpserve.Server, error) { return startPprof(ctx, f.pprofAddr, lim, sv.log) }},
 	} {

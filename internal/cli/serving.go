@@ -39,6 +39,8 @@ type serving struct {
 	metrics *metrics.Metrics
 	// loop finds a forwarding loop at start (with --upstream).
 	loop *outside.LoopDetector
+	// reloader re-reads the Corefile (its reload plugin).
+	reloader *corefileReloader
 
 	// gcPercent is the collector's target once the first state is served
 	// (-1: leave GOGC's); until then Go's default lets the first list and

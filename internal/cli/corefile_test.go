@@ -1,0 +1,154 @@
+package cli
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/miekg/dns"
+)
+
+// kubeadmCorefile is kubeadm's Corefile with forward pointed at to (and no
+// lameduck, so that the test stops at once).
+func kubeadmCorefile(to, reload string) string {
+	return `.:53 {
+    errors
+    health
+    ready
+    kubernetes cluster.local in-addr.arpa ip6.arpa {
+       pods insecure
+       fallthrough in-addr.arpa ip6.arpa
+       ttl 30
+    }
+    prometheus :9153
+    forward . ` + to + ` {
+       max_concurrent 1000
+    }
+    cache 30 {
+       disable success cluster.local
+       disable denial cluster.local
+    }
+    loop
+    ` + reload + `
+    loadbalance
+}
+`
+}
+
+func writeCorefile(t *testing.T, dir, text string) string {
+	t.Helper()
+	p := filepath.Join(dir, "Corefile")
+	if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+var exampleManifests = filepath.Join("..", "..", "examples", "cluster")
+
+// serve --corefile with kubeadm's Corefile: cluster names from the engine,
+// the rest forwarded through the cache, reverse names outside the cluster
+// forwarded (fallthrough).
+func TestServeKubeadmCorefile(t *testing.T) {
+	up := startFakeUpstream(t, 1)
+	path := writeCorefile(t, t.TempDir(), kubeadmCorefile(up.addr, "reload"))
+	addr, _, _ := startServe(t, "--corefile", path, "--manifests", exampleManifests, "--ready-addr", "127.0.0.1:0")
+	if r := query(t, addr, "web.default.svc.cluster.local.", dns.TypeA); r.Rcode != dns.RcodeSuccess || len(r.Answer) == 0 || r.Answer[0].Header().Ttl != 30 {
+		t.Fatalf("cluster name (ttl 30): %v", r)
+	}
+	for range 2 {
+		if r := query(t, addr, "www.example.com.", dns.TypeA); len(r.Answer) != 1 {
+			t.Fatalf("forwarded: %v", r)
+		}
+	}
+	if n := up.count("www.example.com."); n != 1 {
+		t.Errorf("upstream asked %d times, want 1 (cache 30)", n)
+	}
+	if r := query(t, addr, "9.9.9.9.in-addr.arpa.", dns.TypePTR); len(r.Answer) != 1 {
+		t.Errorf("reverse name outside the cluster not forwarded: %v", r)
+	}
+	if up.count("web.default.svc.cluster.local.") != 0 {
+		t.Error("a cluster name reached the upstream")
+	}
+}
+
+// The reload plugin: a changed forward is applied while serving; a broken
+// Corefile is logged and the running configuration kept.
+func TestServeCorefileReload(t *testing.T) {
+	first, second := startFakeUpstream(t, 1), startFakeUpstream(t, 2)
+	dir := t.TempDir()
+	path := writeCorefile(t, dir, kubeadmCorefile(first.addr, "reload 2s 1s"))
+	addr, _, log := startServe(t, "--corefile", path, "--manifests", exampleManifests)
+	if r := query(t, addr, "a.example.com.", dns.TypeA); len(r.Answer) != 1 || r.Answer[0].(*dns.A).A.String() != "192.0.2.1" {
+		t.Fatalf("before the reload: %v", r)
+	}
+	writeCorefile(t, dir, kubeadmCorefile(second.addr, "reload 2s 1s"))
+	waitFor(t, 10*time.Second, func() bool {
+		r := query(t, addr, "b.example.com.", dns.TypeA)
+		return len(r.Answer) == 1 && r.Answer[0].(*dns.A).A.String() == "192.0.2.2"
+	}, "the changed forward to be applied")
+	writeCorefile(t, dir, ".:53 {\n  kubernetes cluster.local\n  forward . 192.0.2.1 {\n    policy fastest\n  }\n reload 2s 1s\n}\n")
+	waitFor(t, 10*time.Second, func() bool { return strings.Contains(log.String(), "not valid; keeping the running configuration") }, "the broken Corefile to be logged")
+	if r := query(t, addr, "c.example.com.", dns.TypeA); len(r.Answer) != 1 || r.Answer[0].(*dns.A).A.String() != "192.0.2.2" {
+		t.Errorf("after a broken Corefile: %v", r)
+	}
+}
+
+func waitFor(t *testing.T, d time.Duration, ok func() bool, what string) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for time.Now().Before(deadline) {
+		if ok() {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("timed out waiting for %s", what)
+}
+
+// serve refuses what the Corefile says with a flag, and what it cannot run
+// yet, naming the line.
+func TestServeCorefileRefusals(t *testing.T) {
+	dir := t.TempDir()
+	good := writeCorefile(t, dir, kubeadmCorefile("127.0.0.1:53", "reload"))
+	hosts := filepath.Join(dir, "hosts.Corefile")
+	os.WriteFile(hosts, []byte(".:53 {\n  hosts {\n    10.0.0.1 db.example\n    fallthrough\n  }\n  kubernetes cluster.local\n}\n"), 0o644)
+	bad := filepath.Join(dir, "bad.Corefile")
+	os.WriteFile(bad, []byte(".:53 {\n  kubernetes cluster.local\n  etcd\n}\n"), 0o644)
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--corefile", good, "--ttl", "5"}, "--ttl cannot be combined with --corefile"},
+		{[]string{"--corefile", good, "--upstream", "127.0.0.1"}, "--upstream cannot be combined with --corefile"},
+		{[]string{"--corefile", hosts}, `hosts.Corefile:2: plugin "hosts" is not supported by clusterdns serve yet`},
+		{[]string{"--corefile", bad}, `bad.Corefile:3: plugin "etcd" is not supported by clusterdns`},
+		{[]string{"--corefile", filepath.Join(dir, "missing")}, "missing"},
+	} {
+		var out, errb strings.Builder
+		code := Main(t.Context(), append([]string{"serve", "--listen", "127.0.0.1:0", "--manifests", exampleManifests}, tc.args...), strings.NewReader(""), &out, &errb)
+		if code != 2 || !strings.Contains(errb.String(), tc.want) {
+			t.Errorf("%v: exit %d, stderr %q; want 2 and %q", tc.args, code, errb.String(), tc.want)
+		}
+	}
+}
+
+// corefile check: 0 for kubeadm's Corefile, 1 with the lines it does not
+// serve.
+func TestCorefileCheck(t *testing.T) {
+	dir := t.TempDir()
+	good := writeCorefile(t, dir, kubeadmCorefile("/etc/resolv.conf", "reload"))
+	bad := filepath.Join(dir, "bad.Corefile")
+	os.WriteFile(bad, []byte(".:53 {\n  kubernetes cluster.local\n  etcd\n  template IN A example {\n  }\n}\n"), 0o644)
+	var out, errb strings.Builder
+	if code := Main(t.Context(), []string{"corefile", "check", good}, strings.NewReader(""), &out, &errb); code != 0 || !strings.Contains(out.String(), "forward: forward names under .") {
+		t.Errorf("kubeadm: exit %d\n%s%s", code, out.String(), errb.String())
+	}
+	out.Reset()
+	if code := Main(t.Context(), []string{"corefile", "check", bad}, strings.NewReader(""), &out, &errb); code != 1 ||
+		!strings.Contains(out.String(), `bad.Corefile:3: plugin "etcd" is not supported by clusterdns`) || !strings.Contains(out.String(), `bad.Corefile:4: plugin "template"`) {
+		t.Errorf("unsupported: exit %d\n%s", code, out.String())
+	}
+}
