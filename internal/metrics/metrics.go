@@ -5,10 +5,34 @@
 // informer sync, API watch errors, EndpointSlice hostname coverage,
 // programming latency).
 //
+// Forwarding and caching export CoreDNS 1.14.2's metrics, with its label
+// names, label values, buckets and help texts, through the recorders the
+// forward and cache packages call (ForwardRecorder, CacheRecorder):
+//
+//	coredns_proxy_request_duration_seconds{proxy_name="forward",to,rcode}
+//	coredns_proxy_healthcheck_failures_total{proxy_name="forward",to}
+//	coredns_proxy_conn_cache_hits_total{proxy_name="forward",to,proto}
+//	coredns_proxy_conn_cache_misses_total{proxy_name="forward",to,proto}
+//	coredns_forward_healthcheck_broken_total
+//	coredns_forward_max_concurrent_rejects_total
+//	coredns_forward_requests_total{to}, coredns_forward_responses_total{rcode,to}
+//	  (deprecated in CoreDNS and gone from 1.14.2, kept for the coredns-mixin)
+//	coredns_cache_entries{server,type,zones,view} (type "success" or "denial")
+//	coredns_cache_requests_total{server,zones,view}
+//	coredns_cache_hits_total{server,type,zones,view}
+//	coredns_cache_misses_total{server,zones,view}
+//	coredns_cache_prefetch_total{server,zones,view}
+//	coredns_cache_served_stale_total{server,zones,view}
+//	coredns_cache_drops_total{server,zones,view}
+//	coredns_cache_evictions_total{server,type,zones,view}
+//
 // Recording a query costs a few uncontended atomic adds: the query metrics
 // are counters kept per server worker (sharded, so that the cores never
 // write a shared cache line) behind a custom prometheus.Collector that sums
-// them when /metrics is read, with CoreDNS's names, labels and buckets. The package does not
+// them when /metrics is read, with CoreDNS's names, labels and buckets. A
+// cache lookup adds one atomic add per counter it moves (series resolved
+// once per cache); forwarding, a network round trip, resolves an
+// upstream's series once and then observes them. The package does not
 // decide anything about DNS; it counts what the server and sources report.
 package metrics
 
@@ -17,6 +41,7 @@ import (
 	"runtime"
 	"slices"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -122,6 +147,12 @@ type Metrics struct {
 	reloadErrors        prometheus.Counter
 	watchErrors         prometheus.Counter
 	watchRecoveries     prometheus.Counter
+
+	// The forward and cache families, registered on first use.
+	fwdOnce   sync.Once
+	fwd       *forwardRecorder
+	cacheOnce sync.Once
+	cacheVecs *cacheVecs
 }
 
 // New makes the metrics for a server listening on listen (the "server"
