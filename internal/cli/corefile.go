@@ -146,6 +146,16 @@ func unsupportedYet(b *corefile.ServerBlock) error {
 	return nil
 }
 
+// blockZones is the zones label of a block's metrics: its zones joined by
+// commas, as CoreDNS writes it.
+func blockZones(b *corefile.ServerBlock) string {
+	zs := make([]string, len(b.Zones))
+	for i, z := range b.Zones {
+		zs[i] = z.Zone
+	}
+	return strings.Join(zs, ",")
+}
+
 func blockHasZone(b *corefile.ServerBlock, z string) bool {
 	for _, bz := range b.Zones {
 		if bz.Zone == z {
@@ -176,7 +186,7 @@ func (sc *serveCorefile) fallthroughZones() []string {
 
 // resolver builds a route for every zone of every block with a forward,
 // started; stop closes the forwarders.
-func (sc *serveCorefile) resolver(ctx context.Context, log *slog.Logger, rec forward.Recorder, crec cache.Recorder) (res *outside.Resolver, hasLoop bool, stop func(), err error) {
+func (sc *serveCorefile) resolver(ctx context.Context, log *slog.Logger, recs recorderSet) (res *outside.Resolver, hasLoop bool, stop func(), err error) {
 	var fws []*forward.Forwarder
 	stop = func() {
 		for _, fw := range fws {
@@ -190,7 +200,7 @@ func (sc *serveCorefile) resolver(ctx context.Context, log *slog.Logger, rec for
 			continue
 		}
 		hasLoop = hasLoop || b.Loop != nil
-		fw, err := forward.New(forwardConfig(&b.Forwards[0], rec, log))
+		fw, err := forward.New(forwardConfig(&b.Forwards[0], recs.forward, log))
 		if err != nil {
 			stop()
 			return nil, false, stop, fmt.Errorf("%s: %w", b.Forwards[0].Pos, err)
@@ -199,7 +209,7 @@ func (sc *serveCorefile) resolver(ctx context.Context, log *slog.Logger, rec for
 		fws = append(fws, fw)
 		var c *cache.Cache
 		if b.Cache != nil {
-			if c, err = cache.New(cacheConfig(b.Cache, crec)); err != nil {
+			if c, err = cache.New(cacheConfig(b.Cache, recs.cache(blockZones(b)))); err != nil {
 				stop()
 				return nil, false, stop, fmt.Errorf("%s: %w", b.Cache.Pos, err)
 			}

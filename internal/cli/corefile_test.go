@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -54,7 +56,8 @@ var exampleManifests = filepath.Join("..", "..", "examples", "cluster")
 func TestServeKubeadmCorefile(t *testing.T) {
 	up := startFakeUpstream(t, 1)
 	path := writeCorefile(t, t.TempDir(), kubeadmCorefile(up.addr, "reload"))
-	addr, _, _ := startServe(t, "--corefile", path, "--manifests", exampleManifests, "--ready-addr", "127.0.0.1:0")
+	metricsAddr := freeAddr(t)
+	addr, _, _ := startServe(t, "--corefile", path, "--manifests", exampleManifests, "--ready-addr", "127.0.0.1:0", "--metrics-addr", metricsAddr)
 	if r := query(t, addr, "web.default.svc.cluster.local.", dns.TypeA); r.Rcode != dns.RcodeSuccess || len(r.Answer) == 0 || r.Answer[0].Header().Ttl != 30 {
 		t.Fatalf("cluster name (ttl 30): %v", r)
 	}
@@ -71,6 +74,21 @@ func TestServeKubeadmCorefile(t *testing.T) {
 	}
 	if up.count("web.default.svc.cluster.local.") != 0 {
 		t.Error("a cluster name reached the upstream")
+	}
+	resp, err := http.Get("http://" + metricsAddr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{
+		`coredns_cache_hits_total{server="dns://127.0.0.1:0",type="success",view="",zones="."} 1`,
+		`coredns_cache_misses_total{server="dns://127.0.0.1:0",view="",zones="."}`,
+		`coredns_proxy_request_duration_seconds_count{proxy_name="forward",rcode="NOERROR",to="` + up.addr + `"}`,
+	} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("/metrics lacks %s\n%s", want, grepLines(string(body), "coredns_cache_"))
+		}
 	}
 }
 
@@ -151,4 +169,14 @@ func TestCorefileCheck(t *testing.T) {
 		!strings.Contains(out.String(), `bad.Corefile:3: plugin "etcd" is not supported by clusterdns`) || !strings.Contains(out.String(), `bad.Corefile:4: plugin "template"`) {
 		t.Errorf("unsupported: exit %d\n%s", code, out.String())
 	}
+}
+
+func grepLines(text, sub string) string {
+	var out []string
+	for _, l := range strings.Split(text, "\n") {
+		if strings.Contains(l, sub) && !strings.HasPrefix(l, "#") {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
 }

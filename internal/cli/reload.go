@@ -68,7 +68,7 @@ func (r *corefileReloader) check(ctx context.Context) {
 		r.sv.log.Error("the changed Corefile is not valid; keeping the running configuration", "file", r.f.corefile, "err", err)
 		return
 	}
-	res, _, stop, err := next.resolver(ctx, r.sv.log, nil, nil)
+	res, _, stop, err := next.resolver(ctx, r.sv.log, r.sv.recorders())
 	if err != nil {
 		r.sv.log.Error("the changed Corefile cannot be applied; keeping the running configuration", "file", r.f.corefile, "err", err)
 		return

@@ -244,7 +244,7 @@ func newServing(ctx context.Context, f *serveFlags, st *serveSetup) (*serving, f
 		MaxTCPConns: st.tcpMaxConns, TCPIdleTimeout: f.tcpIdleTimeout, TCPMessageTimeout: f.tcpMessageTimeout, TCPMaxPending: f.tcpMaxPending}
 	closeUpstreams := func() {}
 	if f.core != nil {
-		res, hasLoop, stop, err := f.core.resolver(ctx, st.log, nil, nil)
+		res, hasLoop, stop, err := f.core.resolver(ctx, st.log, sv.recorders())
 		if err != nil {
 			return nil, stop, err
 		}
@@ -262,7 +262,8 @@ func newServing(ctx context.Context, f *serveFlags, st *serveSetup) (*serving, f
 			}
 		}
 	} else if f.upstream.enabled() {
-		res, stop, err := f.upstream.resolver(ctx, st.log, nil, nil)
+		recs := sv.recorders()
+		res, stop, err := f.upstream.resolver(ctx, st.log, recs.forward, recs.cache("."))
 		if err != nil {
 			return nil, closeUpstreams, err
 		}

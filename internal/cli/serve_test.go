@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -46,7 +47,13 @@ func startServe(t *testing.T, args ...string) (addr string, out, log *syncBuffer
 	out, log = &syncBuffer{}, &syncBuffer{}
 	done := make(chan int, 1)
 	go func() {
-		done <- Main(ctx, append(append([]string{"serve"}, args...), "--listen", "127.0.0.1:0", "--health-addr", "127.0.0.1:0", "--metrics-addr", "127.0.0.1:0"), strings.NewReader(""), out, log)
+		full := append([]string{"serve"}, args...)
+		for _, flag := range []string{"--listen", "--health-addr", "--metrics-addr"} {
+			if !slices.Contains(args, flag) {
+				full = append(full, flag, "127.0.0.1:0")
+			}
+		}
+		done <- Main(ctx, full, strings.NewReader(""), out, log)
 	}()
 	t.Cleanup(func() {
 		cancel()

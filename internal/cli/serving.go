@@ -9,7 +9,9 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/clusterdns/clusterdns/internal/cache"
 	"github.com/clusterdns/clusterdns/internal/cluster"
+	"github.com/clusterdns/clusterdns/internal/forward"
 	"github.com/clusterdns/clusterdns/internal/metrics"
 	"github.com/clusterdns/clusterdns/internal/outside"
 	"github.com/clusterdns/clusterdns/internal/server"
@@ -188,4 +190,19 @@ func (sv *serving) reloadFailed(msg string, err error) {
 		sv.metrics.ReloadFailed()
 	}
 	debug.FreeOSMemory()
+}
+
+// recorderSet are the metrics recorders of forwarding and of the caches
+// (one per server block, by its zones); nil recorders when metrics are
+// off.
+type recorderSet struct {
+	forward forward.Recorder
+	cache   func(zones string) cache.Recorder
+}
+
+func (sv *serving) recorders() recorderSet {
+	if sv.metrics == nil {
+		return recorderSet{cache: func(string) cache.Recorder { return nil }}
+	}
+	return recorderSet{forward: sv.metrics.ForwardRecorder(), cache: sv.metrics.CacheRecorder}
 }

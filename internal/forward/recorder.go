@@ -17,8 +17,9 @@ import "time"
 // them for old dashboards can derive them from the same events (Request
 // and Response).
 type Recorder interface {
-	// Request: an attempt to send to the upstream begins (the deprecated
-	// coredns_forward_requests_total{to}).
+	// Request: an attempt to send to the upstream begins. CoreDNS exports
+	// no per-attempt count (its deprecated coredns_forward_requests_total
+	// counted accepted replies, which Response sees).
 	Request(to string)
 	// Response: the upstream's reply was accepted, with its rcode (extended
 	// rcodes included) and the time since the attempt began, dial included.
