@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net"
 	"strconv"
 	"strings"
 
@@ -52,7 +53,11 @@ func (f *serveFlags) applyCorefile(changed func(string) bool) error {
 		f.kube.inCluster = true // the kubernetes plugin's default
 	}
 	if !changed("listen") {
-		f.listen = ":" + strconv.Itoa(int(kb.Zones[0].Port))
+		host := ""
+		if kb.Bind != nil {
+			host = kb.Bind.Addr.String()
+		}
+		f.listen = net.JoinHostPort(host, strconv.Itoa(int(kb.Zones[0].Port)))
 	}
 	f.setEndpoints(kb, changed)
 	f.loadBalance = kb.LoadBalance != nil
@@ -92,8 +97,13 @@ func addrOf[T any](p *T, get func(*T) string) string {
 // check refuses what serve cannot do with a Corefile yet, naming the line.
 func (sc *serveCorefile) check() error {
 	var port uint16
+	var bind *corefile.Bind
 	for i := range sc.cfg.Blocks {
 		b := &sc.cfg.Blocks[i]
+		if i > 0 && !sameBind(bind, b.Bind) {
+			return fmt.Errorf("%s: blocks bound to different addresses: clusterdns serves one listener", b.Pos)
+		}
+		bind = b.Bind
 		for _, z := range b.Zones {
 			if port != 0 && z.Port != port {
 				return fmt.Errorf("%s: blocks on two ports (%d and %d): clusterdns serves one port", b.Pos, port, z.Port)
@@ -154,6 +164,13 @@ func blockZones(b *corefile.ServerBlock) string {
 		zs[i] = z.Zone
 	}
 	return strings.Join(zs, ",")
+}
+
+func sameBind(a, b *corefile.Bind) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return a.Addr == b.Addr
 }
 
 func blockHasZone(b *corefile.ServerBlock, z string) bool {

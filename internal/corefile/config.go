@@ -45,6 +45,7 @@ type ServerBlock struct {
 	// its reverse zones (10.in-addr.arpa.) as CoreDNS expands it.
 	Zones []ZoneAddr
 
+	Bind        *Bind
 	Errors      *Errors
 	Log         []LogRule
 	Health      *Health
@@ -71,6 +72,12 @@ func (b *ServerBlock) zoneNames() []string {
 		out = append(out, z.Zone)
 	}
 	return out
+}
+
+// Bind is `bind ADDRESS`: the block listens on that address only.
+type Bind struct {
+	Pos  Pos
+	Addr netip.Addr
 }
 
 // Errors is `errors [stdout]`: errors of queries are logged.

@@ -447,3 +447,17 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// bind: one IP address; interface names and several addresses are refused.
+func TestBind(t *testing.T) {
+	cfg, err := Parse("Corefile", strings.NewReader(".:53 {\n  bind 10.0.0.10\n  kubernetes cluster.local\n}\n"))
+	if err != nil || cfg.Blocks[0].Bind == nil || cfg.Blocks[0].Bind.Addr.String() != "10.0.0.10" {
+		t.Fatalf("%v %+v", err, cfg)
+	}
+	for _, bad := range []string{"bind eth0", "bind 10.0.0.1 10.0.0.2", "bind"} {
+		_, err := Parse("Corefile", strings.NewReader(".:53 {\n  "+bad+"\n}\n"))
+		if err == nil || !strings.Contains(err.Error(), "Corefile:2:") {
+			t.Errorf("%q: %v, want an error at line 2", bad, err)
+		}
+	}
+}

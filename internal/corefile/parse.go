@@ -234,6 +234,7 @@ var plugins map[string]plugin
 
 func init() {
 	plugins = map[string]plugin{
+		"bind":        {readBind, true},
 		"errors":      {readErrors, true},
 		"log":         {readLog, false},
 		"health":      {readHealth, true},

@@ -3,6 +3,7 @@ package corefile
 import (
 	"fmt"
 	"net"
+	"net/netip"
 	"slices"
 	"strings"
 	"time"
@@ -168,6 +169,26 @@ func readReload(b *ServerBlock, c *cursor) string {
 	c.noOptions()
 	b.Reload = r
 	return fmt.Sprintf("re-read the Corefile every %s ± %s; apply it if it changed and is valid", dur(r.Interval), dur(r.Jitter/2))
+}
+
+// readBind: `bind ADDRESS` (plugin/bind/setup.go). One IP address;
+// interface names, several addresses and `except` are not supported (one
+// listener serves every block).
+func readBind(b *ServerBlock, c *cursor) string {
+	pos := c.pos()
+	args := c.args()
+	c.options(func(o option) { c.unsupported(o) })
+	if len(args) != 1 {
+		c.errorf(pos, "want one address, got %d (several addresses or interfaces are not supported by clusterdns)", len(args))
+		return ""
+	}
+	a, err := netip.ParseAddr(args[0])
+	if err != nil {
+		c.errorf(pos, "address %q: want an IP address (interface names are not supported by clusterdns)", args[0])
+		return ""
+	}
+	b.Bind = &Bind{Pos: pos, Addr: a}
+	return "listen on " + a.String() + " only"
 }
 
 // readLoop: `loop`, no arguments (plugin/loop/setup.go:64-76).

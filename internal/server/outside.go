@@ -88,7 +88,7 @@ func (s *Server) goOutside(o Outside, r *request, msg, out []byte, t Transport) 
 	r.outsideQuestion(msg, t, &q)
 	if resp, ok := o.Cached(&q, out); ok && len(resp) >= headerLen {
 		resp = r.appendOPT(resp, int(binary.BigEndian.Uint16(resp[2:])&0xF), s.cfg.MaxUDPSize)
-		return s.fit(r.limit(t, s.cfg.MaxUDPSize), resp)
+		return s.fitOutside(r.limit(t, s.cfg.MaxUDPSize), resp)
 	}
 	r.deferred = true
 	return nil
@@ -133,7 +133,7 @@ func (s *Server) resolveOutside(r *request, msg []byte, t Transport, remote neti
 		if edns {
 			resp = appendOPT(resp, do, int(binary.BigEndian.Uint16(resp[2:])&0xF), s.cfg.MaxUDPSize)
 		}
-		resp = s.fit(limit, resp)
+		resp = s.fitOutside(limit, resp)
 		if s.loadBalance.Load() {
 			newShuffler(uint64(time.Now().UnixNano())).shuffle(resp)
 		}
@@ -142,6 +142,27 @@ func (s *Server) resolveOutside(r *request, msg []byte, t Transport, remote neti
 			s.observeOutside(q, resp, remote, start, worker)
 		}
 	})
+}
+
+// fitOutside fits an Outside answer to limit bytes as CoreDNS's scrub
+// writer does (dns.Msg.Truncate): as many whole records as fit, with TC
+// set, so a client that cannot retry over TCP still gets some. Only an
+// answer too large takes this path (and allocates); one that cannot be
+// read is cut to its question.
+func (s *Server) fitOutside(limit int, resp []byte) []byte {
+	if len(resp) <= limit {
+		return resp
+	}
+	m := new(dns.Msg)
+	if m.Unpack(resp) != nil {
+		return s.fit(limit, resp)
+	}
+	m.Truncate(limit)
+	out, err := m.PackBuffer(resp[:0:0])
+	if err != nil || len(out) > limit {
+		return s.fit(limit, resp)
+	}
+	return out
 }
 
 // fit returns resp when it fits in limit bytes; else the header and
