@@ -12,6 +12,8 @@ import (
 	"github.com/clusterdns/clusterdns/internal/corefile"
 	"github.com/clusterdns/clusterdns/internal/forward"
 	"github.com/clusterdns/clusterdns/internal/outside"
+	"github.com/clusterdns/clusterdns/internal/rewrite"
+	"github.com/clusterdns/clusterdns/internal/server"
 	"github.com/clusterdns/clusterdns/internal/zone"
 )
 
@@ -132,8 +134,8 @@ func unsupportedYet(b *corefile.ServerBlock) error {
 	switch {
 	case b.Hosts != nil:
 		return fmt.Errorf("%s: plugin \"hosts\" is not supported by clusterdns serve yet", b.Hosts.Pos)
-	case len(b.Rewrites) > 0:
-		return fmt.Errorf("%s: plugin \"rewrite\" is not supported by clusterdns serve yet", b.Rewrites[0].Pos)
+	case len(b.Rewrites) > 0 && b.Kubernetes == nil:
+		return fmt.Errorf("%s: plugin \"rewrite\" outside the block of the kubernetes plugin is not supported by clusterdns yet", b.Rewrites[0].Pos)
 	case b.AutoPath != nil:
 		return fmt.Errorf("%s: plugin \"autopath\" is not supported by clusterdns serve yet", b.AutoPath.Pos)
 	case len(b.Forwards) > 1:
@@ -180,6 +182,28 @@ func blockHasZone(b *corefile.ServerBlock, z string) bool {
 		}
 	}
 	return false
+}
+
+// rewriter is the kubernetes block's rewrite rules for the server; nil
+// when it has none.
+func (sc *serveCorefile) rewriter() (server.Rewriter, error) {
+	rules := sc.kube.Rewrites
+	if len(rules) == 0 {
+		return nil, nil
+	}
+	rw, err := rewrite.New(rules)
+	if err != nil {
+		return nil, err
+	}
+	return rewriterAdapter{rw}, nil
+}
+
+// rewriterAdapter gives the server the rewrite package's rules.
+type rewriterAdapter struct{ rw *rewrite.Rewriter }
+
+func (a rewriterAdapter) Question(name string) (string, server.Restorer, bool) {
+	n, rev, ok := a.rw.Question(name)
+	return n, rev, ok
 }
 
 // zoneOptions are the kubernetes plugin's options.

@@ -180,3 +180,33 @@ func grepLines(text, sub string) string {
 	}
 	return strings.Join(out, "\n")
 }
+
+// rewrite name in the kubernetes block: an alias answered as the cluster
+// name it is rewritten to, with the client's name in the answer (answer
+// auto), as CoreDNS does.
+func TestServeCorefileRewrite(t *testing.T) {
+	up := startFakeUpstream(t, 1)
+	path := writeCorefile(t, t.TempDir(), `.:53 {
+    rewrite name exact db.example.com web.default.svc.cluster.local
+    rewrite name suffix .corp.example .default.svc.cluster.local answer auto
+    kubernetes cluster.local
+    forward . `+up.addr+`
+}
+`)
+	addr, _, _ := startServe(t, "--corefile", path, "--manifests", exampleManifests)
+	direct := query(t, addr, "web.default.svc.cluster.local.", dns.TypeA)
+	for _, name := range []string{"db.example.com.", "web.corp.example."} {
+		r := query(t, addr, name, dns.TypeA)
+		if r.Rcode != dns.RcodeSuccess || len(r.Answer) != len(direct.Answer) || r.Question[0].Name != name {
+			t.Fatalf("%s: %v", name, r)
+		}
+		for _, rr := range r.Answer {
+			if rr.Header().Name != name {
+				t.Errorf("%s: owner %s, want the asked name (answer auto)", name, rr.Header().Name)
+			}
+		}
+	}
+	if up.count("db.example.com.") != 0 {
+		t.Error("a rewritten name reached the upstream")
+	}
+}

@@ -68,6 +68,11 @@ func (r *corefileReloader) check(ctx context.Context) {
 		r.sv.log.Error("the changed Corefile is not valid; keeping the running configuration", "file", r.f.corefile, "err", err)
 		return
 	}
+	rw, err := next.rewriter()
+	if err != nil {
+		r.sv.log.Error("the changed Corefile cannot be applied; keeping the running configuration", "file", r.f.corefile, "err", err)
+		return
+	}
 	res, _, stop, err := next.resolver(ctx, r.sv.log, r.sv.recorders())
 	if err != nil {
 		r.sv.log.Error("the changed Corefile cannot be applied; keeping the running configuration", "file", r.f.corefile, "err", err)
@@ -79,6 +84,7 @@ func (r *corefileReloader) check(ctx context.Context) {
 		r.sv.srv.SetOutside(nil, nil)
 	}
 	r.sv.srv.SetLoadBalance(next.kube.LoadBalance != nil)
+	r.sv.srv.SetRewriter(rw)
 	old := r.closer
 	r.closer = stop
 	time.AfterFunc(forwarderGrace, old)
@@ -86,7 +92,7 @@ func (r *corefileReloader) check(ctx context.Context) {
 		r.sv.log.Warn("the Corefile changed in ways that take effect at the next restart", "what", strings.Join(later, ", "))
 	}
 	r.cur = next
-	r.sv.log.Info("Corefile reloaded: forward, cache, fallthrough and loadbalance applied", "file", r.f.corefile)
+	r.sv.log.Info("Corefile reloaded: forward, cache, rewrite, fallthrough and loadbalance applied", "file", r.f.corefile)
 }
 
 // read parses and checks a Corefile's content as serve does at start.

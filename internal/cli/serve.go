@@ -272,6 +272,13 @@ func newServing(ctx context.Context, f *serveFlags, st *serveSetup) (*serving, f
 		cfg.Outside, cfg.Fallthrough, closeUpstreams = sv.loop, f.upstream.fallthroughZones, stop
 	}
 	sv.srv = server.New(cfg)
+	if f.core != nil {
+		rw, err := f.core.rewriter()
+		if err != nil {
+			return nil, closeUpstreams, err
+		}
+		sv.srv.SetRewriter(rw)
+	}
 	return sv, closeUpstreams, nil
 }
 

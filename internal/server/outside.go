@@ -111,9 +111,14 @@ func canonicalZones(zs []string) []string {
 }
 
 // resolveOutside hands a deferred request to Outside with its own copy of
-// the query, and sends the reply with send. The reply is observed when it
-// is sent.
-func (s *Server) resolveOutside(r *request, msg []byte, t Transport, remote netip.AddrPort, worker int, send func([]byte)) {
+// the query (the rewritten one, if the question was rewritten), and sends
+// the reply with send. The reply is observed when it is sent.
+func (s *Server) resolveOutside(sc *scratch, msg []byte, t Transport, remote netip.AddrPort, worker int, send func([]byte)) {
+	r := &sc.r
+	rw := sc.rw
+	if rw != nil {
+		msg = rw.msg
+	}
 	q := &Question{}
 	r.outsideQuestion(slices.Clone(msg), t, q)
 	q.Name = strings.Clone(q.Name)
@@ -134,6 +139,9 @@ func (s *Server) resolveOutside(r *request, msg []byte, t Transport, remote neti
 			resp = appendOPT(resp, do, int(binary.BigEndian.Uint16(resp[2:])&0xF), s.cfg.MaxUDPSize)
 		}
 		resp = s.fitOutside(limit, resp)
+		if rw != nil {
+			resp = s.restore(rw, resp, limit)
+		}
 		if s.loadBalance.Load() {
 			newShuffler(uint64(time.Now().UnixNano())).shuffle(resp)
 		}

@@ -115,6 +115,8 @@ type Server struct {
 	outside atomic.Pointer[outsideState]
 	// loadBalance is Config.LoadBalance, changed by SetLoadBalance.
 	loadBalance atomic.Bool
+	// rewriter, if set, rewrites question names (SetRewriter).
+	rewriter atomic.Pointer[Rewriter]
 }
 
 // Defaults of the TCP limits (Config).
@@ -185,7 +187,7 @@ func (s *Server) RespondFrom(msg []byte, out []byte, t Transport, remote netip.A
 	if resp == nil && sc.r.deferred {
 		// Asked of Outside: wait for its reply, which calls back once.
 		done := make(chan []byte, 1)
-		s.resolveOutside(&sc.r, msg, t, remote, 0, func(b []byte) { done <- append(out[:0], b...) })
+		s.resolveOutside(sc, msg, t, remote, 0, func(b []byte) { done <- append(out[:0], b...) })
 		s.scratch.Put(sc)
 		return <-done
 	}
@@ -204,6 +206,8 @@ type scratch struct {
 	zone zone.Scratch
 	// shuf shuffles address records (Config.LoadBalance).
 	shuf *shuffler
+	// rw is the rewritten query of a deferred question (SetRewriter).
+	rw *rewritten
 }
 
 func (s *Server) respondWith(sc *scratch, msg []byte, out []byte, t Transport, remote netip.AddrPort) []byte {
@@ -222,7 +226,13 @@ func (s *Server) respondWith(sc *scratch, msg []byte, out []byte, t Transport, r
 // answer is respond with the scratch's request and name buffer.
 func (s *Server) answer(sc *scratch, msg []byte, out []byte, t Transport) []byte {
 	sc.r = request{}
+	sc.rw = nil
 	resp := s.respond(msg, out, t, &sc.r, sc.canon[:0], &sc.zone)
+	if rw := s.rewriter.Load(); rw != nil && (resp != nil || sc.r.deferred) && len(sc.r.canon) > 0 {
+		if rq, ok := s.rewrite(*rw, &sc.r, msg); ok {
+			resp = s.answerRewritten(sc, rq, msg, out, t)
+		}
+	}
 	if resp != nil && s.loadBalance.Load() {
 		if sc.shuf == nil {
 			sc.shuf = newShuffler(uint64(time.Now().UnixNano()) ^ uint64(uintptr(unsafe.Pointer(sc))))
@@ -493,7 +503,7 @@ func (s *Server) serveUDPSimple(uc *net.UDPConn, worker int) error {
 		resp := s.answer(sc, in[:n], out, UDP)
 		if resp == nil {
 			if sc.r.deferred {
-				s.resolveOutside(&sc.r, in[:n], UDP, from, worker, udpReply(uc, from))
+				s.resolveOutside(sc, in[:n], UDP, from, worker, udpReply(uc, from))
 			}
 			continue
 		}

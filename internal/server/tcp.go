@@ -277,7 +277,7 @@ func (s *Server) answerBatch(c *tcpConn, buf []byte, r int, remote netip.AddrPor
 		out := s.answer(&b.sc, msg, b.resp, TCP)
 		if out == nil {
 			if b.sc.r.deferred {
-				s.resolveOutside(&b.sc.r, msg, TCP, remote, worker, s.outsideReply(c))
+				s.resolveOutside(&b.sc, msg, TCP, remote, worker, s.outsideReply(c))
 			}
 			continue
 		}

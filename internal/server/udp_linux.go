@@ -160,7 +160,7 @@ func (w *udpWorker) serve() error {
 			if resp == nil {
 				if w.sc[i].r.deferred {
 					from := sockaddrAddrPort(&w.names[i])
-					s.resolveOutside(&w.sc[i].r, w.in[i][:m.len], UDP, from, w.worker, udpReply(w.uc, from))
+					s.resolveOutside(&w.sc[i], w.in[i][:m.len], UDP, from, w.worker, udpReply(w.uc, from))
 				}
 				continue
 			}
