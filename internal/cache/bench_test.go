@@ -107,8 +107,7 @@ func BenchmarkGetHitParallel(b *testing.B) {
 // BenchmarkGetMiss is a lookup that finds nothing (the cost a forwarded
 // query pays before it is sent).
 func BenchmarkGetMiss(b *testing.B) {
-	qs := benchNames(1000)
-	c, qs, now := filled(b, qs, nil)
+	c, _, now := filled(b, benchNames(1000), nil)
 	q := mkQuery("not-there.example.com.", dns.TypeA)
 	buf := make([]byte, 0, 512)
 	b.ReportAllocs()
