@@ -11,6 +11,7 @@ import (
 	"github.com/clusterdns/clusterdns/internal/cache"
 	"github.com/clusterdns/clusterdns/internal/corefile"
 	"github.com/clusterdns/clusterdns/internal/forward"
+	"github.com/clusterdns/clusterdns/internal/hosts"
 	"github.com/clusterdns/clusterdns/internal/outside"
 	"github.com/clusterdns/clusterdns/internal/rewrite"
 	"github.com/clusterdns/clusterdns/internal/server"
@@ -132,8 +133,8 @@ func (sc *serveCorefile) check() error {
 // does not run yet.
 func unsupportedYet(b *corefile.ServerBlock) error {
 	switch {
-	case b.Hosts != nil:
-		return fmt.Errorf("%s: plugin \"hosts\" is not supported by clusterdns serve yet", b.Hosts.Pos)
+	case b.Hosts != nil && b.Kubernetes == nil:
+		return fmt.Errorf("%s: plugin \"hosts\" outside the block of the kubernetes plugin is not supported by clusterdns yet", b.Hosts.Pos)
 	case len(b.Rewrites) > 0 && b.Kubernetes == nil:
 		return fmt.Errorf("%s: plugin \"rewrite\" outside the block of the kubernetes plugin is not supported by clusterdns yet", b.Rewrites[0].Pos)
 	case b.AutoPath != nil:
@@ -196,6 +197,34 @@ func (sc *serveCorefile) rewriter() (server.Rewriter, error) {
 		return nil, err
 	}
 	return rewriterAdapter{rw}, nil
+}
+
+// hostsTable is the kubernetes block's hosts plugin for the server, and
+// its file's reload loop; nil when the block has none.
+func (sc *serveCorefile) hostsTable(log *slog.Logger) (server.HostsTable, *hosts.Hosts, error) {
+	if sc.kube.Hosts == nil {
+		return nil, nil, nil
+	}
+	h, err := hosts.New(sc.kube.Hosts, log)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", sc.kube.Hosts.Pos, err)
+	}
+	return hostsAdapter{h}, h, nil
+}
+
+// hostsAdapter gives the server the hosts package's table.
+type hostsAdapter struct{ h *hosts.Hosts }
+
+func (a hostsAdapter) AnswerHosts(qname string, qtype uint16, msg []byte, max int) (server.HostsAction, []byte, int, bool) {
+	res := a.h.Lookup(qname, qtype)
+	switch res.Action {
+	case hosts.ActionAnswer:
+		out, n := res.AppendAnswer(msg, max)
+		return server.HostsAnswer, out, n, n < len(res.Records)
+	case hosts.ActionServFail:
+		return server.HostsServFail, msg, 0, false
+	}
+	return server.HostsNext, msg, 0, false
 }
 
 // rewriterAdapter gives the server the rewrite package's rules.

@@ -132,7 +132,7 @@ func TestServeCorefileRefusals(t *testing.T) {
 	dir := t.TempDir()
 	good := writeCorefile(t, dir, kubeadmCorefile("127.0.0.1:53", "reload"))
 	hosts := filepath.Join(dir, "hosts.Corefile")
-	os.WriteFile(hosts, []byte(".:53 {\n  hosts {\n    10.0.0.1 db.example\n    fallthrough\n  }\n  kubernetes cluster.local\n}\n"), 0o644)
+	os.WriteFile(hosts, []byte("example:53 {\n  hosts {\n    10.0.0.1 db.example\n    fallthrough\n  }\n}\n.:53 {\n  kubernetes cluster.local\n}\n"), 0o644)
 	bad := filepath.Join(dir, "bad.Corefile")
 	os.WriteFile(bad, []byte(".:53 {\n  kubernetes cluster.local\n  etcd\n}\n"), 0o644)
 	for _, tc := range []struct {
@@ -141,7 +141,7 @@ func TestServeCorefileRefusals(t *testing.T) {
 	}{
 		{[]string{"--corefile", good, "--ttl", "5"}, "--ttl cannot be combined with --corefile"},
 		{[]string{"--corefile", good, "--upstream", "127.0.0.1"}, "--upstream cannot be combined with --corefile"},
-		{[]string{"--corefile", hosts}, `hosts.Corefile:2: plugin "hosts" is not supported by clusterdns serve yet`},
+		{[]string{"--corefile", hosts}, `hosts.Corefile:2: plugin "hosts" outside the block of the kubernetes plugin is not supported by clusterdns yet`},
 		{[]string{"--corefile", bad}, `bad.Corefile:3: plugin "etcd" is not supported by clusterdns`},
 		{[]string{"--corefile", filepath.Join(dir, "missing")}, "missing"},
 	} {
@@ -208,5 +208,40 @@ func TestServeCorefileRewrite(t *testing.T) {
 	}
 	if up.count("db.example.com.") != 0 {
 		t.Error("a rewritten name reached the upstream")
+	}
+}
+
+// hosts in the kubernetes block: its names before the cluster's, the rest
+// falling through (to kubernetes, then forward), as CoreDNS chains them.
+func TestServeCorefileHosts(t *testing.T) {
+	up := startFakeUpstream(t, 1)
+	dir := t.TempDir()
+	hostsFile := filepath.Join(dir, "hosts")
+	os.WriteFile(hostsFile, []byte("# a node file\n10.0.0.5 files.example.com\n"), 0o644)
+	path := writeCorefile(t, dir, `.:53 {
+    hosts `+hostsFile+` {
+       10.0.0.1 db.example.com
+       ttl 60
+       fallthrough
+    }
+    kubernetes cluster.local
+    forward . `+up.addr+`
+}
+`)
+	addr, _, _ := startServe(t, "--corefile", path, "--manifests", exampleManifests)
+	for name, want := range map[string]string{"db.example.com.": "10.0.0.1", "files.example.com.": "10.0.0.5"} {
+		r := query(t, addr, name, dns.TypeA)
+		if len(r.Answer) != 1 || r.Answer[0].(*dns.A).A.String() != want || r.Answer[0].Header().Ttl != 60 || !r.Authoritative {
+			t.Errorf("%s: %v", name, r)
+		}
+	}
+	if r := query(t, addr, "1.0.0.10.in-addr.arpa.", dns.TypePTR); len(r.Answer) != 1 || r.Answer[0].(*dns.PTR).Ptr != "db.example.com." {
+		t.Errorf("PTR from hosts: %v", r)
+	}
+	if r := query(t, addr, "web.default.svc.cluster.local.", dns.TypeA); len(r.Answer) == 0 {
+		t.Errorf("a cluster name fell through to nothing: %v", r)
+	}
+	if r := query(t, addr, "www.example.org.", dns.TypeA); len(r.Answer) != 1 || up.count("www.example.org.") != 1 {
+		t.Errorf("an outside name did not fall through to forward: %v", r)
 	}
 }

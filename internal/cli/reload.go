@@ -69,6 +69,9 @@ func (r *corefileReloader) check(ctx context.Context) {
 		return
 	}
 	rw, err := next.rewriter()
+	if err == nil {
+		err = r.applyHosts(ctx, next)
+	}
 	if err != nil {
 		r.sv.log.Error("the changed Corefile cannot be applied; keeping the running configuration", "file", r.f.corefile, "err", err)
 		return
@@ -92,7 +95,30 @@ func (r *corefileReloader) check(ctx context.Context) {
 		r.sv.log.Warn("the Corefile changed in ways that take effect at the next restart", "what", strings.Join(later, ", "))
 	}
 	r.cur = next
-	r.sv.log.Info("Corefile reloaded: forward, cache, rewrite, fallthrough and loadbalance applied", "file", r.f.corefile)
+	r.sv.log.Info("Corefile reloaded: forward, cache, rewrite, hosts, fallthrough and loadbalance applied", "file", r.f.corefile)
+}
+
+// applyHosts replaces the hosts table when the hosts plugin changed, its
+// file's reload loop with it.
+func (r *corefileReloader) applyHosts(ctx context.Context, next *serveCorefile) error {
+	if samePlugin(r.cur.kube.Hosts, next.kube.Hosts) {
+		return nil
+	}
+	ht, h, err := next.hostsTable(r.sv.log)
+	if err != nil {
+		return err
+	}
+	if r.sv.stopHosts != nil {
+		r.sv.stopHosts()
+		r.sv.stopHosts = nil
+	}
+	r.sv.srv.SetHosts(ht)
+	if h != nil {
+		var hctx context.Context
+		hctx, r.sv.stopHosts = context.WithCancel(ctx)
+		go h.Run(hctx)
+	}
+	return nil
 }
 
 // read parses and checks a Corefile's content as serve does at start.

@@ -278,6 +278,16 @@ func newServing(ctx context.Context, f *serveFlags, st *serveSetup) (*serving, f
 			return nil, closeUpstreams, err
 		}
 		sv.srv.SetRewriter(rw)
+		ht, h, err := f.core.hostsTable(st.log)
+		if err != nil {
+			return nil, closeUpstreams, err
+		}
+		sv.srv.SetHosts(ht)
+		if h != nil {
+			var hctx context.Context
+			hctx, sv.stopHosts = context.WithCancel(ctx)
+			go h.Run(hctx)
+		}
 	}
 	return sv, closeUpstreams, nil
 }

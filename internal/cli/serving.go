@@ -43,6 +43,8 @@ type serving struct {
 	loop *outside.LoopDetector
 	// reloader re-reads the Corefile (its reload plugin).
 	reloader *corefileReloader
+	// stopHosts ends the reload loop of the hosts table in use.
+	stopHosts context.CancelFunc
 
 	// gcPercent is the collector's target once the first state is served
 	// (-1: leave GOGC's); until then Go's default lets the first list and

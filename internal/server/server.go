@@ -117,6 +117,8 @@ type Server struct {
 	loadBalance atomic.Bool
 	// rewriter, if set, rewrites question names (SetRewriter).
 	rewriter atomic.Pointer[Rewriter]
+	// hosts, if set, answers names before the zones (SetHosts).
+	hosts atomic.Pointer[HostsTable]
 }
 
 // Defaults of the TCP limits (Config).
@@ -264,27 +266,17 @@ func (s *Server) respond(msg []byte, out []byte, t Transport, rp *request, canon
 		return nil
 	}
 	maxUDP := s.cfg.MaxUDPSize
-	if rcode != 0 {
+	if rcode = r.refusal(rcode); rcode != 0 {
 		return r.errorResponse(out, rcode, false, maxUDP)
-	}
-	if r.opcode != dns.OpcodeQuery {
-		return r.errorResponse(out, dns.RcodeNotImplemented, false, maxUDP)
-	}
-	if r.edns && r.ednsVer != 0 {
-		return r.errorResponse(out, dns.RcodeBadVers, false, maxUDP)
-	}
-	switch r.qtype {
-	case dns.TypeOPT, dns.TypeTSIG, dns.TypeTKEY:
-		return r.errorResponse(out, dns.RcodeFormatError, false, maxUDP)
-	case dns.TypeAXFR, dns.TypeIXFR:
-		return r.errorResponse(out, dns.RcodeRefused, false, maxUDP)
-	}
-	if r.qclass != dns.ClassINET {
-		return r.errorResponse(out, dns.RcodeRefused, false, maxUDP)
 	}
 	snap := s.snap.Load()
 	if snap == nil {
 		return r.errorResponse(out, dns.RcodeServerFailure, false, maxUDP)
+	}
+	if h := s.hosts.Load(); h != nil {
+		if resp, done := s.answerHosts(*h, r, out, t); done {
+			return resp
+		}
 	}
 	// The name aliases the receive buffer: LookupWire does not keep it.
 	name := unsafe.String(unsafe.SliceData(r.canon), len(r.canon))
@@ -332,6 +324,25 @@ func (s *Server) respond(msg []byte, out []byte, t Transport, rp *request, canon
 		binary.BigEndian.PutUint16(resp[2:], binary.BigEndian.Uint16(resp[2:])|flagTC)
 	}
 	return resp
+}
+
+// refusal is the rcode a parsed query is answered with before any lookup
+// (parse's own first): an opcode other than QUERY, an EDNS version, a
+// meta type, a transfer, a class other than IN. 0: look it up.
+func (r *request) refusal(parsed int) int {
+	switch {
+	case parsed != 0:
+		return parsed
+	case r.opcode != dns.OpcodeQuery:
+		return dns.RcodeNotImplemented
+	case r.edns && r.ednsVer != 0:
+		return dns.RcodeBadVers
+	case r.qtype == dns.TypeOPT || r.qtype == dns.TypeTSIG || r.qtype == dns.TypeTKEY:
+		return dns.RcodeFormatError
+	case r.qtype == dns.TypeAXFR || r.qtype == dns.TypeIXFR || r.qclass != dns.ClassINET:
+		return dns.RcodeRefused
+	}
+	return 0
 }
 
 // msgZone is the zone part (the last zl bytes) of a wire-form name.
