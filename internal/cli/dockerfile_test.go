@@ -1408,7 +1408,7 @@ func TestDeployOverlays(t *testing.T) {
 	}
 	overlays, _ := os.ReadDir(filepath.Join(deploy, "overlays"))
 	for _, o := range overlays {
-		if _, ok := cases["overlays/"+o.Name()]; o.IsDir() && !ok {
+		if _, ok := cases["overlays/"+o.Name()]; o.IsDir() && !ok && !checkedElsewhere[o.Name()] {
 			t.Errorf("deploy/overlays/%s: not checked by this test; add its expectations", o.Name())
 		}
 	}
