@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -43,7 +44,11 @@ func TestMain(m *testing.M) {
 				os.Exit(2)
 			}
 		}
-		os.Exit(Main(context.Background(), c.Args, os.Stdin, os.Stdout, os.Stderr))
+		// As cmd/clusterdns: SIGTERM and SIGINT end the context.
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		code := Main(ctx, c.Args, os.Stdin, os.Stdout, os.Stderr)
+		stop()
+		os.Exit(code)
 	}
 	os.Exit(m.Run())
 }
