@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/clusterdns/clusterdns/examples"
+	"github.com/clusterdns/clusterdns/internal/cluster"
 	"github.com/clusterdns/clusterdns/internal/resolv"
 	"github.com/clusterdns/clusterdns/internal/source/manifest"
 	"github.com/clusterdns/clusterdns/internal/zone"
@@ -144,10 +145,9 @@ func TestCauseCatalogue(t *testing.T) {
 	}
 }
 
-// The search-path cause says in which order the resolver tries the name:
-// a name with as many dots as ndots is asked as it is first. It used to
-// say "fewer than 5 dots" of a name with five.
-func TestSearchPathCauseSaysTheOrder(t *testing.T) {
+// exampleExplainer explains the embedded example cluster.
+func exampleExplainer(t *testing.T) (*Explainer, *cluster.State) {
+	t.Helper()
 	sub, err := fs.Sub(examples.Cluster, "cluster")
 	if err != nil {
 		t.Fatal(err)
@@ -160,6 +160,14 @@ func TestSearchPathCauseSaysTheOrder(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return ex, state
+}
+
+// The search-path cause says in which order the resolver tries the name:
+// a name with as many dots as ndots is asked as it is first. It used to
+// say "fewer than 5 dots" of a name with five.
+func TestSearchPathCauseSaysTheOrder(t *testing.T) {
+	ex, _ := exampleExplainer(t)
 	for name, want := range map[string]string{
 		"a.b.c.d.e.f": `"a.b.c.d.e.f" has 5 dots, at least ndots (5), so the resolver asks it as it is first`,
 		"nope.web":    `"nope.web" has 1 dot, fewer than ndots (5), so the resolver tries the search path first`,
@@ -183,18 +191,7 @@ func TestSearchPathCauseSaysTheOrder(t *testing.T) {
 // explain counts wasted queries as resolve does (the resolver model's
 // Wasted), for a name that resolves and one that does not.
 func TestSearchPathWastedIsResolves(t *testing.T) {
-	sub, err := fs.Sub(examples.Cluster, "cluster")
-	if err != nil {
-		t.Fatal(err)
-	}
-	state, err := manifest.LoadFS(context.Background(), sub, manifest.DefaultOptions())
-	if err != nil {
-		t.Fatal(err)
-	}
-	ex, err := New(state, zone.DefaultOptions())
-	if err != nil {
-		t.Fatal(err)
-	}
+	ex, state := exampleExplainer(t)
 	full, err := zone.Build(state, zone.DefaultOptions())
 	if err != nil {
 		t.Fatal(err)
