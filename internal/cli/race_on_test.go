@@ -1,6 +1,0 @@
-//go:build race
-
-package cli
-
-// raceEnabled: the race detector slows everything, shutdown included.
-const raceEnabled = true
