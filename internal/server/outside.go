@@ -191,32 +191,17 @@ func (s *Server) fit(limit int, resp []byte) []byte {
 	return resp[:end]
 }
 
-// questionEnd is the offset just past the first question of a message.
+// questionEnd is the offset just past the first question of a message:
+// its name (skipName) and type and class.
 func questionEnd(m []byte) (int, bool) {
 	if binary.BigEndian.Uint16(m[4:]) == 0 {
 		return headerLen, true
 	}
-	off := headerLen
-	for off < len(m) {
-		l := int(m[off])
-		switch {
-		case l == 0:
-			off++
-			if off+4 > len(m) {
-				return 0, false
-			}
-			return off + 4, true
-		case l&0xC0 == 0xC0:
-			if off+2+4 > len(m) {
-				return 0, false
-			}
-			return off + 2 + 4, true
-		case l > 63:
-			return 0, false
-		}
-		off += 1 + l
+	end, ok := skipName(m, headerLen)
+	if !ok || end+4 > len(m) {
+		return 0, false
 	}
-	return 0, false
+	return end + 4, true
 }
 
 // observeOutside tells the observer about a query Outside answered.
