@@ -110,23 +110,45 @@ func TestServeUpstreamFlagErrors(t *testing.T) {
 // as CoreDNS's loop plugin makes CoreDNS exit, instead of answering
 // SERVFAIL after 5 s to every outside name.
 func TestServeForwardingToItselfStops(t *testing.T) {
-	l, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	self := l.LocalAddr().String()
-	l.Close()
-	var out, errb syncBuffer
-	done := make(chan int, 1)
-	go func() {
-		done <- Main(t.Context(), []string{"serve", "--listen", self, "--health-addr", "", "--metrics-addr", "", "--upstream", self}, strings.NewReader(""), &out, &errb)
-	}()
-	select {
-	case code := <-done:
-		if code != 1 || !strings.Contains(errb.String(), "forwarding loop detected") {
-			t.Fatalf("exit %d, stderr:\n%s", code, errb.String())
+	// The port is free when chosen but another test may take it before
+	// serve binds it: try again then, on another port.
+	for attempt := 0; ; attempt++ {
+		self := freeUDPAndTCP(t)
+		var out, errb syncBuffer
+		done := make(chan int, 1)
+		go func() {
+			done <- Main(t.Context(), []string{"serve", "--listen", self, "--health-addr", "", "--metrics-addr", "", "--upstream", self}, strings.NewReader(""), &out, &errb)
+		}()
+		select {
+		case code := <-done:
+			if strings.Contains(errb.String(), "address already in use") && attempt < 3 {
+				continue
+			}
+			if code != 1 || !strings.Contains(errb.String(), "forwarding loop detected") {
+				t.Fatalf("exit %d, stderr:\n%s", code, errb.String())
+			}
+			return
+		case <-time.After(15 * time.Second):
+			t.Fatal("serve did not stop on a forwarding loop")
 		}
-	case <-time.After(15 * time.Second):
-		t.Fatal("serve did not stop on a forwarding loop")
+	}
+}
+
+// freeUDPAndTCP is a loopback address whose port was free for both UDP and
+// TCP when asked.
+func freeUDPAndTCP(t *testing.T) string {
+	t.Helper()
+	for {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		addr := l.Addr().String()
+		u, err := net.ListenPacket("udp", addr)
+		l.Close()
+		if err == nil {
+			u.Close()
+			return addr
+		}
 	}
 }
