@@ -355,7 +355,9 @@ func startEndpoints(ctx context.Context, f *serveFlags, sv *serving) (closeAll f
 		addr  string
 		start func() (*httpserve.Server, error)
 	}{
-		{f.healthAddr, func() (*httpserve.Server, error) { return startHealth(ctx, f.healthAddr, sv.ready, lim, sv.log) }},
+		{f.healthAddr, func() (*httpserve.Server, error) {
+			return startHealth(ctx, f.healthAddr, sv.ready, sv.metrics, lim, sv.log)
+		}},
 		{f.readyAddr, func() (*httpserve.Server, error) { return startReady(ctx, f.readyAddr, sv.ready, lim, sv.log) }},
 		{f.metricsAddr, func() (*httpserve.Server, error) { return startMetrics(ctx, f.metricsAddr, sv.metrics, lim, sv.log) }},
 		{f.pprofAddr, func() (*httpserve.Server, error) { return startPprof(ctx, f.pprofAddr, lim, sv.log) }},

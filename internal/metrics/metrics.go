@@ -26,6 +26,12 @@
 //	coredns_cache_drops_total{server,zones,view}
 //	coredns_cache_evictions_total{server,type,zones,view}
 //
+// The health endpoint's self-check exports the health plugin's two
+// metrics, through HealthRecorder:
+//
+//	coredns_health_request_duration_seconds
+//	coredns_health_request_failures_total
+//
 // Recording a query costs a few uncontended atomic adds: the query metrics
 // are counters kept per server worker (sharded, so that the cores never
 // write a shared cache line) behind a custom prometheus.Collector that sums
@@ -153,6 +159,9 @@ type Metrics struct {
 	fwd       *forwardRecorder
 	cacheOnce sync.Once
 	cacheVecs *cacheVecs
+	// The health self-check families, registered on first use.
+	healthOnce sync.Once
+	health     *HealthRecorder
 }
 
 // New makes the metrics for a server listening on listen (the "server"
