@@ -14,6 +14,7 @@ import (
 	"github.com/clusterdns/clusterdns/internal/forward"
 	"github.com/clusterdns/clusterdns/internal/metrics"
 	"github.com/clusterdns/clusterdns/internal/outside"
+	"github.com/clusterdns/clusterdns/internal/residency"
 	"github.com/clusterdns/clusterdns/internal/server"
 	"github.com/clusterdns/clusterdns/internal/source/manifest"
 	"github.com/clusterdns/clusterdns/internal/zone"
@@ -72,6 +73,10 @@ func (sv *serving) settle() {
 		debug.FreeOSMemory()
 		time.Sleep(2 * time.Second)
 		debug.FreeOSMemory()
+		// The executable's pages that start-up alone used (the API
+		// types' registration) go back too; serving's fault back in.
+		n, err := residency.ReleaseExecutable()
+		sv.log.Debug("released the executable's start-up pages", "bytes", n, "err", err)
 	}()
 }
 
