@@ -48,7 +48,9 @@ func startServe(t *testing.T, args ...string) (addr string, out, log *syncBuffer
 	done := make(chan int, 1)
 	go func() {
 		full := append([]string{"serve"}, args...)
-		for _, flag := range []string{"--listen", "--health-addr", "--metrics-addr"} {
+		// Every listener on a free port: a default one (ready :8181 from a
+		// Corefile) may be taken by another test or process.
+		for _, flag := range []string{"--listen", "--health-addr", "--metrics-addr", "--ready-addr"} {
 			if !slices.Contains(args, flag) {
 				full = append(full, flag, "127.0.0.1:0")
 			}
