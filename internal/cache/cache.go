@@ -25,7 +25,8 @@
 //     and storing an answer removes the denial for its key (CoreDNS does
 //     so only after a prefetch), so a stale denial cannot outlive it.
 //   - One background refresh per entry at a time (v1.14.3's CAS), with the
-//     claim lapsing after 5 s so that a failed refresh is retried.
+//     claim given up when the refresh fails (Unclaim) and lapsing after
+//     5 s in any case, so that a failed refresh is retried.
 //   - Owner names that the upstream compressed against the question read
 //     in the client's case, since the client's name is written over the
 //     stored question; CoreDNS repacks and shows the first filler's case.
@@ -215,6 +216,22 @@ func (c *Cache) GetStale(q *Query, now time.Time, buf []byte) (resp []byte, ok b
 		ttl = 0
 	}
 	return e.write(q, buf, c.replyTTL(e, ttl)), true
+}
+
+// Unclaim gives up the refresh claim on q's entry after a refresh failed,
+// so that the next stale or prefetch hit tries again: CoreDNS refreshes on
+// every stale hit, and answers fresh again as soon as the upstream is
+// back, where a claim held for its whole span would keep serving stale.
+// One refresh per entry is still under way at a time.
+func (c *Cache) Unclaim(q *Query, now time.Time) {
+	var kb keyBuf
+	k, ok := makeKey(c.seed, q, &kb)
+	if !ok {
+		return
+	}
+	if e := c.lookup(&k, c.now(now)); e != nil {
+		e.claim.Store(noClaim)
+	}
 }
 
 // replyTTL is the TTL a reply from e carries: ttl, or with keepttl the

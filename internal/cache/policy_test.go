@@ -472,3 +472,25 @@ func TestConfigChecks(t *testing.T) {
 		}
 	}
 }
+
+// TestUnclaimAfterFailedRefresh: a refresh that failed gives up its claim,
+// and the next stale hit is asked to refresh again.
+func TestUnclaimAfterFailedRefresh(t *testing.T) {
+	c := newCache(t, func(c *Config) {
+		cache30(c)
+		c.ServeStale = ServeStale{Duration: time.Minute}
+	})
+	clk := newClock()
+	q := mkQuery("www.example.com.", dns.TypeA)
+	c.Set(&q, upstream{an: []string{"www.example.com. 10 IN A 192.0.2.1"}}.pack(t, "www.example.com.", dns.TypeA), clk.at(0))
+	if _, st := c.Get(&q, clk.at(11*time.Second), nil); st != StaleRefresh {
+		t.Fatalf("first stale hit: %v", st)
+	}
+	if _, st := c.Get(&q, clk.at(12*time.Second), nil); st != Stale {
+		t.Fatalf("while claimed: %v", st)
+	}
+	c.Unclaim(&q, clk.at(12*time.Second))
+	if _, st := c.Get(&q, clk.at(12*time.Second), nil); st != StaleRefresh {
+		t.Errorf("after Unclaim: %v, want %v", st, StaleRefresh)
+	}
+}

@@ -149,6 +149,10 @@ func (r *Resolver) refresh(rt *Route, q *server.Question) {
 	defer cancel()
 	if _, err := r.forward(ctx, rt, q); err != nil {
 		r.log.Debug("refreshing a cached answer failed", "name", q.Name, "type", dns.TypeToString[q.Qtype], "err", err)
+		var cq cache.Query
+		if rt.Cache != nil && cacheQuery(q, &cq) {
+			rt.Cache.Unclaim(&cq, time.Now())
+		}
 	}
 }
 

@@ -247,3 +247,37 @@ func TestNoRouteIsRefused(t *testing.T) {
 		t.Errorf("%s, want REFUSED", dns.RcodeToString[r.Rcode])
 	}
 }
+
+// serve_stale: a refresh that failed gives its claim up, so once the
+// upstream is back the next stale hit refreshes and fresh answers follow
+// at once, as CoreDNS (which refreshes on every stale hit) answers; not
+// stale for the claim's whole 5 s.
+func TestServeStaleFreshAgainOnceUpstreamIsBack(t *testing.T) {
+	u := startUpstream(t)
+	c := newCache(t, func(c *cache.Config) {
+		c.SuccessMaxTTL, c.SuccessMinTTL = time.Second, time.Second
+		c.ServeStale = cache.ServeStale{Duration: time.Hour}
+	})
+	res, _ := New([]Route{{Zone: ".", Cache: c, Forward: forwarder(t, ".", u.addr)}}, nil)
+	res.refreshTimeout = 300 * time.Millisecond
+	s := clusterServer(t, res)
+	ask(t, s, "back.example.com.", dns.TypeA, false)
+	time.Sleep(2100 * time.Millisecond)
+	u.down.Store(true)
+	if r := ask(t, s, "back.example.com.", dns.TypeA, false); len(r.Answer) != 1 || r.Answer[0].Header().Ttl != 0 {
+		t.Fatalf("stale with the upstream down: %v", r)
+	}
+	time.Sleep(500 * time.Millisecond) // the refresh has failed
+	u.down.Store(false)
+	deadline := time.Now().Add(time.Second)
+	for {
+		r := ask(t, s, "back.example.com.", dns.TypeA, false)
+		if len(r.Answer) == 1 && r.Answer[0].Header().Ttl > 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("still stale 1 s after the upstream came back: %v", r)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
