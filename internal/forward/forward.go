@@ -63,6 +63,8 @@ type Forwarder struct {
 
 	concurrent atomic.Int64
 	robin      atomic.Uint32
+	// spinning counts the UDP reads polling for their reply (spinRead).
+	spinning atomic.Int32
 
 	// mu guards the lifecycle: health-check goroutines are added to wg
 	// only while started and not closed, so Close can wait for them.

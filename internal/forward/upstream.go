@@ -30,6 +30,9 @@ type upstream struct {
 	// avgDial is a moving average of dial times (ns), from which the dial
 	// timeout adapts as in CoreDNS; it starts at half the maximum.
 	avgDial atomic.Int64
+	// avgRTT is a moving average of UDP round trips (ns): spinRead polls
+	// only for an upstream that answers within spinFor.
+	avgRTT atomic.Int64
 
 	pools [2]pool // by proto
 }
@@ -94,6 +97,17 @@ func (u *upstream) dialTimeout() time.Duration {
 		return 2 * avg
 	}
 	return maxDialTimeout
+}
+
+// observeRTT folds a UDP round trip into avgRTT (weight 1/8; the first
+// sets it).
+func (u *upstream) observeRTT(d time.Duration) {
+	old := u.avgRTT.Load()
+	if old == 0 {
+		u.avgRTT.Store(int64(d))
+		return
+	}
+	u.avgRTT.Store(old + (int64(d)-old)/8)
 }
 
 // observeDial moves the average a quarter of the way to d.
@@ -197,7 +211,7 @@ func (f *Forwarder) connect(ctx context.Context, q *query, u *upstream, p proto)
 		stop = context.AfterFunc(ctx, func() { c.SetDeadline(time.Now()) })
 	}
 	id := uint16(rand.Uint32()) // runtime ChaCha8, unpredictable off the wire
-	ret, err := f.roundTrip(ctx, c, q, p, id)
+	ret, err := f.roundTrip(ctx, c, q, p, id, u)
 	if stopped := stop(); err != nil || !stopped {
 		c.Close()
 		if err == nil {
@@ -214,7 +228,7 @@ func (f *Forwarder) connect(ctx context.Context, q *query, u *upstream, p proto)
 }
 
 // roundTrip writes the query and reads replies until one answers it.
-func (f *Forwarder) roundTrip(ctx context.Context, c *conn, q *query, p proto, id uint16) (*dns.Msg, error) {
+func (f *Forwarder) roundTrip(ctx context.Context, c *conn, q *query, p proto, id uint16, u *upstream) (*dns.Msg, error) {
 	wire, err := q.pack(id, p)
 	if err != nil {
 		return nil, err
@@ -231,17 +245,22 @@ func (f *Forwarder) roundTrip(ctx context.Context, c *conn, q *query, p proto, i
 		return nil, err
 	}
 	if p == protoUDP {
-		return readUDP(c, q, id)
+		m, err := f.readUDP(c, q, id, u)
+		if err == nil {
+			u.observeRTT(time.Since(now))
+		}
+		return m, err
 	}
 	return readTCP(c, q, id)
 }
 
 // readUDP reads datagrams into q.size+1 bytes: a datagram that fills them
 // was larger than the client can take.
-func readUDP(c *conn, q *query, id uint16) (*dns.Msg, error) {
+func (f *Forwarder) readUDP(c *conn, q *query, id uint16, u *upstream) (*dns.Msg, error) {
 	buf := q.readBuf(q.size + 1)
+	spin := time.Duration(u.avgRTT.Load()) < spinFor
 	for {
-		n, err := c.Read(buf)
+		n, err := f.spinRead(c, buf, spin)
 		if err != nil {
 			return nil, err
 		}

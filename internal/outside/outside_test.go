@@ -26,7 +26,7 @@ type upstream struct {
 	down  atomic.Bool
 }
 
-func startUpstream(t *testing.T) *upstream {
+func startUpstream(t testing.TB) *upstream {
 	t.Helper()
 	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
 	if err != nil {
@@ -77,7 +77,7 @@ func (u *upstream) count(name string) int {
 	return u.asked[name]
 }
 
-func forwarder(t *testing.T, from string, to ...string) *forward.Forwarder {
+func forwarder(t testing.TB, from string, to ...string) *forward.Forwarder {
 	t.Helper()
 	cfg := forward.DefaultConfig(to...)
 	cfg.From = from
@@ -91,7 +91,7 @@ func forwarder(t *testing.T, from string, to ...string) *forward.Forwarder {
 	return f
 }
 
-func newCache(t *testing.T, tune func(*cache.Config)) *cache.Cache {
+func newCache(t testing.TB, tune func(*cache.Config)) *cache.Cache {
 	t.Helper()
 	cfg := cache.DefaultConfig()
 	cfg.SuccessMaxTTL, cfg.DenialMaxTTL = 30*time.Second, 30*time.Second
@@ -106,7 +106,7 @@ func newCache(t *testing.T, tune func(*cache.Config)) *cache.Cache {
 }
 
 // clusterServer serves cluster.local (one Service) with o for the rest.
-func clusterServer(t *testing.T, o server.Outside) *server.Server {
+func clusterServer(t testing.TB, o server.Outside) *server.Server {
 	t.Helper()
 	st := &cluster.State{Namespaces: []cluster.Namespace{{Name: "default"}},
 		Services: []cluster.Service{{Name: "api", Namespace: "default", Type: cluster.ServiceTypeClusterIP, ClusterIPs: []netip.Addr{netip.MustParseAddr("10.96.0.20")}}}}
