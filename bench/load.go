@@ -150,6 +150,7 @@ type perfOpts struct {
 	tcp     bool
 	binary  bool // -B
 	verbose bool // -v: per-query latency
+	runs    int  // -n: times through the data file, 0: until -l
 }
 
 // perfResult is what dnsperf reported, plus the server's CPU time.
@@ -199,6 +200,9 @@ func dnsperf(s *server, o perfOpts) (perfResult, error) {
 	}
 	if o.verbose {
 		args = append(args, "-v")
+	}
+	if o.runs > 0 {
+		args = append(args, "-n", strconv.Itoa(o.runs))
 	}
 	cmd := exec.Command("dnsperf", args...)
 	var stderr bytes.Buffer

@@ -209,6 +209,11 @@ func measurePipelinedTCP(c config, servers map[string]*server, data string, r *r
 
 // measureLater runs the phases that start their own servers.
 func measureLater(ctx context.Context, c config, e *benchEnv, b *builder, r *results) error {
+	if c.want("forward") {
+		if err := measureForward(c, e, r); err != nil {
+			return err
+		}
+	}
 	if c.want("prog") {
 		if err := measureProgramming(ctx, c, e, b, r); err != nil {
 			return err

@@ -39,6 +39,8 @@ type results struct {
 
 	memory []memRow
 
+	fwd *fwdResults
+
 	zoneReport, zoneHeapTop, zoneCPUTop string
 }
 
@@ -117,7 +119,7 @@ func lastMatch(s, prefix string) string {
 // bestCoreDNS is the better of the two CoreDNS configurations for a figure.
 func bestCoreDNS(m map[string]*agg, f func(*agg) float64) float64 {
 	best := 0.0
-	for _, k := range []string{kCoreDNS, kCoreDNSMulti} {
+	for _, k := range []string{kCoreDNS, kCoreDNSMulti, kCoreDNSCorefile} {
 		if a := m[k]; a != nil {
 			best = max(best, f(a))
 		}
@@ -165,6 +167,7 @@ func (r *results) markdown() string {
 	r.writeLarge(&w)
 	r.writePipelinedTCP(&w)
 	r.writeMemory(&w)
+	r.writeForward(&w)
 	r.writeProgramming(&w)
 	r.writeLimits(&w)
 	return w.String()
@@ -215,6 +218,7 @@ func (r *results) writeTargets(w *mdWriter) {
 	r.programmingTargets(w)
 	r.pipelinedTCPTarget(w)
 	r.metricsCostTarget(w)
+	r.forwardTargets(w)
 	w.p("\n")
 }
 
@@ -316,17 +320,17 @@ func (r *results) writeThroughput(w *mdWriter) {
 			continue
 		}
 		w.p("### Mix %s\n\n", mixTitle[mix])
-		writeThroughputTable(w, t)
+		writeThroughputTable(w, t, throughputKinds)
 		r.writeAgreement(w, mix)
 		w.p("\n")
 	}
 }
 
-func writeThroughputTable(w *mdWriter, t map[string]*agg) {
+func writeThroughputTable(w *mdWriter, t map[string]*agg, kinds []string) {
 	bq, bc := bestCoreDNS(t, (*agg).medQPS), bestCoreDNS(t, (*agg).medPerCPU)
 	ceil := ceilingQPS(t)
 	w.p("| server | QPS (median) | q/CPU-s (median) | QPS / CoreDNS best | q/CPU-s / CoreDNS best | QPS / ceiling | lost | rounds (QPS) |\n|---|---|---|---|---|---|---|---|\n")
-	for _, k := range throughputKinds {
+	for _, k := range kinds {
 		x := t[k]
 		if x == nil {
 			continue

@@ -24,6 +24,12 @@ const (
 	kCoreDNSMulti        = "coredns-multisocket2"
 	kCeiling             = "ceiling"
 	kKnot                = "knot"
+	// The forwarding phase: kubeadm's Corefile on both servers, the
+	// build from before forwarding, and the upstream asked directly.
+	kClusterdnsCorefile = "clusterdns-corefile"
+	kCoreDNSCorefile    = "coredns-corefile"
+	kClusterdnsBaseline = "clusterdns-baseline"
+	kUpstream           = "upstream"
 )
 
 // label is how a server kind is named in the results.
@@ -34,6 +40,10 @@ var label = map[string]string{
 	kCoreDNSMulti:        "CoreDNS 1.14.2, multisocket 2",
 	kCeiling:             "minimal Go responder (ceiling)",
 	kKnot:                "Knot DNS",
+	kClusterdnsCorefile:  "clusterdns, kubeadm Corefile",
+	kCoreDNSCorefile:     "CoreDNS 1.14.2, kubeadm Corefile",
+	kClusterdnsBaseline:  "clusterdns before forwarding (" + baselineRev + ")",
+	kUpstream:            "the upstream (unbound), directly",
 }
 
 // server is one running DNS server under measurement.
@@ -42,7 +52,9 @@ type server struct {
 	addr    string // host:port, UDP and TCP
 	health  string // clusterdns /ready, when set
 	metrics string // clusterdns /metrics, when set
+	pprof   string // clusterdns's --pprof-addr, when set
 	proc    *controlplane.Proc
+	pid     int // a process not started here (the upstream), when proc is nil
 	started time.Time
 	logs    *lineLog
 }
@@ -73,6 +85,8 @@ type benchEnv struct {
 	cp         *controlplane.ControlPlane
 	clusterdns string // binary
 	ceiling    string // binary
+	baseline   string // binary of baselineRev, when built
+	upstream   string // the forwarding phase's upstream, host:port
 	st         *state
 }
 
@@ -84,7 +98,11 @@ func (e *benchEnv) start(kind string) (*server, error) {
 	s := &server{kind: kind, addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port))}
 	logPath := e.path(kind + ".log")
 	switch kind {
-	case kClusterdns, kClusterdnsNoMetrics:
+	case kClusterdnsCorefile, kCoreDNSCorefile:
+		if err := e.startCorefile(s, port, logPath); err != nil {
+			return nil, err
+		}
+	case kClusterdns, kClusterdnsNoMetrics, kClusterdnsBaseline:
 		s.health = fmt.Sprintf("http://127.0.0.1:%d", controlplane.FreePort())
 		metricsAddr := ""
 		if kind == kClusterdns {
@@ -92,7 +110,11 @@ func (e *benchEnv) start(kind string) (*server, error) {
 			metricsAddr = strings.TrimPrefix(s.metrics, "http://")
 		}
 		s.logs = newLineLog()
-		s.proc = &controlplane.Proc{Name: kind, Bin: e.clusterdns, LogPath: logPath, OnLine: s.logs.add, Args: []string{"serve",
+		bin := e.clusterdns
+		if kind == kClusterdnsBaseline {
+			bin = e.baseline
+		}
+		s.proc = &controlplane.Proc{Name: kind, Bin: bin, LogPath: logPath, OnLine: s.logs.add, Args: []string{"serve",
 			"--kubeconfig", e.cp.AdminKubeconfig,
 			"--listen", s.addr,
 			"--health-addr", strings.TrimPrefix(s.health, "http://"),
@@ -136,6 +158,57 @@ func (e *benchEnv) start(kind string) (*server, error) {
 	}
 	logf("started %s on %s, pid %d", kind, s.addr, s.proc.Pid())
 	return s, nil
+}
+
+// startCorefile prepares a server of kubeadm's Corefile: CoreDNS, or
+// clusterdns with --corefile.
+func (e *benchEnv) startCorefile(s *server, port int, logPath string) error {
+	health, ready, metrics := controlplane.FreePort(), controlplane.FreePort(), controlplane.FreePort()
+	s.health = fmt.Sprintf("http://127.0.0.1:%d", ready)
+	s.metrics = fmt.Sprintf("http://127.0.0.1:%d", metrics)
+	path := e.path(s.kind + ".Corefile")
+	if err := os.WriteFile(path, []byte(e.kubeadmCorefile(port, health, ready, metrics)), 0o644); err != nil {
+		return err
+	}
+	s.proc = &controlplane.Proc{Name: s.kind, Bin: e.cp.Bins.CoreDNS, LogPath: logPath, Args: []string{"-conf", path}}
+	if s.kind == kClusterdnsCorefile {
+		s.pprof = fmt.Sprintf("http://127.0.0.1:%d", controlplane.FreePort())
+		// Its own copy of the binary, as on a node of its own: the kernel
+		// keeps the pages of a file two processes map (the other
+		// clusterdns here), so serve's release of its start-up pages
+		// would do nothing and its RSS would not be what a replica has.
+		bin := e.path("clusterdns-own-copy")
+		if err := copyFile(e.clusterdns, bin); err != nil {
+			return err
+		}
+		s.logs = newLineLog()
+		s.proc = &controlplane.Proc{Name: s.kind, Bin: bin, LogPath: logPath, OnLine: s.logs.add,
+			Args: []string{"serve", "--corefile", path, "--log-format", "json", "--pprof-addr", strings.TrimPrefix(s.pprof, "http://")}}
+	}
+	return nil
+}
+
+// copyFile copies an executable and writes it out: the kernel does not
+// page out a file's dirty pages, so a fresh, unsynced copy would keep
+// every page it maps resident, unlike a binary from an image.
+func copyFile(from, to string) error {
+	b, err := os.ReadFile(from)
+	if err != nil {
+		return err
+	}
+	f, err := os.OpenFile(to, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o755)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(b); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 // knotd is the Knot DNS daemon (Debian's knot package).
@@ -183,11 +256,23 @@ func (s *server) waitAnswerEvery(name string, qtype uint16, want string, timeout
 	return time.Time{}, fmt.Errorf("%s does not answer %s %s with %q within %v (last: %s)\n%s", s.kind, name, dns.TypeToString[qtype], want, timeout, last, s.proc.Tail(20))
 }
 
-func (s *server) stop() { s.proc.StopWithin(5 * time.Second) }
+func (s *server) stop() {
+	if s.proc != nil {
+		s.proc.StopWithin(5 * time.Second)
+	}
+}
+
+// processID is the server's process.
+func (s *server) processID() int {
+	if s.proc == nil {
+		return s.pid
+	}
+	return s.proc.Pid()
+}
 
 // cpuTicks is the process's user+system time in clock ticks (1/100 s).
 func (s *server) cpuTicks() int64 {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", s.proc.Pid()))
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", s.processID()))
 	if err != nil {
 		return 0
 	}
@@ -204,7 +289,7 @@ const ticksPerSecond = 100
 
 // memKB reads a field (VmRSS, VmHWM) of /proc/<pid>/status in KiB.
 func (s *server) memKB(field string) int64 {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", s.proc.Pid()))
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", s.processID()))
 	if err != nil {
 		return 0
 	}

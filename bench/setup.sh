@@ -6,6 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 need=()
 command -v dnsperf >/dev/null 2>&1 || need+=(dnsperf)
+command -v unbound >/dev/null 2>&1 || [ -x /usr/sbin/unbound ] || need+=(unbound)
 [ -x /usr/sbin/knotd ] || need+=(knot)
 if [ ${#need[@]} -gt 0 ]; then
   if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then

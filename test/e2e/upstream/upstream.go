@@ -40,8 +40,27 @@ const (
 	NegativeTTL = 60
 )
 
+// Bulk and Miss are the benchmark's names (StartWith's Options).
+const (
+	// BulkFormat is the name of bulk record i (A 198.18.x.y and AAAA
+	// 2001:db8:1::i, TTL 300), for i below Options.Bulk.
+	BulkFormat = "n%d.bulk.example.test."
+	// MissFormat is a name answered by a wildcard (A 192.0.2.99, TTL 300):
+	// each i is a new name, so a cache in front misses every time.
+	MissFormat = "m%d.miss.example.test."
+)
+
+// Options changes what Start serves, for the benchmark.
+type Options struct {
+	// Bulk is how many BulkFormat names the zone holds.
+	Bulk int
+	// Quiet turns the query log off (Count and Queries then see nothing):
+	// unbound writing a line per query would slow the benchmark's misses.
+	Quiet bool
+}
+
 // zoneFile is the zone unbound serves with authority.
-func zoneFile() string {
+func zoneFile(o Options) string {
 	var b strings.Builder
 	b.WriteString(`$ORIGIN example.test.
 @       300 IN SOA ns.example.test. host.example.test. 1 3600 600 86400 60
@@ -57,13 +76,18 @@ txtonly 300 IN TXT "hello"
 	for i := range 12 {
 		fmt.Fprintf(&b, "big 300 IN TXT \"%s\"\n", strings.Repeat(fmt.Sprintf("%03d", i), 60))
 	}
+	b.WriteString("*.miss 300 IN A 192.0.2.99\n")
+	for i := range o.Bulk {
+		name := strings.TrimSuffix(fmt.Sprintf(BulkFormat, i), "."+Zone)
+		fmt.Fprintf(&b, "%s 300 IN A 198.18.%d.%d\n%s 300 IN AAAA 2001:db8:1::%x\n", name, i/256%256, i%256, name, i)
+	}
 	return b.String()
 }
 
 // config is unbound's configuration: authority for example.test, local
 // data for the reverse zone, REFUSED for the rest, every query logged,
 // UDP answers capped at 1232 bytes.
-func config(dir string, port int) string {
+func config(dir string, port int, o Options) string {
 	return fmt.Sprintf(`server:
   interface: 127.0.0.1@%d
   do-daemonize: no
@@ -73,7 +97,7 @@ func config(dir string, port int) string {
   pidfile: ""
   use-syslog: no
   logfile: ""
-  log-queries: yes
+  log-queries: %s
   verbosity: 0
   do-ip6: no
   max-udp-size: 1232
@@ -91,7 +115,7 @@ auth-zone:
   for-downstream: yes
   for-upstream: no
   fallback-enabled: no
-`, port, dir, filepath.Join(dir, "example.test.zone"))
+`, port, dir, yesNo(!o.Quiet), filepath.Join(dir, "example.test.zone"))
 }
 
 // Query is one query the upstream logged.
@@ -118,19 +142,29 @@ func Binary() (string, error) {
 	return "", fmt.Errorf("unbound not found (apt-get install unbound)")
 }
 
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
+}
+
 // Start writes the configuration into dir and starts unbound, returning
 // once it answers.
-func Start(dir string) (*Server, error) {
+func Start(dir string) (*Server, error) { return StartWith(dir, Options{}) }
+
+// StartWith is Start serving what o adds.
+func StartWith(dir string, o Options) (*Server, error) {
 	bin, err := Binary()
 	if err != nil {
 		return nil, err
 	}
 	port := controlplane.FreePort()
-	if err := os.WriteFile(filepath.Join(dir, "example.test.zone"), []byte(zoneFile()), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, "example.test.zone"), []byte(zoneFile(o)), 0o644); err != nil {
 		return nil, fmt.Errorf("writing the upstream zone: %w", err)
 	}
 	conf := filepath.Join(dir, "unbound.conf")
-	if err := os.WriteFile(conf, []byte(config(dir, port)), 0o644); err != nil {
+	if err := os.WriteFile(conf, []byte(config(dir, port, o)), 0o644); err != nil {
 		return nil, fmt.Errorf("writing the upstream configuration: %w", err)
 	}
 	s := &Server{Addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port))}
@@ -162,6 +196,10 @@ func (s *Server) Restart() error {
 	}
 	return fmt.Errorf("unbound did not answer on %s\n%s", s.Addr, s.proc.Tail(20))
 }
+
+// Pid is the upstream's process ID (for the benchmark's CPU and memory
+// readings).
+func (s *Server) Pid() int { return s.proc.Pid() }
 
 // Stop stops the upstream (Restart starts it again).
 func (s *Server) Stop() { s.proc.StopWithin(5 * time.Second) }

@@ -1,8 +1,10 @@
 package upstream
 
 import (
+	"fmt"
 	"os"
 	"testing"
+	"time"
 
 	"github.com/miekg/dns"
 )
@@ -66,5 +68,46 @@ func TestUpstreamServesTheTestZone(t *testing.T) {
 	}
 	if n := len(s.Queries()); n != 0 {
 		t.Errorf("log not reset by Restart: %v", s.Queries())
+	}
+}
+
+// The benchmark's names: bulk records, a wildcard for misses, no log.
+func TestUpstreamBenchmarkNames(t *testing.T) {
+	if _, err := Binary(); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal(err)
+		}
+		t.Skip(err)
+	}
+	s, err := StartWith(t.TempDir(), Options{Bulk: 300, Quiet: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Stop()
+	ask := func(name string, qtype uint16) *dns.Msg {
+		t.Helper()
+		m := new(dns.Msg)
+		m.SetQuestion(name, qtype)
+		r, _, err := (&dns.Client{}).Exchange(m, s.Addr)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		return r
+	}
+	if r := ask(fmt.Sprintf(BulkFormat, 299), dns.TypeA); len(r.Answer) != 1 || r.Answer[0].(*dns.A).A.String() != "198.18.1.43" {
+		t.Errorf("bulk A: %v", r.Answer)
+	}
+	if r := ask(fmt.Sprintf(BulkFormat, 299), dns.TypeAAAA); len(r.Answer) != 1 || r.Answer[0].(*dns.AAAA).AAAA.String() != "2001:db8:1::12b" {
+		t.Errorf("bulk AAAA: %v", r.Answer)
+	}
+	if r := ask(fmt.Sprintf(BulkFormat, 300), dns.TypeA); r.Rcode != dns.RcodeNameError {
+		t.Errorf("past the bulk: %s, want NXDOMAIN", dns.RcodeToString[r.Rcode])
+	}
+	if r := ask(fmt.Sprintf(MissFormat, 123456), dns.TypeA); len(r.Answer) != 1 || r.Answer[0].Header().Name != fmt.Sprintf(MissFormat, 123456) {
+		t.Errorf("wildcard: %v", r.Answer)
+	}
+	time.Sleep(200 * time.Millisecond)
+	if q := s.Queries(); len(q) != 0 {
+		t.Errorf("quiet upstream logged %v", q)
 	}
 }
