@@ -70,6 +70,12 @@ func (f *serveFlags) applyCorefile(changed func(string) bool) error {
 	if kb.Health != nil {
 		f.lameduck = kb.Health.Lameduck
 	}
+	if kb.AutoPath != nil {
+		// CoreDNS reads its own resolv.conf's search line (the node's,
+		// under dnsPolicy Default); so does the flag's default.
+		f.autopath.on = true
+		f.autopath.zones = kb.AutoPath.Zones
+	}
 	return nil
 }
 
@@ -137,8 +143,8 @@ func unsupportedYet(b *corefile.ServerBlock) error {
 		return fmt.Errorf("%s: plugin \"hosts\" outside the block of the kubernetes plugin is not supported by clusterdns yet", b.Hosts.Pos)
 	case len(b.Rewrites) > 0 && b.Kubernetes == nil:
 		return fmt.Errorf("%s: plugin \"rewrite\" outside the block of the kubernetes plugin is not supported by clusterdns yet", b.Rewrites[0].Pos)
-	case b.AutoPath != nil:
-		return fmt.Errorf("%s: plugin \"autopath\" is not supported by clusterdns serve yet", b.AutoPath.Pos)
+	case b.AutoPath != nil && b.Kubernetes == nil:
+		return fmt.Errorf("%s: plugin \"autopath\" outside the block of the kubernetes plugin is not supported by clusterdns", b.AutoPath.Pos)
 	case len(b.Forwards) > 1:
 		return fmt.Errorf("%s: a second forward in one block is not supported by clusterdns yet", b.Forwards[1].Pos)
 	case b.Cache != nil && b.Forwards == nil:

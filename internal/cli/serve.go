@@ -29,6 +29,7 @@ type serveFlags struct {
 	zone      zoneFlags
 	kube      kubeFlags
 	upstream  upstreamFlags
+	autopath  autopathFlags
 	corefile  string
 	core      *serveCorefile
 	readyAddr string
@@ -99,6 +100,7 @@ func (f *serveFlags) register(cmd *cobra.Command) {
 	f.zone.register(cmd)
 	f.kube.register(cmd)
 	f.upstream.register(cmd)
+	f.autopath.register(cmd)
 	fl := cmd.Flags()
 	f.changed = fl.Changed
 	fl.StringVar(&f.corefile, "corefile", "", "read the cluster DNS configuration from this CoreDNS Corefile (the coredns ConfigMap's): zones and kubernetes options, forward, cache, loop, loadbalance, log, health, ready, prometheus; flags that say the same are refused")
@@ -272,6 +274,14 @@ func newServing(ctx context.Context, f *serveFlags, st *serveSetup) (*serving, f
 		cfg.Outside, cfg.Fallthrough, closeUpstreams = sv.loop, f.upstream.fallthroughZones, stop
 	}
 	sv.srv = server.New(cfg)
+	f.autopath.nodeSet = f.changed != nil && f.changed("autopath-node-search")
+	x, err := f.autopath.expander(sv.srv, st.zone, sv.recorders().autopath, st.log)
+	if err != nil {
+		return nil, closeUpstreams, err
+	}
+	if x != nil {
+		sv.srv.SetExpander(x)
+	}
 	if f.core != nil {
 		rw, err := f.core.rewriter()
 		if err != nil {

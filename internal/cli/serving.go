@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/clusterdns/clusterdns/internal/autopath"
 	"log/slog"
 	"runtime/debug"
 	"sync/atomic"
@@ -75,8 +76,11 @@ func (sv *serving) settle() {
 		debug.FreeOSMemory()
 		// The executable's pages that start-up alone used (the API
 		// types' registration) go back too; serving's fault back in.
-		n, err := residency.ReleaseExecutable()
-		sv.log.Debug("released the executable's start-up pages", "bytes", n, "err", err)
+		if n, err := residency.ReleaseExecutable(); err != nil {
+			sv.log.Warn("could not release the executable's start-up pages", "err", err)
+		} else {
+			sv.log.Info("released the executable's start-up pages", "mapped", n)
+		}
 	}()
 }
 
@@ -203,13 +207,14 @@ func (sv *serving) reloadFailed(msg string, err error) {
 // (one per server block, by its zones); nil recorders when metrics are
 // off.
 type recorderSet struct {
-	forward forward.Recorder
-	cache   func(zones string) cache.Recorder
+	forward  forward.Recorder
+	cache    func(zones string) cache.Recorder
+	autopath autopath.Recorder
 }
 
 func (sv *serving) recorders() recorderSet {
 	if sv.metrics == nil {
 		return recorderSet{cache: func(string) cache.Recorder { return nil }}
 	}
-	return recorderSet{forward: sv.metrics.ForwardRecorder(), cache: sv.metrics.CacheRecorder}
+	return recorderSet{forward: sv.metrics.ForwardRecorder(), cache: sv.metrics.CacheRecorder, autopath: sv.metrics.AutopathRecorder()}
 }

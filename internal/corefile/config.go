@@ -133,8 +133,8 @@ type Loop struct{ Pos Pos }
 // answer are shuffled.
 type LoadBalance struct{ Pos Pos }
 
-// AutoPath is `autopath [ZONES...] @kubernetes`. It is recorded only: the
-// search-path walk is not implemented yet.
+// AutoPath is `autopath [ZONES...] @kubernetes`: server-side search-path
+// expansion (package autopath) in the kubernetes zones under ZONES.
 type AutoPath struct {
 	Pos   Pos
 	Zones []string

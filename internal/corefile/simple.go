@@ -226,7 +226,8 @@ func readLoadBalance(b *ServerBlock, c *cursor) string {
 }
 
 // readAutoPath: `autopath [ZONES...] @kubernetes` (plugin/autopath/setup.go:44-70).
-// Recorded only; a resolv.conf file or another plugin is not supported.
+// A resolv.conf file or another plugin as the search path's source is not
+// supported: clusterdns reads the search path from the question itself.
 func readAutoPath(b *ServerBlock, c *cursor) string {
 	a := &AutoPath{Pos: c.pos()}
 	args := c.args()
@@ -242,5 +243,5 @@ func readAutoPath(b *ServerBlock, c *cursor) string {
 	a.Plugin = strings.TrimPrefix(src, "@")
 	a.Zones = c.zonesOrBlock(a.Pos, "zone", args[:len(args)-1], b)
 	b.AutoPath = a
-	return "recorded: search-path completion from the kubernetes zones (not yet implemented)"
+	return "expand the first question of a pod's search walk in the kubernetes zones (no pod watch needed; see clusterdns serve --autopath)"
 }

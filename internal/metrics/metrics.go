@@ -160,8 +160,10 @@ type Metrics struct {
 	cacheOnce sync.Once
 	cacheVecs *cacheVecs
 	// The health self-check families, registered on first use.
-	healthOnce sync.Once
-	health     *HealthRecorder
+	healthOnce   sync.Once
+	autopathOnce sync.Once
+	autopath     *autopathRecorder
+	health       *HealthRecorder
 }
 
 // New makes the metrics for a server listening on listen (the "server"

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"net/netip"
 	"slices"
 	"sort"
 	"testing"
@@ -82,8 +83,8 @@ func TestLoadBalanceAllocatesNothing(t *testing.T) {
 	// One scratch, as a UDP worker keeps its own (Respond's pool may drop
 	// it, as it does under the race detector).
 	sc := new(scratch)
-	s.answer(sc, wire, out, UDP)
-	if n := testing.AllocsPerRun(200, func() { s.answer(sc, wire, out, UDP) }); n != 0 {
+	s.answer(sc, wire, out, UDP, netip.AddrPort{})
+	if n := testing.AllocsPerRun(200, func() { s.answer(sc, wire, out, UDP, netip.AddrPort{}) }); n != 0 {
 		t.Errorf("%v allocations per answer", n)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/clusterdns/clusterdns/internal/zone"
 	"github.com/miekg/dns"
 )
 
@@ -90,7 +91,7 @@ func (s *Server) goOutside(o Outside, r *request, msg, out []byte, t Transport) 
 		resp = r.appendOPT(resp, int(binary.BigEndian.Uint16(resp[2:])&0xF), s.cfg.MaxUDPSize)
 		return s.fitOutside(r.limit(t, s.cfg.MaxUDPSize), resp)
 	}
-	r.deferred = true
+	r.deferred, r.via = true, o
 	return nil
 }
 
@@ -126,12 +127,13 @@ func (s *Server) resolveOutside(sc *scratch, msg []byte, t Transport, remote net
 	limit := r.limit(t, s.cfg.MaxUDPSize)
 	edns, do := r.edns, r.ednsDO
 	start := time.Now()
-	ost := s.outside.Load()
-	if ost == nil {
+	o := r.via
+	if o == nil {
 		send(r.errorResponse(nil, dns.RcodeRefused, false, s.cfg.MaxUDPSize))
 		return
 	}
-	ost.o.Resolve(q, func(resp []byte) {
+	observe := s.cfg.Observer != nil && !r.sub
+	o.Resolve(q, func(resp []byte) {
 		if len(resp) < headerLen {
 			return
 		}
@@ -146,7 +148,7 @@ func (s *Server) resolveOutside(sc *scratch, msg []byte, t Transport, remote net
 			newShuffler(uint64(time.Now().UnixNano())).shuffle(resp)
 		}
 		send(resp)
-		if o := s.cfg.Observer; o != nil {
+		if observe {
 			s.observeOutside(q, resp, remote, start, worker)
 		}
 	})
@@ -222,3 +224,26 @@ func (s *Server) observeOutside(q *Question, resp []byte, remote netip.AddrPort,
 // unsafeString views a byte slice as a string without copying; the bytes
 // must not change while the string is used.
 func unsafeString(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
+
+// Expander expands the first question of a pod's search-path walk
+// (autopath): an NXDOMAIN of a served zone that it Expands is answered by
+// its Resolve instead, which may ask the server the walk's other names
+// (Ask). Nothing else reaches it.
+type Expander interface {
+	Outside
+	// Expands reports whether the NXDOMAIN for q, from snap, is to be
+	// expanded. It runs on the query path: it must not block, and should
+	// not allocate. q is valid only during the call.
+	Expands(q *Question, snap *zone.Snapshot) bool
+}
+
+type expanderBox struct{ x Expander }
+
+// SetExpander replaces the Expander (nil: none).
+func (s *Server) SetExpander(x Expander) {
+	if x == nil {
+		s.expander.Store(nil)
+		return
+	}
+	s.expander.Store(&expanderBox{x: x})
+}

@@ -11,6 +11,7 @@ package server
 
 import (
 	"encoding/binary"
+	"net/netip"
 
 	"github.com/miekg/dns"
 )
@@ -55,8 +56,14 @@ type request struct {
 	ednsDO   bool
 	ednsVer  uint8
 	zone     string // the served zone of the answer, once looked up
-	// deferred: the question goes to Config.Outside, which answers later.
+	// deferred: the question goes to via (Config.Outside, or the
+	// Expander), which answers later.
 	deferred bool
+	via      Outside
+	// remote is the client; sub marks a step of an expansion (Ask), which
+	// is not expanded itself.
+	remote netip.AddrPort
+	sub    bool
 }
 
 // parse reads the header and question. ok is false when the packet must be

@@ -119,6 +119,8 @@ type Server struct {
 	rewriter atomic.Pointer[Rewriter]
 	// hosts, if set, answers names before the zones (SetHosts).
 	hosts atomic.Pointer[HostsTable]
+	// expander, when set, expands first steps of search walks.
+	expander atomic.Pointer[expanderBox]
 }
 
 // Defaults of the TCP limits (Config).
@@ -186,13 +188,32 @@ func (s *Server) Respond(msg []byte, out []byte, t Transport) []byte {
 func (s *Server) RespondFrom(msg []byte, out []byte, t Transport, remote netip.AddrPort) []byte {
 	sc := s.scratch.Get().(*scratch)
 	resp := s.respondWith(sc, msg, out, t, remote)
-	if resp == nil && sc.r.deferred {
+	s.scratch.Put(s.waitDeferred(sc, msg, t, remote, out, &resp))
+	return resp
+}
+
+// waitDeferred waits for the reply of a deferred request into *resp and
+// returns sc, for the caller to put back.
+func (s *Server) waitDeferred(sc *scratch, msg []byte, t Transport, remote netip.AddrPort, out []byte, resp *[]byte) *scratch {
+	if *resp == nil && sc.r.deferred {
 		// Asked of Outside: wait for its reply, which calls back once.
 		done := make(chan []byte, 1)
 		s.resolveOutside(sc, msg, t, remote, 0, func(b []byte) { done <- append(out[:0], b...) })
-		s.scratch.Put(sc)
-		return <-done
+		*resp = <-done
 	}
+	return sc
+}
+
+// Ask answers msg as a query from remote is answered, without counting it
+// as a query and without expanding it (SetExpander): the steps of an
+// expansion, which go through hosts, rewrite, the zones and Outside as the
+// client's own question would.
+func (s *Server) Ask(msg []byte, t Transport, remote netip.AddrPort) []byte {
+	sc := s.scratch.Get().(*scratch)
+	sc.sub = true
+	resp := s.answer(sc, msg, nil, t, remote)
+	s.waitDeferred(sc, msg, t, remote, nil, &resp)
+	sc.sub = false
 	s.scratch.Put(sc)
 	return resp
 }
@@ -210,15 +231,17 @@ type scratch struct {
 	shuf *shuffler
 	// rw is the rewritten query of a deferred question (SetRewriter).
 	rw *rewritten
+	// sub: the query is a step of an expansion (Ask).
+	sub bool
 }
 
 func (s *Server) respondWith(sc *scratch, msg []byte, out []byte, t Transport, remote netip.AddrPort) []byte {
 	o := s.cfg.Observer
 	if o == nil {
-		return s.answer(sc, msg, out, t)
+		return s.answer(sc, msg, out, t, remote)
 	}
 	start := time.Now()
-	resp := s.answer(sc, msg, out, t)
+	resp := s.answer(sc, msg, out, t, remote)
 	if resp != nil {
 		s.observe(sc, len(msg), resp, t, remote, start, 0, 0)
 	}
@@ -226,8 +249,8 @@ func (s *Server) respondWith(sc *scratch, msg []byte, out []byte, t Transport, r
 }
 
 // answer is respond with the scratch's request and name buffer.
-func (s *Server) answer(sc *scratch, msg []byte, out []byte, t Transport) []byte {
-	sc.r = request{}
+func (s *Server) answer(sc *scratch, msg []byte, out []byte, t Transport, remote netip.AddrPort) []byte {
+	sc.r = request{remote: remote, sub: sc.sub}
 	sc.rw = nil
 	resp := s.respond(msg, out, t, &sc.r, sc.canon[:0], &sc.zone)
 	if rw := s.rewriter.Load(); rw != nil && (resp != nil || sc.r.deferred) && len(sc.r.canon) > 0 {
@@ -282,6 +305,16 @@ func (s *Server) respond(msg []byte, out []byte, t Transport, rp *request, canon
 	name := unsafe.String(unsafe.SliceData(r.canon), len(r.canon))
 	ans := snap.LookupWire(name, r.qtype, zs)
 	r.zone = ans.Zone
+	if ans.Rcode == dns.RcodeNameError && ans.Zone != "" && !r.sub {
+		if x := s.expander.Load(); x != nil && s.synced.Load() {
+			var q Question
+			r.outsideQuestion(msg, t, &q)
+			q.Remote = r.remote
+			if x.x.Expands(&q, snap) {
+				return s.goOutside(x.x, r, msg, out, t)
+			}
+		}
+	}
 	if ans.Zone == "" {
 		if ost := s.outside.Load(); ost != nil {
 			return s.goOutside(ost.o, r, msg, out, t)
@@ -511,7 +544,7 @@ func (s *Server) serveUDPSimple(uc *net.UDPConn, worker int) error {
 		if o != nil {
 			start = time.Now()
 		}
-		resp := s.answer(sc, in[:n], out, UDP)
+		resp := s.answer(sc, in[:n], out, UDP, from)
 		if resp == nil {
 			if sc.r.deferred {
 				s.resolveOutside(sc, in[:n], UDP, from, worker, udpReply(uc, from))

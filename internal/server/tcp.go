@@ -274,7 +274,7 @@ func (s *Server) answerBatch(c *tcpConn, buf []byte, r int, remote netip.AddrPor
 		if o != nil {
 			start = time.Now()
 		}
-		out := s.answer(&b.sc, msg, b.resp, TCP)
+		out := s.answer(&b.sc, msg, b.resp, TCP, remote)
 		if out == nil {
 			if b.sc.r.deferred {
 				s.resolveOutside(&b.sc, msg, TCP, remote, worker, s.outsideReply(c))

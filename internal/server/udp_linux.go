@@ -156,10 +156,10 @@ func (w *udpWorker) serve() error {
 			if m.hdr.Flags&unix.MSG_TRUNC != 0 {
 				continue // longer than any query: dropped, as a short read would be
 			}
-			resp := s.answer(&w.sc[i], w.in[i][:m.len], w.out[i][:0], UDP)
+			from := sockaddrAddrPort(&w.names[i])
+			resp := s.answer(&w.sc[i], w.in[i][:m.len], w.out[i][:0], UDP, from)
 			if resp == nil {
 				if w.sc[i].r.deferred {
-					from := sockaddrAddrPort(&w.names[i])
 					s.resolveOutside(&w.sc[i], w.in[i][:m.len], UDP, from, w.worker, udpReply(w.uc, from))
 				}
 				continue

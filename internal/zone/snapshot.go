@@ -258,6 +258,12 @@ func (s *Snapshot) Zones() []string {
 	return append(out, s.opts.ReverseZones...)
 }
 
+// HasService reports whether the snapshot holds the Service whose key is
+// key (schema.ServiceKey), whether or not it has records now: a headless
+// Service with no ready endpoint answers NXDOMAIN, yet the names below it
+// are its own. It allocates nothing.
+func (s *Snapshot) HasService(key string) bool { return s.services.get(key) != nil }
+
 // ExposedNamespace reports whether names in the namespace are served.
 func (s *Snapshot) ExposedNamespace(ns string) bool { return s.namespaces[ns] }
 

@@ -1,0 +1,108 @@
+package cli
+
+import (
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"os"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/clusterdns/clusterdns/internal/autopath"
+	"github.com/clusterdns/clusterdns/internal/resolv"
+	"github.com/clusterdns/clusterdns/internal/server"
+	"github.com/clusterdns/clusterdns/internal/zone"
+	"github.com/miekg/dns"
+	"github.com/spf13/cobra"
+)
+
+// autopathFlags turn on server-side search-path expansion (autopath).
+type autopathFlags struct {
+	on         bool
+	zones      []string // a Corefile's autopath ZONES (nil: the kubernetes zones)
+	resolvConf string
+	nodeSearch []string
+	nodeSet    bool
+	clients    []string
+	exclude    []string
+	ndots      int
+	budget     time.Duration
+}
+
+func (f *autopathFlags) register(cmd *cobra.Command) {
+	fl := cmd.Flags()
+	fl.BoolVar(&f.on, "autopath", false, "answer the first question of a pod's search walk (<name>.<ns>.svc.<zone>, NXDOMAIN) with what the walk would end with, as CoreDNS's autopath but without watching pods")
+	fl.StringVar(&f.resolvConf, "autopath-resolv-conf", "/etc/resolv.conf", "the nodes' search domains for autopath come from this file's search line (as CoreDNS reads its own)")
+	fl.StringArrayVar(&f.nodeSearch, "autopath-node-search", nil, "the nodes' search domains for autopath, instead of --autopath-resolv-conf's; repeatable (an empty value: none)")
+	fl.StringArrayVar(&f.clients, "autopath-client", nil, "expand only questions from this network (CIDR, the pod network); repeatable. Default: every client")
+	fl.StringArrayVar(&f.exclude, "autopath-exclude-namespace", nil, "never expand the questions of pods in this namespace; repeatable")
+	fl.IntVar(&f.ndots, "autopath-ndots", autopath.DefaultNdots, "the clients' ndots: a name with this many dots or more is not expanded")
+	fl.DurationVar(&f.budget, "autopath-budget", autopath.DefaultBudget, "the longest a walk may take; past it the client gets the NXDOMAIN")
+}
+
+// expander makes the Expander the flags ask for (nil when autopath is
+// off), asking s, for the forward zones of opts.
+func (f *autopathFlags) expander(s *server.Server, opts zone.Options, rec autopath.Recorder, log *slog.Logger) (*autopath.Expander, error) {
+	if !f.on {
+		return nil, nil
+	}
+	zones := opts.Zones
+	if f.zones != nil {
+		zones = nil
+		// CoreDNS's autopath ZONES default to the block's ("."): a
+		// kubernetes zone at or under one of them is expanded.
+		for _, z := range opts.Zones {
+			if slices.ContainsFunc(f.zones, func(az string) bool { return dns.IsSubDomain(az, z) }) {
+				zones = append(zones, z)
+			}
+		}
+		if len(zones) == 0 {
+			return nil, fmt.Errorf("autopath %s: none of these is a zone of the kubernetes plugin (%s)", strings.Join(f.zones, " "), strings.Join(opts.Zones, " "))
+		}
+	}
+	cfg := autopath.Config{Zones: zones, Ndots: f.ndots, Exclude: f.exclude, Budget: f.budget, Recorder: rec, Log: log,
+		// The successor of an NXDOMAIN stays marked while a cache in front
+		// may still answer the NXDOMAIN itself, and a little more.
+		GuardFor: time.Duration(opts.TTL)*time.Second + 5*time.Second}
+	for _, c := range f.clients {
+		p, err := netip.ParsePrefix(c)
+		if err != nil {
+			return nil, fmt.Errorf("--autopath-client %q: not a CIDR: %w", c, err)
+		}
+		cfg.Clients = append(cfg.Clients, p.Masked())
+	}
+	search, err := f.search()
+	if err != nil {
+		return nil, err
+	}
+	cfg.NodeSearch = search
+	x, err := autopath.New(cfg, s)
+	if err != nil {
+		return nil, fmt.Errorf("--autopath: %w", err)
+	}
+	return x, nil
+}
+
+// search is the nodes' search list: the flag's, or the resolv.conf's.
+func (f *autopathFlags) search() ([]string, error) {
+	if f.nodeSet {
+		var out []string
+		for _, s := range f.nodeSearch {
+			if s != "" {
+				out = append(out, s)
+			}
+		}
+		return out, nil
+	}
+	file, err := os.Open(f.resolvConf)
+	if err != nil {
+		return nil, fmt.Errorf("--autopath-resolv-conf: %w", err)
+	}
+	defer file.Close()
+	conf, err := resolv.Parse(file)
+	if err != nil {
+		return nil, fmt.Errorf("--autopath-resolv-conf %s: %w", f.resolvConf, err)
+	}
+	return conf.Search, nil
+}
