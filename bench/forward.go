@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/clusterdns/clusterdns/test/e2e/corefiles"
 	"github.com/clusterdns/clusterdns/test/e2e/upstream"
 	"github.com/miekg/dns"
 )
@@ -129,32 +130,8 @@ func (e *benchEnv) buildBaseline() error {
 // ttl is the benchmark's 5 s, as the other phases serve, so that the
 // cluster-zone figures compare.
 func (e *benchEnv) kubeadmCorefile(port, health, ready, metrics int) string {
-	return fmt.Sprintf(`.:%[1]d {
-    bind 127.0.0.1
-    errors
-    health 127.0.0.1:%[2]d {
-       lameduck 1s
-    }
-    ready 127.0.0.1:%[3]d
-    kubernetes %[5]s in-addr.arpa ip6.arpa {
-       kubeconfig %[6]s
-       pods insecure
-       fallthrough in-addr.arpa ip6.arpa
-       ttl 5
-    }
-    prometheus 127.0.0.1:%[4]d
-    forward . %[7]s {
-       max_concurrent 1000
-    }
-    cache 30 {
-       disable success %[5]s
-       disable denial %[5]s
-    }
-    loop
-    reload
-    loadbalance
-}
-`, port, health, ready, metrics, zone, e.cp.AdminKubeconfig, e.upstream)
+	return corefiles.Kubeadm{Port: port, Bind: "127.0.0.1", Kubeconfig: e.cp.AdminKubeconfig, Zone: zone, TTL: 5,
+		Upstream: e.upstream, Health: health, Ready: ready, Metrics: metrics, Lameduck: time.Second}.String()
 }
 
 // measureCluster runs mix a against clusterdns with the kubeadm Corefile,

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"io"
-	"net/http"
 	"strings"
 	"testing"
 
@@ -23,19 +22,14 @@ func TestServeAutopath(t *testing.T) {
 	if r := query(t, addr, "web.default.svc.cluster.local.", dns.TypeA); r.Rcode != dns.RcodeSuccess || r.Answer[0].Header().Rrtype != dns.TypeA {
 		t.Errorf("a cluster name is not answered as before: %v", r)
 	}
-	resp, err := http.Get("http://" + metricsAddr + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
+	body := scrape(t, metricsAddr)
 	for _, want := range []string{
 		`coredns_autopath_success_total{server="dns://127.0.0.1:0"} 1`,
 		// svc.cluster.local, cluster.local, then the name: 3 questions saved.
 		`clusterdns_autopath_saved_queries_total{server="dns://127.0.0.1:0"} 3`,
 	} {
-		if !strings.Contains(string(body), want) {
-			t.Errorf("/metrics lacks %s\n%s", want, grepLines(string(body), "autopath"))
+		if !strings.Contains(body, want) {
+			t.Errorf("/metrics lacks %s\n%s", want, grepLines(body, "autopath"))
 		}
 	}
 }

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"github.com/clusterdns/clusterdns/test/e2e/corefiles"
 	"io"
 	"net/http"
 	"os"
@@ -12,31 +13,11 @@ import (
 	"github.com/miekg/dns"
 )
 
-// kubeadmCorefile is kubeadm's Corefile with forward pointed at to (and no
-// lameduck, so that the test stops at once).
+// kubeadmCorefile is kubeadm's Corefile with forward pointed at to, the
+// reload line given ("": none), and no lameduck, so that the test stops at
+// once.
 func kubeadmCorefile(to, reload string) string {
-	return `.:53 {
-    errors
-    health
-    ready
-    kubernetes cluster.local in-addr.arpa ip6.arpa {
-       pods insecure
-       fallthrough in-addr.arpa ip6.arpa
-       ttl 30
-    }
-    prometheus :9153
-    forward . ` + to + ` {
-       max_concurrent 1000
-    }
-    cache 30 {
-       disable success cluster.local
-       disable denial cluster.local
-    }
-    loop
-    ` + reload + `
-    loadbalance
-}
-`
+	return corefiles.Kubeadm{Upstream: to, Reload: reload, NoReload: reload == ""}.String()
 }
 
 func writeCorefile(t *testing.T, dir, text string) string {
@@ -75,19 +56,14 @@ func TestServeKubeadmCorefile(t *testing.T) {
 	if up.count("web.default.svc.cluster.local.") != 0 {
 		t.Error("a cluster name reached the upstream")
 	}
-	resp, err := http.Get("http://" + metricsAddr + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
+	body := scrape(t, metricsAddr)
 	for _, want := range []string{
 		`coredns_cache_hits_total{server="dns://127.0.0.1:0",type="success",view="",zones="."} 1`,
 		`coredns_cache_misses_total{server="dns://127.0.0.1:0",view="",zones="."}`,
 		`coredns_proxy_request_duration_seconds_count{proxy_name="forward",rcode="NOERROR",to="` + up.addr + `"}`,
 	} {
-		if !strings.Contains(string(body), want) {
-			t.Errorf("/metrics lacks %s\n%s", want, grepLines(string(body), "coredns_cache_"))
+		if !strings.Contains(body, want) {
+			t.Errorf("/metrics lacks %s\n%s", want, grepLines(body, "coredns_cache_"))
 		}
 	}
 }
@@ -112,6 +88,21 @@ func TestServeCorefileReload(t *testing.T) {
 	if r := query(t, addr, "c.example.com.", dns.TypeA); len(r.Answer) != 1 || r.Answer[0].(*dns.A).A.String() != "192.0.2.2" {
 		t.Errorf("after a broken Corefile: %v", r)
 	}
+}
+
+// scrape is the text of a /metrics endpoint.
+func scrape(t *testing.T, addr string) string {
+	t.Helper()
+	resp, err := http.Get("http://" + addr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(body)
 }
 
 func waitFor(t *testing.T, d time.Duration, ok func() bool, what string) {

@@ -249,21 +249,7 @@ func TestCacheNeverHoldsClusterNames(t *testing.T) {
 		t.Fatalf("%s answered with TTL %d: too short for the test to show anything", moving, ttl)
 	}
 	e.applySlice(t, ns, "moving-1", "moving", discoveryv1.AddressTypeIPv4, ports, endpoint{ip: "10.250.0.2"})
-	changed := time.Now()
-	var took [2]time.Duration
-	var last [2]*dns.Msg
-	for i, s := range both {
-		last[i] = waitAnswer(t, s, moving, dns.RcodeSuccess, []string{"10.250.0.2"}, 30*time.Second)
-		took[i] = time.Since(changed)
-	}
-	for i, s := range both {
-		if took[i] > within {
-			t.Errorf("%s answered the new address %v after the change, want within %v (the answer's TTL is %d s)", s.name, took[i].Round(time.Millisecond), within, ttl)
-		}
-	}
-	if d := compareForwarded(last[0], last[1], 30); len(d) > 0 {
-		t.Errorf("%s A after the change:\n  %s", moving, strings.Join(d, "\n  "))
-	}
+	took := answeredWithin(t, both, moving, "10.250.0.2", time.Now(), within, fmt.Sprintf("the new address (the answer's TTL is %d s)", ttl))
 	t.Logf("%s (TTL %d): the new address from clusterdns after %v, from CoreDNS after %v", moving, ttl,
 		took[0].Round(time.Millisecond), took[1].Round(time.Millisecond))
 
@@ -284,19 +270,7 @@ func TestCacheNeverHoldsClusterNames(t *testing.T) {
 		negTTL = max(negTTL, minTTL(r[0].m), minTTL(r[1].m))
 	}
 	svc := e.createService(t, ns, "late", []corev1.ServicePort{svcPort("http", 80, "8080")})
-	created := time.Now()
-	for i, s := range both {
-		last[i] = waitAnswer(t, s, late, dns.RcodeSuccess, []string{svc.Spec.ClusterIP}, 30*time.Second)
-		took[i] = time.Since(created)
-	}
-	for i, s := range both {
-		if took[i] > within {
-			t.Errorf("%s answered the new Service %v after its creation, want within %v (the NXDOMAIN's SOA TTL is %d s)", s.name, took[i].Round(time.Millisecond), within, negTTL)
-		}
-	}
-	if d := compareForwarded(last[0], last[1], 30); len(d) > 0 {
-		t.Errorf("%s A after the Service's creation:\n  %s", late, strings.Join(d, "\n  "))
-	}
+	took = answeredWithin(t, both, late, svc.Spec.ClusterIP, time.Now(), within, fmt.Sprintf("the new Service (the NXDOMAIN's SOA TTL is %d s)", negTTL))
 	t.Logf("%s (NXDOMAIN, SOA TTL %d): answered from clusterdns after %v, from CoreDNS after %v", late, negTTL,
 		took[0].Round(time.Millisecond), took[1].Round(time.Millisecond))
 }
@@ -414,8 +388,31 @@ type corefileServer struct {
 	ready string // http://127.0.0.1:port/ready
 }
 
-// startKubeadmVariant is startCorefileServer on the kubeadm Corefile as
-// edit (if set) changes it.
+// answeredWithin waits until each server answers name with the address
+// want, fails the test for one that took longer than within since the
+// change, compares the two answers, and returns how long each took.
+func answeredWithin(t *testing.T, both []*dnsServer, name, want string, since time.Time, within time.Duration, what string) [2]time.Duration {
+	t.Helper()
+	var took [2]time.Duration
+	var last [2]*dns.Msg
+	for i, s := range both {
+		last[i] = waitAnswer(t, s, name, dns.RcodeSuccess, []string{want}, 30*time.Second)
+		took[i] = time.Since(since)
+	}
+	for i, s := range both {
+		if took[i] > within {
+			t.Errorf("%s answered %s %s %v after the change, want within %v", s.name, name, what, took[i].Round(time.Millisecond), within)
+		}
+	}
+	if d := compareForwarded(last[0], last[1], 30); len(d) > 0 {
+		t.Errorf("%s A after the change:\n  %s", name, strings.Join(d, "\n  "))
+	}
+	return took
+}
+
+// startKubeadmVariant runs CoreDNS, or clusterdns with --corefile, on the
+// kubeadm Corefile (as edit, if set, changes it) with its own ports, and
+// waits until it answers.
 func (e *environment) startKubeadmVariant(t *testing.T, name, up string, clusterdns bool, edit func(string) string) corefileServer {
 	t.Helper()
 	port, health, ready, metrics := freePortOn(e.dnsHost), freePort(), freePort(), freePort()

@@ -4,54 +4,29 @@ package e2e
 
 import (
 	"fmt"
-	"net"
-	"os"
 	"slices"
 	"sort"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/clusterdns/clusterdns/test/e2e/corefiles"
 	"github.com/clusterdns/clusterdns/test/e2e/upstream"
 	"github.com/miekg/dns"
 )
 
-// kubeadmCorefile is kubeadm's Corefile (cmd/kubeadm/app/phases/addons/dns)
-// on port, bound to host, watching the test API server, forwarding to a
-// real upstream, plus a stub-domain block (no cache) for a zone below the
-// upstream's.
+// kubeadmCorefile is kubeadm's Corefile on port, bound to host, watching
+// the test API server, forwarding to a real upstream, plus a stub-domain
+// block (no cache) for a zone below the upstream's.
 func kubeadmCorefile(host string, port int, kubeconfig, up string, health, ready, metrics int) string {
-	return fmt.Sprintf(`.:%[2]d {
+	k := corefiles.Kubeadm{Port: port, Bind: host, Kubeconfig: kubeconfig, Zone: strings.TrimSuffix(zoneName, "."), Upstream: up,
+		Health: health, Ready: ready, Metrics: metrics, Lameduck: time.Second}
+	return k.String() + fmt.Sprintf(`stub.example.test:%[2]d {
     bind %[1]s
     errors
-    health 127.0.0.1:%[5]d {
-       lameduck 1s
-    }
-    ready 127.0.0.1:%[6]d
-    kubernetes %[8]s in-addr.arpa ip6.arpa {
-       kubeconfig %[3]s
-       pods insecure
-       fallthrough in-addr.arpa ip6.arpa
-       ttl 30
-    }
-    prometheus 127.0.0.1:%[7]d
-    forward . %[4]s {
-       max_concurrent 1000
-    }
-    cache 30 {
-       disable success %[8]s
-       disable denial %[8]s
-    }
-    loop
-    reload
-    loadbalance
+    forward . %[3]s
 }
-stub.example.test:%[2]d {
-    bind %[1]s
-    errors
-    forward . %[4]s
-}
-`, host, port, kubeconfig, up, health, ready, metrics, zoneName)
+`, host, port, up)
 }
 
 // Scenario: the whole cluster DNS. clusterdns (serve --corefile) and
@@ -137,30 +112,10 @@ func TestKubeadmCorefileSameAnswers(t *testing.T) {
 	}
 }
 
-// startCorefileServer runs CoreDNS, or clusterdns with --corefile, on the
-// kubeadm Corefile with its own ports.
+// startCorefileServer is startKubeadmVariant on the kubeadm Corefile itself.
 func (e *environment) startCorefileServer(t *testing.T, name, up string, clusterdns bool) *dnsServer {
 	t.Helper()
-	port, health, ready, metrics := freePortOn(e.dnsHost), freePort(), freePort(), freePort()
-	path := e.path(name + ".Corefile")
-	if err := os.WriteFile(path, []byte(kubeadmCorefile(e.dnsHost, port, e.adminKubeconfig, up, health, ready, metrics)), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	s := &dnsServer{name: name, addr: net.JoinHostPort(e.dnsHost, itoa(port)), health: fmt.Sprintf("http://127.0.0.1:%d", health), logs: &logBook{}}
-	bin, args := e.bins.CoreDNS, []string{"-conf", path}
-	if clusterdns {
-		// The Corefile's own addresses; --listen gives the bind host.
-		bin, args = e.clusterdnsBin, []string{"serve", "--corefile", path, "--listen", s.addr, "--log-format", "json"}
-	}
-	s.proc = &proc{Name: name, Bin: bin, Args: args, LogPath: e.path(name + ".log"), OnLine: s.logs.add}
-	if err := s.proc.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(s.proc.Stop)
-	if err := s.waitAnswering(60 * time.Second); err != nil {
-		t.Fatal(err)
-	}
-	return s
+	return e.startKubeadmVariant(t, name, up, clusterdns, nil).dnsServer
 }
 
 // compareForwarded compares two answers as compareMsgs does, with every
