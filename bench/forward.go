@@ -11,7 +11,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/clusterdns/clusterdns/test/e2e/corefiles"
 	"github.com/clusterdns/clusterdns/test/e2e/upstream"
 	"github.com/miekg/dns"
 )
@@ -123,15 +122,6 @@ func (e *benchEnv) buildBaseline() error {
 		return fmt.Errorf("building %s: %v\n%s", baselineRev, err, out)
 	}
 	return nil
-}
-
-// kubeadmCorefile is kubeadm's Corefile with its own ports, watching the
-// benchmark's API server and forwarding to the upstream. The kubernetes
-// ttl is the benchmark's 5 s, as the other phases serve, so that the
-// cluster-zone figures compare.
-func (e *benchEnv) kubeadmCorefile(port, health, ready, metrics int) string {
-	return corefiles.Kubeadm{Port: port, Bind: "127.0.0.1", Kubeconfig: e.cp.AdminKubeconfig, Zone: zone, TTL: 5,
-		Upstream: e.upstream, Health: health, Ready: ready, Metrics: metrics, Lameduck: time.Second}.String()
 }
 
 // measureCluster runs mix a against clusterdns with the kubeadm Corefile,

@@ -214,6 +214,11 @@ func measureLater(ctx context.Context, c config, e *benchEnv, b *builder, r *res
 			return err
 		}
 	}
+	if c.want("autopath") {
+		if err := measureAutopath(ctx, c, e, b, r); err != nil {
+			return err
+		}
+	}
 	if c.want("prog") {
 		if err := measureProgramming(ctx, c, e, b, r); err != nil {
 			return err

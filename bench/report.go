@@ -41,6 +41,8 @@ type results struct {
 
 	fwd *fwdResults
 
+	autopath map[string]apResult
+
 	zoneReport, zoneHeapTop, zoneCPUTop string
 }
 
@@ -168,6 +170,7 @@ func (r *results) markdown() string {
 	r.writePipelinedTCP(&w)
 	r.writeMemory(&w)
 	r.writeForward(&w)
+	r.writeAutopath(&w)
 	r.writeProgramming(&w)
 	r.writeLimits(&w)
 	return w.String()

@@ -30,6 +30,10 @@ const (
 	kCoreDNSCorefile    = "coredns-corefile"
 	kClusterdnsBaseline = "clusterdns-baseline"
 	kUpstream           = "upstream"
+	// The autopath phase: the kubeadm Corefile with autopath @kubernetes
+	// (CoreDNS's with pods verified, which its autopath needs).
+	kClusterdnsAutopath = "clusterdns-autopath"
+	kCoreDNSAutopath    = "coredns-autopath"
 )
 
 // label is how a server kind is named in the results.
@@ -44,6 +48,8 @@ var label = map[string]string{
 	kCoreDNSCorefile:     "CoreDNS 1.14.2, kubeadm Corefile",
 	kClusterdnsBaseline:  "clusterdns before forwarding (" + baselineRev + ")",
 	kUpstream:            "the upstream (unbound), directly",
+	kClusterdnsAutopath:  "clusterdns, kubeadm Corefile + autopath @kubernetes",
+	kCoreDNSAutopath:     "CoreDNS 1.14.2, kubeadm Corefile + autopath @kubernetes, pods verified",
 }
 
 // server is one running DNS server under measurement.
@@ -98,7 +104,7 @@ func (e *benchEnv) start(kind string) (*server, error) {
 	s := &server{kind: kind, addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port))}
 	logPath := e.path(kind + ".log")
 	switch kind {
-	case kClusterdnsCorefile, kCoreDNSCorefile:
+	case kClusterdnsCorefile, kCoreDNSCorefile, kClusterdnsAutopath, kCoreDNSAutopath:
 		if err := e.startCorefile(s, port, logPath); err != nil {
 			return nil, err
 		}
@@ -167,17 +173,17 @@ func (e *benchEnv) startCorefile(s *server, port int, logPath string) error {
 	s.health = fmt.Sprintf("http://127.0.0.1:%d", ready)
 	s.metrics = fmt.Sprintf("http://127.0.0.1:%d", metrics)
 	path := e.path(s.kind + ".Corefile")
-	if err := os.WriteFile(path, []byte(e.kubeadmCorefile(port, health, ready, metrics)), 0o644); err != nil {
+	if err := os.WriteFile(path, []byte(e.kubeadmCorefile(s.kind, port, health, ready, metrics)), 0o644); err != nil {
 		return err
 	}
 	s.proc = &controlplane.Proc{Name: s.kind, Bin: e.cp.Bins.CoreDNS, LogPath: logPath, Args: []string{"-conf", path}}
-	if s.kind == kClusterdnsCorefile {
+	if s.kind == kClusterdnsCorefile || s.kind == kClusterdnsAutopath {
 		s.pprof = fmt.Sprintf("http://127.0.0.1:%d", controlplane.FreePort())
 		// Its own copy of the binary, as on a node of its own: the kernel
 		// keeps the pages of a file two processes map (the other
 		// clusterdns here), so serve's release of its start-up pages
 		// would do nothing and its RSS would not be what a replica has.
-		bin := e.path("clusterdns-own-copy")
+		bin := e.path(s.kind + "-own-copy")
 		if err := copyFile(e.clusterdns, bin); err != nil {
 			return err
 		}

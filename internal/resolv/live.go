@@ -3,6 +3,7 @@ package resolv
 import (
 	"errors"
 	"net"
+	"net/netip"
 	"os"
 	"strings"
 	"sync"
@@ -27,6 +28,22 @@ type Live struct {
 	// sends them all again over TCP (glibc); else only that one (Go, musl
 	// 1.2.4 and later).
 	TCPBatch bool
+	// Local, when valid, is the UDP source address (a pod's, for a server
+	// that tells clients apart by address).
+	Local netip.Addr
+}
+
+// dialUDP opens a UDP socket to the server, from Local when set.
+func (l *Live) dialUDP(timeout time.Duration) (*dns.Conn, error) {
+	d := &net.Dialer{Timeout: timeout}
+	if l.Local.IsValid() {
+		d.LocalAddr = &net.UDPAddr{IP: l.Local.AsSlice()}
+	}
+	c, err := d.Dial("udp", l.Server)
+	if err != nil {
+		return nil, err
+	}
+	return &dns.Conn{Conn: c}, nil
 }
 
 // RunLive runs the lookup against the server at addr: every try goes
@@ -82,7 +99,7 @@ func (l *Live) Exchange(qs []Question, mode SendMode, timeout time.Duration) []R
 					conn.Close()
 				}
 				var err error
-				if conn, err = dns.DialTimeout("udp", l.Server, timeout); err != nil {
+				if conn, err = l.dialUDP(timeout); err != nil {
 					out[i] = Reply{Rcode: Timeout}
 					conn = nil
 					continue
@@ -108,7 +125,7 @@ func failAll(out []Reply) []Reply {
 
 // udp sends qs back to back from a new socket and waits for their replies.
 func (l *Live) udp(qs []Question, timeout time.Duration) []Reply {
-	conn, err := dns.DialTimeout("udp", l.Server, timeout)
+	conn, err := l.dialUDP(timeout)
 	if err != nil {
 		return failAll(make([]Reply, len(qs)))
 	}

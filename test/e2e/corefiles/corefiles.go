@@ -23,6 +23,8 @@ type Kubeadm struct {
 	Zone string
 	// TTL is the kubernetes plugin's ttl (kubeadm's 30 when 0).
 	TTL int
+	// Pods is the kubernetes plugin's pods mode (kubeadm's insecure when "").
+	Pods string
 	// Upstream is forward's TO (an address or a resolv.conf).
 	Upstream string
 	// Health, Ready and Metrics are ports on 127.0.0.1 for health, ready
@@ -40,7 +42,10 @@ type Kubeadm struct {
 
 // String is the Corefile.
 func (k Kubeadm) String() string {
-	port, zone, ttl, reload := k.Port, k.Zone, k.TTL, k.Reload
+	port, zone, ttl, reload, pods := k.Port, k.Zone, k.TTL, k.Reload, k.Pods
+	if pods == "" {
+		pods = "insecure"
+	}
 	if port == 0 {
 		port = 53
 	}
@@ -76,7 +81,7 @@ func (k Kubeadm) String() string {
 	if k.Kubeconfig != "" {
 		line("   kubeconfig %s", k.Kubeconfig)
 	}
-	line("   pods insecure\n       fallthrough in-addr.arpa ip6.arpa\n       ttl %d\n    }", ttl)
+	line("   pods %s\n       fallthrough in-addr.arpa ip6.arpa\n       ttl %d\n    }", pods, ttl)
 	if k.Metrics == 0 {
 		line("prometheus :9153")
 	} else {
