@@ -56,6 +56,11 @@ type nsRun struct {
 	// Bin is the musl program.
 	Bin string `json:"bin,omitempty"`
 	Out string `json:"out"`
+	// Server, when set, replaces the fixture and its faults with a server
+	// forwarding to a real upstream (serveReal); NodeSearch are the nodes'
+	// search domains its autopath is given.
+	Server     string   `json:"server,omitempty"`
+	NodeSearch []string `json:"nodeSearch,omitempty"`
 }
 
 var (
@@ -151,22 +156,14 @@ func runChild(specPath string) error {
 		return fmt.Errorf("bringing up lo: %w", err)
 	}
 
-	snap, err := loadFixture()
-	if err != nil {
-		return err
-	}
 	rec := &recorder{}
-	srv := server.New(server.Config{Observer: rec})
-	srv.Swap(snap, true)
-	pc, err := net.ListenPacket("udp", "127.0.0.1:53")
-	if err != nil {
+	var finish func(*nsResult)
+	if r.Server != "" {
+		if finish, err = serveReal(r, dir, rec); err != nil {
+			return err
+		}
+	} else if err := serveFixture(r.Faults, rec); err != nil {
 		return err
-	}
-	defer pc.Close()
-	go serveFaults(pc, srv, r.Faults, rec)
-	if ln, err := net.Listen("tcp", "127.0.0.1:53"); err == nil {
-		defer ln.Close()
-		go serveFaultsTCP(ln, srv, r.Faults, rec)
 	}
 
 	var res nsResult
@@ -204,8 +201,31 @@ func runChild(specPath string) error {
 	// (retries after the client gave up) a moment to be counted.
 	time.Sleep(50 * time.Millisecond)
 	res.Queries = rec.list()
+	if finish != nil {
+		finish(&res)
+	}
 	b, _ := json.Marshal(res)
 	return os.WriteFile(r.Out, b, 0o644)
+}
+
+// serveFixture serves the fixture on 127.0.0.1:53 with the faults, until
+// the child exits.
+func serveFixture(f faults, rec *recorder) error {
+	snap, err := loadFixture()
+	if err != nil {
+		return err
+	}
+	srv := server.New(server.Config{Observer: rec})
+	srv.Swap(snap, true)
+	pc, err := net.ListenPacket("udp", "127.0.0.1:53")
+	if err != nil {
+		return err
+	}
+	go serveFaults(pc, srv, f, rec)
+	if ln, err := net.Listen("tcp", "127.0.0.1:53"); err == nil {
+		go serveFaultsTCP(ln, srv, f, rec)
+	}
+	return nil
 }
 
 func lookupGo(ctx context.Context, name string) (string, int) {

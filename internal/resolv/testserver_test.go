@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/clusterdns/clusterdns/internal/server"
 	"github.com/miekg/dns"
@@ -23,6 +24,8 @@ type seen struct {
 	// Port is the client's source port; TCP marks a question over TCP.
 	Port int  `json:"port"`
 	TCP  bool `json:"tcp,omitempty"`
+	// Start is when the server read it (QueryEvent.Start).
+	Start time.Time `json:"start"`
 }
 
 type nsResult struct {
@@ -30,6 +33,10 @@ type nsResult struct {
 	// Output is what the client printed, Exit its exit status.
 	Output string `json:"output"`
 	Exit   int    `json:"exit"`
+	// Upstream are the questions that reached the real upstream ("name
+	// TYPE"), Expanded what each autopath answer saved (serveReal only).
+	Upstream []string `json:"upstream,omitempty"`
+	Expanded []int    `json:"expanded,omitempty"`
 }
 
 // recorder is the server.Observer of the test server, plus the questions
@@ -48,7 +55,7 @@ func (r *recorder) add(s seen) {
 
 // ObserveQuery is the server.Observer.
 func (r *recorder) ObserveQuery(q *server.QueryEvent) {
-	r.add(seen{Name: string(q.Name), Type: q.Qtype, Rcode: q.Rcode, Port: int(q.Remote.Port()), TCP: q.Transport == server.TCP})
+	r.add(seen{Name: string(q.Name), Type: q.Qtype, Rcode: q.Rcode, Port: int(q.Remote.Port()), TCP: q.Transport == server.TCP, Start: q.Start})
 }
 
 func (r *recorder) list() []seen {
