@@ -17,7 +17,8 @@
 // times out or is refused, the client gets the NXDOMAIN it would have got
 // and walks on its own.
 //
-// What it guards against (Expands says why not, for explain and tests):
+// What it guards against (Decide says why not, for explain, resolve and
+// tests):
 //   - A name with ndots dots or more: the client asked it as-is first, and
 //     this question is a later step.
 //   - A name under an existing Service (`web-0.web.<ns>.svc.<zone>` of a
@@ -32,6 +33,11 @@
 //     marked question is not expanded. The mark outlives the NXDOMAIN's
 //     TTL, so a cache in front (NodeLocal DNSCache) that answers the first
 //     step itself does not open the hole.
+//
+// The walk (Walk) asks through a StepFunc: the Expander's asks the server
+// (Asker), a Model's asks a dry run's answers, so that `clusterdns resolve
+// --server-autopath` and `explain --autopath` predict with the same
+// decision (Decide, the guard) and the same walk as the server.
 //
 // It does not know a pod's own dnsConfig: a pod whose custom search list
 // starts with `<ns>.svc.<zone>` but goes on differently gets the kubelet
@@ -236,14 +242,19 @@ func (e *Expander) client(a netip.Addr) bool {
 // whose successor looks like a first step marks that successor.
 func (e *Expander) Expands(q *server.Question, snap *zone.Snapshot) bool {
 	st, why := e.Decide(q, snap)
+	e.declined(q.Remote.Addr(), st, why)
+	return why == ""
+}
+
+// declined is what follows a decision not to expand st (why, from
+// Decide): when st may be a step of the client's walk, the client may ask
+// its successor next, which is marked.
+func (e *Expander) declined(client netip.Addr, st Step, why string) {
 	switch why {
-	case "":
-		return true
-	case NotFirstStepShape, NotClient:
+	case "", NotFirstStepShape, NotClient:
 	default:
-		e.mark(q.Remote.Addr(), st)
+		e.mark(client, st)
 	}
-	return false
 }
 
 // mark notes that the client may ask st's successor next, when that

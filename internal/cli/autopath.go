@@ -61,10 +61,7 @@ func (f *autopathFlags) expander(s *server.Server, opts zone.Options, rec autopa
 			return nil, fmt.Errorf("autopath %s: none of these is a zone of the kubernetes plugin (%s)", strings.Join(f.zones, " "), strings.Join(opts.Zones, " "))
 		}
 	}
-	cfg := autopath.Config{Zones: zones, Ndots: f.ndots, Exclude: f.exclude, Budget: f.budget, Recorder: rec, Log: log,
-		// The successor of an NXDOMAIN stays marked while a cache in front
-		// may still answer the NXDOMAIN itself, and a little more.
-		GuardFor: time.Duration(opts.TTL)*time.Second + 5*time.Second}
+	cfg := autopath.Config{Zones: zones, Ndots: f.ndots, Exclude: f.exclude, Budget: f.budget, Recorder: rec, Log: log, GuardFor: guardFor(opts)}
 	for _, c := range f.clients {
 		p, err := netip.ParsePrefix(c)
 		if err != nil {
@@ -87,13 +84,7 @@ func (f *autopathFlags) expander(s *server.Server, opts zone.Options, rec autopa
 // search is the nodes' search list: the flag's, or the resolv.conf's.
 func (f *autopathFlags) search() ([]string, error) {
 	if f.nodeSet {
-		var out []string
-		for _, s := range f.nodeSearch {
-			if s != "" {
-				out = append(out, s)
-			}
-		}
-		return out, nil
+		return nonEmpty(f.nodeSearch), nil
 	}
 	file, err := os.Open(f.resolvConf)
 	if err != nil {
@@ -105,4 +96,70 @@ func (f *autopathFlags) search() ([]string, error) {
 		return nil, fmt.Errorf("--autopath-resolv-conf %s: %w", f.resolvConf, err)
 	}
 	return conf.Search, nil
+}
+
+// guardFor is how long the successor of an NXDOMAIN stays marked: while a
+// cache in front may still answer the NXDOMAIN itself, and a little more.
+func guardFor(opts zone.Options) time.Duration {
+	return time.Duration(opts.TTL)*time.Second + 5*time.Second
+}
+
+// autopathModelFlags describe a server's autopath to a dry run (resolve
+// --server-autopath, explain --autopath): serve's flags that change which
+// questions it expands and how its walks end.
+type autopathModelFlags struct {
+	on         bool
+	onFlag     string
+	nodeSearch []string
+	exclude    []string
+	ndots      int
+}
+
+// register registers the flag that turns the model on (name, usage) and
+// serve's --autopath-ndots and --autopath-exclude-namespace; with
+// nodeSearch, serve's --autopath-node-search too (resolve takes the
+// nodes' search domains from its kubelet flags instead).
+func (f *autopathModelFlags) register(cmd *cobra.Command, name, usage string, nodeSearch bool) {
+	fl := cmd.Flags()
+	f.onFlag = name
+	fl.BoolVar(&f.on, name, false, usage)
+	if nodeSearch {
+		fl.StringArrayVar(&f.nodeSearch, "autopath-node-search", nil, "with --"+name+": the nodes' search domains, as serve's --autopath-node-search; repeatable (default: none)")
+	}
+	fl.StringArrayVar(&f.exclude, "autopath-exclude-namespace", nil, "with --"+name+": a namespace the server does not expand (serve's flag); repeatable")
+	fl.IntVar(&f.ndots, "autopath-ndots", autopath.DefaultNdots, "with --"+name+": serve's --autopath-ndots")
+}
+
+// check refuses the model's flags without the flag that turns it on.
+func (f *autopathModelFlags) check(changed func(string) bool) error {
+	if f.on {
+		return nil
+	}
+	for _, n := range []string{"autopath-node-search", "autopath-exclude-namespace", "autopath-ndots"} {
+		if changed(n) {
+			return fmt.Errorf("--%s goes with --%s", n, f.onFlag)
+		}
+	}
+	return nil
+}
+
+// config is the configuration of the modelled server over the zones of
+// opts, whose nodes have the search domains nodeSearch.
+func (f *autopathModelFlags) config(opts zone.Options, nodeSearch []string) autopath.Config {
+	return autopath.Config{Zones: opts.Zones, Ndots: f.ndots, NodeSearch: nodeSearch, Exclude: f.exclude, GuardFor: guardFor(opts)}
+}
+
+// flagNodeSearch is --autopath-node-search.
+func (f *autopathModelFlags) flagNodeSearch() []string { return nonEmpty(f.nodeSearch) }
+
+// nonEmpty is a list of flag values without the empty ones (an empty
+// value says: none).
+func nonEmpty(values []string) []string {
+	var out []string
+	for _, s := range values {
+		if s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
 }

@@ -24,6 +24,7 @@ type explainFlags struct {
 	server    string
 	timeout   time.Duration
 	output    string
+	autopath  autopathModelFlags
 }
 
 func newExplainCmd(s streams) *cobra.Command {
@@ -40,11 +41,18 @@ each with a fix.
 TYPE is A (default), AAAA, SRV, PTR, CNAME or TXT. A short name (web-0.web)
 is expanded as a pod in --namespace with ndots:5 would. With --server, the
 same question goes to a live DNS server and the difference is explained.
+With --autopath (and serve's --autopath-* flags that shape it), a name of
+the first step's shape (<name>.<ns>.svc.<zone>) that is NXDOMAIN is
+explained as a server run with --autopath answers it: the walk's end
+instead, or why autopath leaves the NXDOMAIN alone.
 
 Exit status: 0 when the name resolves as asked, 1 when it does not, 2 on usage
 or input errors.`,
 		Args: usageArgs(cobra.RangeArgs(1, 2)),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := f.autopath.check(cmd.Flags().Changed); err != nil {
+				return usageError(err)
+			}
 			return runExplain(cmd.Context(), s, &f, args)
 		},
 	}
@@ -57,6 +65,7 @@ or input errors.`,
 	fl.StringVar(&f.server, "server", "", "also ask this DNS server (host:port) and compare")
 	fl.DurationVar(&f.timeout, "timeout", 2*time.Second, "how long to wait for --server")
 	fl.StringVarP(&f.output, "output", "o", "text", "text or json")
+	f.autopath.register(cmd, "autopath", "the server runs with --autopath: say what it answers instead of an NXDOMAIN of the first step's shape (<name>.<ns>.svc.<zone>), or why it does not expand it", true)
 	return cmd
 }
 
@@ -122,6 +131,11 @@ func runExplain(ctx context.Context, s streams, f *explainFlags, args []string) 
 	ex, err := explain.New(state, zopts)
 	if err != nil {
 		return usageError(err)
+	}
+	if f.autopath.on {
+		if err := ex.SetAutopath(f.autopath.config(zopts, f.autopath.flagNodeSearch())); err != nil {
+			return usageError(fmt.Errorf("--autopath: %w", err))
+		}
 	}
 	var results []*explain.Result
 	if objKind != "" {

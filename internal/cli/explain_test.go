@@ -42,6 +42,16 @@ func TestExplainExitCodes(t *testing.T) {
 		{[]string{"explain", "a..b"}, 2, "label 2 is empty"},
 		{[]string{"explain", strings.Repeat("a", 300) + ".default.svc.cluster.local"}, 2, "at most 63"},
 		{[]string{"explain", strings.Repeat("abcdefgh.", 30) + "cluster.local"}, 2, "at most 253"},
+		// --autopath: what a server with autopath answers instead of an
+		// NXDOMAIN of the first step's shape, or why it does not expand it.
+		{[]string{"explain", "--autopath", "--autopath-node-search", "corp.internal", "www.example.com.default.svc.cluster.local."}, 1,
+			"then it asks www.example.com.corp.internal., www.example.com., outside the cluster zone (forwarded)"},
+		{[]string{"explain", "--autopath", "web-2.web.default.svc.cluster.local."}, 1,
+			"the server does not expand web-2.web.default.svc.cluster.local.: the name is under an existing Service"},
+		{[]string{"explain", "--autopath", "--autopath-exclude-namespace", "default", "x.default.svc.cluster.local."}, 1,
+			"the namespace is excluded from autopath"},
+		{[]string{"explain", "--autopath-ndots", "3", "x.default.svc.cluster.local."}, 2, "--autopath-ndots goes with --autopath"},
+		{[]string{"explain", "--autopath", "--autopath-ndots", "16", "x.default.svc.cluster.local."}, 2, "ndots 16 out of range"},
 	} {
 		code, out, errOut := runCLI(t, c.args...)
 		if code != c.code || !strings.Contains(out+errOut, c.want) {

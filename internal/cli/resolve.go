@@ -14,6 +14,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/clusterdns/clusterdns/internal/autopath"
 	"github.com/clusterdns/clusterdns/internal/cluster"
 	"github.com/clusterdns/clusterdns/internal/kubeconv"
 	"github.com/clusterdns/clusterdns/internal/resolv"
@@ -46,6 +47,7 @@ type resolveFlags struct {
 	timeout           time.Duration
 	upstream          string
 	output            string
+	autopath          autopathModelFlags
 }
 
 func newResolveCmd(s streams) *cobra.Command { return newResolveCmdWith(s, &resolveFlags{}) }
@@ -71,9 +73,14 @@ gethostbyname, getent-hosts (glibc), dig (dig +search, with --type) or go.
 
 Without --server it is a dry run: each question is answered by the record
 engine from the cluster state (names outside the cluster zone as --upstream
-says). With --server ADDR the questions go to that DNS server, in the same
-order and under the same continue/stop rules, and each answer is timed;
-timeouts wait --timeout (default: the resolv.conf's, 5s).
+says). With --server-autopath the dry run answers as a server run with
+--autopath: the first question of the walk (<name>.<ns>.svc.<zone>) gets
+what the walk would end with, unless autopath declines it (and says why);
+the report counts the queries saved.
+
+With --server ADDR the questions go to that DNS server, in the same order
+and under the same continue/stop rules, and each answer is timed; timeouts
+wait --timeout (default: the resolv.conf's, 5s).
 
 Exit status: 0 when the name resolves, 1 when it does not, 2 on usage or
 input errors.`,
@@ -106,6 +113,7 @@ input errors.`,
 	fl.DurationVar(&f.timeout, "timeout", 0, "how long a try waits for its reply (default: the resolv.conf's timeout, 5s)")
 	fl.StringVar(&f.upstream, "upstream", "assume", "dry run, names outside the cluster zone: assume (the name as given answers, other names NXDOMAIN), nxdomain, or refused (as clusterdns serve)")
 	fl.StringVarP(&f.output, "output", "o", "text", "text or json")
+	f.autopath.register(cmd, "server-autopath", "dry run: answer as a server run with --autopath (the first question of the walk gets the walk's end), and count the queries saved; the nodes' search domains are --node-search and --node-resolv-conf's", false)
 	return cmd
 }
 
@@ -117,6 +125,19 @@ type resolveSetup struct {
 	model  resolv.Model
 	snap   *zone.Snapshot
 	up     resolv.Upstream
+	// nodeSearch is the nodes' search list (the kubelet's host
+	// configuration), which a server with autopath walks too.
+	nodeSearch []string
+	// autopath is what --server-autopath changed (nil without it).
+	autopath *resolveAutopath
+}
+
+// resolveAutopath is the dry run's lookup without the server's autopath,
+// and what autopath did with each question of the lookup with it (one
+// event per query, in order).
+type resolveAutopath struct {
+	without resolv.Result
+	events  []autopath.Event
 }
 
 func runResolve(cmd *cobra.Command, s streams, f *resolveFlags, name string) error {
@@ -140,7 +161,17 @@ func runResolve(cmd *cobra.Command, s streams, f *resolveFlags, name string) err
 		if f.timeout > 0 {
 			v.Timeout = f.timeout
 		}
-		res = resolv.SimulateView(v, name, st.model, resolv.Answers(st.snap, name, st.up))
+		answer := resolv.Answers(st.snap, name, st.up)
+		res = resolv.SimulateView(v, name, st.model, answer)
+		if f.autopath.on {
+			m, err := autopath.NewModel(f.autopath.config(st.snap.Options(), st.nodeSearch), st.snap, answer)
+			if err != nil {
+				return usageError(fmt.Errorf("--server-autopath: %w", err))
+			}
+			st.autopath = &resolveAutopath{without: res}
+			res = resolv.SimulateView(v, name, st.model, m.Answer)
+			st.autopath.events = m.Events
+		}
 	}
 	switch f.output {
 	case "json":
@@ -214,6 +245,9 @@ func newResolveSetup(ctx context.Context, changed func(string) bool, s streams, 
 		return nil, err
 	}
 	st.override(f, changed)
+	if f.autopath.on && f.resolvConf != "" {
+		st.notes = append(st.notes, "--server-autopath: the nodes' search domains are not known with --resolv-conf: the server's walk has none")
+	}
 	return st, nil
 }
 
@@ -242,7 +276,10 @@ func (st *resolveSetup) client(f *resolveFlags, changed func(string) bool) error
 	if f.timeout < 0 {
 		return fmt.Errorf("--timeout %s: must be positive", f.timeout)
 	}
-	return nil
+	if f.autopath.on && f.server != "" {
+		return errors.New("--server-autopath models a server in a dry run; a live run (--server) shows what that server does: run it with --autopath")
+	}
+	return f.autopath.check(changed)
 }
 
 // checkSources refuses flags that contradict the chosen source of the
@@ -338,6 +375,7 @@ func (st *resolveSetup) fromKubelet(ctx context.Context, f *resolveFlags, stdin 
 		st.notes = append(st.notes, note)
 	}
 	k.ClusterDNS = []string{dnsIP}
+	st.nodeSearch = k.Host.Search
 	var notes []string
 	st.cfg, notes = resolv.Compose(pod, k)
 	st.notes = append(st.notes, notes...)
@@ -458,6 +496,32 @@ type resolveJSON struct {
 	Queries    []resolveJSONQ    `json:"queries"`
 	ResolvedBy *string           `json:"resolved_by"`
 	Wasted     int               `json:"wasted"`
+	// Autopath is there with --server-autopath only.
+	Autopath *resolveJSONAutopath `json:"autopath,omitempty"`
+}
+
+// resolveJSONAutopath is what --server-autopath changed: the queries
+// without it, and what the server did with each question it could have
+// expanded (an NXDOMAIN of the cluster zone).
+type resolveJSONAutopath struct {
+	QueriesWithout int                    `json:"queries_without"`
+	Saved          int                    `json:"saved"`
+	Questions      []resolveJSONAutopathQ `json:"questions"`
+}
+
+type resolveJSONAutopathQ struct {
+	// Query is the index of the question in queries.
+	Query    int    `json:"query"`
+	Name     string `json:"name"`
+	Type     string `json:"type"`
+	Expanded bool   `json:"expanded"`
+	// Reason is autopath's, when it does not expand the question.
+	Reason string `json:"reason,omitempty"`
+	// EndsAt is the name the server's walk ended at (an answer, a failed
+	// step), Step its place in the walk, Asked the names the server asked.
+	EndsAt string `json:"ends_at,omitempty"`
+	Step   int    `json:"step,omitempty"`
+	Asked  int    `json:"asked"`
 }
 
 type resolveJSONConfig struct {
@@ -508,8 +572,20 @@ func writeResolveJSON(w io.Writer, st *resolveSetup, r resolv.Result, live bool)
 		}
 		out.Queries = append(out.Queries, jq)
 	}
+	if ap := st.autopath; ap != nil {
+		out.Autopath = &resolveJSONAutopath{QueriesWithout: len(ap.without.Queries), Saved: len(ap.without.Queries) - len(r.Queries), Questions: []resolveJSONAutopathQ{}}
+		for i := range ap.events {
+			ev := &ap.events[i]
+			if !ev.Considered {
+				continue
+			}
+			out.Autopath.Questions = append(out.Autopath.Questions, resolveJSONAutopathQ{Query: i, Name: ev.Name, Type: dns.TypeToString[ev.Qtype],
+				Expanded: ev.Walk.Expanded(), Reason: ev.Why, EndsAt: ev.Walk.Name, Step: ev.Walk.Saved, Asked: len(ev.Asked)})
+		}
+	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
 	return enc.Encode(out)
 }
 
@@ -522,11 +598,55 @@ func writeResolveText(w io.Writer, st *resolveSetup, r resolv.Result, f *resolve
 	return nil
 }
 
+// event is what the server's autopath did with query i, q (nil without
+// --server-autopath, or for a question it was not handed). The model
+// answers the questions in the order the client sends them, one event
+// each.
+func (ap *resolveAutopath) event(i int, q resolv.Query) *autopath.Event {
+	if ap == nil || i >= len(ap.events) {
+		return nil
+	}
+	ev := &ap.events[i]
+	if !ev.Considered || ev.Name != q.Name || ev.Qtype != q.Type {
+		return nil
+	}
+	return ev
+}
+
+// writeResolveAutopath says what the server's autopath saved and what its
+// walks cost the server.
+func writeResolveAutopath(w io.Writer, st *resolveSetup, r resolv.Result) {
+	ap := st.autopath
+	without := len(ap.without.Queries)
+	fmt.Fprintf(w, "server autopath: %d queries instead of %d without it, %d saved\n", len(r.Queries), without, without-len(r.Queries))
+	walks, asked, outside := 0, 0, 0
+	for i := range ap.events {
+		ev := &ap.events[i]
+		if !ev.Expanded() {
+			continue
+		}
+		walks++
+		asked += len(ev.Asked)
+		for _, a := range ev.Asked {
+			if !resolv.InZone(st.snap, a.Name) {
+				outside++
+			}
+		}
+	}
+	if walks > 0 {
+		fmt.Fprintf(w, "  the server walked %d time(s), asking %d name(s) itself, %d of them outside the cluster zone (forwarded)\n", walks, asked, outside)
+	}
+	fmt.Fprintln(w)
+}
+
 // writeResolveConfig says what is asked and the configuration the client
 // uses.
 func writeResolveConfig(w io.Writer, st *resolveSetup, name, server string) {
 	v := st.cfg.View(st.model)
 	mode := "dry run, answered by the record engine"
+	if st.autopath != nil {
+		mode += " as a server with autopath"
+	}
 	if server != "" {
 		mode = "sent to " + server
 	}
@@ -552,9 +672,12 @@ func writeResolveConfig(w io.Writer, st *resolveSetup, name, server string) {
 // answers (and times, live).
 func writeResolveQueries(w io.Writer, st *resolveSetup, r resolv.Result, server string) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	if server != "" {
+	switch {
+	case server != "":
 		fmt.Fprintln(tw, "  #\tquestion\ttype\tanswer\tms")
-	} else {
+	case st.autopath != nil:
+		fmt.Fprintln(tw, "  #\tquestion\ttype\tanswer\tserver autopath")
+	default:
 		fmt.Fprintln(tw, "  #\tquestion\ttype\tanswer")
 	}
 	for i, q := range r.Queries {
@@ -568,12 +691,24 @@ func writeResolveQueries(w io.Writer, st *resolveSetup, r resolv.Result, server 
 		if q.TCP {
 			ans += " [TCP]"
 		}
-		if server == "" && st.snap != nil && !resolv.InZone(st.snap, q.Name) && q.Rcode != dns.RcodeRefused {
+		answeredBy := q.Name
+		ev := st.autopath.event(i, q)
+		if ev != nil && ev.Walk.Expanded() {
+			answeredBy = ev.Walk.Name
+		}
+		if server == "" && st.snap != nil && !resolv.InZone(st.snap, answeredBy) && q.Rcode != dns.RcodeRefused {
 			ans += " (upstream, assumed)"
 		}
-		if server != "" {
+		switch {
+		case server != "":
 			fmt.Fprintf(tw, "  %d\t%s\t%s\t%s\t%.1f\n", i+1, q.Name, dns.TypeToString[q.Type], ans, float64(q.Elapsed.Microseconds())/1000)
-		} else {
+		case st.autopath != nil:
+			note := ""
+			if ev != nil {
+				note = ev.String()
+			}
+			fmt.Fprintf(tw, "  %d\t%s\t%s\t%s\t%s\n", i+1, q.Name, dns.TypeToString[q.Type], ans, note)
+		default:
 			fmt.Fprintf(tw, "  %d\t%s\t%s\t%s\n", i+1, q.Name, dns.TypeToString[q.Type], ans)
 		}
 	}
@@ -581,6 +716,9 @@ func writeResolveQueries(w io.Writer, st *resolveSetup, r resolv.Result, server 
 		return err
 	}
 	fmt.Fprintln(w)
+	if st.autopath != nil {
+		writeResolveAutopath(w, st, r)
+	}
 	return nil
 }
 

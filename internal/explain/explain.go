@@ -16,6 +16,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/clusterdns/clusterdns/internal/autopath"
 	"github.com/clusterdns/clusterdns/internal/cluster"
 	"github.com/clusterdns/clusterdns/internal/schema"
 	"github.com/clusterdns/clusterdns/internal/zone"
@@ -57,6 +58,7 @@ const (
 	CodeExternalNameTarget         = "externalname-target"
 	CodeServerDisagrees            = "server-disagrees"
 	CodeServerUnreachable          = "server-unreachable"
+	CodeAutopath                   = "autopath"
 )
 
 // Codes lists every cause code, for documentation and tests.
@@ -68,6 +70,7 @@ var Codes = []string{
 	CodeEndpointSliceNoHostname, CodePodNotReady, CodePodTerminating, CodePodNoIP,
 	CodePodNotScheduled, CodeNoReadyEndpoints, CodePublishNotReadyInUse, CodeHostnameInvalid,
 	CodeSearchPathExpansion, CodeExternalNameTarget, CodeServerDisagrees, CodeServerUnreachable,
+	CodeAutopath,
 }
 
 // Step is one decision on the path through the tree.
@@ -162,6 +165,12 @@ type Explainer struct {
 
 	// Search expands short names (nil: names are taken as fully qualified).
 	Search SearchFunc
+
+	// autopath is the configuration of the server's autopath, when on
+	// (SetAutopath); full is the engine over the whole state it decides
+	// on, built when first needed.
+	autopath *autopath.Config
+	full     *zone.Snapshot
 }
 
 // New indexes a state for explanations with the zone options the server uses.
@@ -282,6 +291,7 @@ func (e *Explainer) Explain(qname string, qtype uint16) *Result {
 		snap = e.walk(r, n)
 	}
 	r.setVerdict(snap, qname, qtype)
+	e.addAutopath(r, qname, qtype)
 	sortCauses(r.Causes)
 	return r
 }

@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/clusterdns/clusterdns/examples"
+	"github.com/clusterdns/clusterdns/internal/autopath"
 	"github.com/clusterdns/clusterdns/internal/cluster"
 	"github.com/clusterdns/clusterdns/internal/resolv"
 	"github.com/clusterdns/clusterdns/internal/source/manifest"
@@ -23,7 +24,9 @@ import (
 type expectation struct {
 	// Short: ask the name as a pod in Namespace (default "default") would,
 	// through its search path.
-	Short     bool     `json:"short,omitempty"`
+	Short bool `json:"short,omitempty"`
+	// Autopath: the server runs with --autopath (its defaults).
+	Autopath  bool     `json:"autopath,omitempty"`
 	Namespace string   `json:"namespace,omitempty"`
 	Name      string   `json:"name"`
 	Type      string   `json:"type"`
@@ -76,6 +79,12 @@ func TestCauseCatalogue(t *testing.T) {
 				t.Fatal(err)
 			}
 			for _, exp := range exps {
+				ex.autopath = nil
+				if exp.Autopath {
+					if err := ex.SetAutopath(autopath.Config{}); err != nil {
+						t.Fatal(err)
+					}
+				}
 				r := ex.Explain(exp.Name, dns.StringToType[exp.Type])
 				if exp.Short {
 					ns := exp.Namespace

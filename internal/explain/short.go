@@ -51,6 +51,13 @@ func (e *Explainer) ExplainShort(qname string, qtype uint16, namespace string, n
 	}
 	r := e.Explain(target, qtype)
 	r.Queries = queries
+	// With autopath, the first question the server hands to it (the first
+	// step of the walk, when it is NXDOMAIN) is answered otherwise.
+	for _, q := range queries {
+		if q.Rcode == dns.RcodeToString[dns.RcodeNameError] && (q.Name == r.Name || e.addAutopath(r, q.Name, dns.StringToType[q.Type])) {
+			break
+		}
+	}
 	if wasted > 0 {
 		dots := strings.Count(qname, ".")
 		counted := fmt.Sprintf("%d dots", dots)

@@ -200,7 +200,7 @@ func (r *Resolver) forward(ctx context.Context, rt *Route, q *server.Question) (
 		return nil, err
 	}
 	resp.Id = q.ID
-	stripOPT(resp)
+	resp.Extra = server.WithoutOPT(resp.Extra) // the server adds the client's
 	packed, err := resp.Pack()
 	if err != nil {
 		return nil, err
@@ -227,16 +227,6 @@ func (r *Resolver) stale(rt *Route, q *server.Question) ([]byte, bool) {
 	return rt.Cache.GetStale(&cq, time.Now(), nil)
 }
 
-// stripOPT drops the upstream's OPT record: the server adds the client's.
-func stripOPT(m *dns.Msg) {
-	extra := m.Extra[:0]
-	for _, rr := range m.Extra {
-		if rr.Header().Rrtype != dns.TypeOPT {
-			extra = append(extra, rr)
-		}
-	}
-	m.Extra = extra
-}
 
 // errorReply is the header and question of q with rcode, as CoreDNS's
 // server writes a failure a plugin returned (never cached).

@@ -35,6 +35,18 @@ type Outside interface {
 	Resolve(q *Question, reply func(resp []byte))
 }
 
+// WithoutOPT is extra without its OPT record, reusing its array: an
+// Outside's responses carry none.
+func WithoutOPT(extra []dns.RR) []dns.RR {
+	out := extra[:0]
+	for _, rr := range extra {
+		if rr.Header().Rrtype != dns.TypeOPT {
+			out = append(out, rr)
+		}
+	}
+	return out
+}
+
 // Question is a query handed to Outside.
 type Question struct {
 	// Msg is the query message as the client sent it.
