@@ -227,7 +227,6 @@ func (r *Resolver) stale(rt *Route, q *server.Question) ([]byte, bool) {
 	return rt.Cache.GetStale(&cq, time.Now(), nil)
 }
 
-
 // errorReply is the header and question of q with rcode, as CoreDNS's
 // server writes a failure a plugin returned (never cached).
 func errorReply(q *server.Question, rcode int) []byte {
