@@ -19,7 +19,9 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes/fake"
+	k8stesting "k8s.io/client-go/testing"
 	"k8s.io/client-go/tools/cache"
 )
 
@@ -104,6 +106,20 @@ func run(t *testing.T, client *fake.Clientset, opts Options) (*Source, *recordin
 	t.Helper()
 	logBuf := &syncWriter{}
 	opts.Logger = slog.New(slog.NewTextHandler(logBuf, nil))
+	// The fake API server sends a watch only what happens after the watch
+	// starts: the test's changes must wait for every informer's watch.
+	var watchMu sync.Mutex
+	watching := map[string]bool{}
+	client.PrependWatchReactor("*", func(a k8stesting.Action) (bool, watch.Interface, error) {
+		watchMu.Lock()
+		watching[a.GetResource().Resource] = true
+		watchMu.Unlock()
+		return false, nil, nil
+	})
+	want := []string{"namespaces", "services", "endpointslices"}
+	if opts.Pods {
+		want = append(want, "pods")
+	}
 	src := NewForClient(client, "fake", opts)
 	z := zone.DefaultOptions()
 	if opts.Pods {
@@ -134,6 +150,23 @@ func run(t *testing.T, client *fake.Clientset, opts Options) (*Source, *recordin
 		}
 		if time.Now().After(deadline) {
 			t.Fatal("never synced")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	for {
+		watchMu.Lock()
+		n := 0
+		for _, r := range want {
+			if watching[r] {
+				n++
+			}
+		}
+		watchMu.Unlock()
+		if n == len(want) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("watches started: %v, want %v", watching, want)
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
