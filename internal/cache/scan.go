@@ -2,6 +2,7 @@ package cache
 
 import (
 	"encoding/binary"
+	"github.com/clusterdns/clusterdns/internal/dnswire"
 	"time"
 
 	"github.com/miekg/dns"
@@ -50,7 +51,7 @@ func (r *reply) scan(msg []byte) (ok bool) {
 	r.minTTL = maxDefaultTTL
 	off := headerLen
 	for i := range r.qd {
-		end, ok := skipName(msg, off)
+		end, ok := dnswire.SkipName(msg, off)
 		if !ok || end+4 > len(msg) {
 			return false
 		}
@@ -92,7 +93,7 @@ const (
 // past it.
 func (r *reply) record(msg []byte, off int, sec section) (int, bool) {
 	start := off
-	off, ok := skipName(msg, off)
+	off, ok := dnswire.SkipName(msg, off)
 	if !ok || off+10 > len(msg) {
 		return 0, false
 	}
@@ -127,30 +128,6 @@ func (r *reply) record(msg []byte, off int, sec section) (int, bool) {
 		r.ns++
 	}
 	return end, true
-}
-
-// skipName returns the offset just past the name at off; a compression
-// pointer ends a name. ok is false for a name that runs past msg or uses
-// an extended label type.
-func skipName(msg []byte, off int) (end int, ok bool) {
-	for {
-		if off >= len(msg) {
-			return 0, false
-		}
-		l := int(msg[off])
-		switch {
-		case l == 0:
-			return off + 1, true
-		case l&0xC0 == 0xC0:
-			if off+2 > len(msg) {
-				return 0, false
-			}
-			return off + 2, true
-		case l > 63:
-			return 0, false
-		}
-		off += 1 + l
-	}
 }
 
 // msgType is CoreDNS's response.Type.

@@ -20,6 +20,7 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"github.com/clusterdns/clusterdns/internal/dnswire"
 	"log/slog"
 	"strings"
 	"time"
@@ -98,21 +99,9 @@ func cacheQuery(q *server.Question, cq *cache.Query) bool {
 	return true
 }
 
-// nameEnd is the end of the (uncompressed) question name of a query.
-func nameEnd(m []byte) (int, bool) {
-	off := 12
-	for off < len(m) {
-		l := int(m[off])
-		if l == 0 {
-			return off + 1, true
-		}
-		if l > 63 {
-			return 0, false
-		}
-		off += 1 + l
-	}
-	return 0, false
-}
+// nameEnd is the end of the question name of a query the server parsed
+// (it refuses compression pointers in a question).
+func nameEnd(m []byte) (int, bool) { return dnswire.SkipName(m, 12) }
 
 // Cached answers from the route's cache. A prefetch or stale-refresh hit
 // is answered and refreshed in the background.

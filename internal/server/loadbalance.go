@@ -2,6 +2,7 @@ package server
 
 import (
 	"encoding/binary"
+	"github.com/clusterdns/clusterdns/internal/dnswire"
 
 	"github.com/miekg/dns"
 )
@@ -88,7 +89,7 @@ func (sh *shuffler) section(m []byte, off, n int) (int, bool) {
 // rrSpan reads the record at off: where it ends, and whether it is an
 // address record with a pointer for its owner.
 func rrSpan(m []byte, off int) (end int, movable, ok bool) {
-	nameEnd, ok := skipName(m, off)
+	nameEnd, ok := dnswire.SkipName(m, off)
 	if !ok || nameEnd+10 > len(m) {
 		return 0, false, false
 	}

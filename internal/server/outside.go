@@ -2,6 +2,7 @@ package server
 
 import (
 	"encoding/binary"
+	"github.com/clusterdns/clusterdns/internal/dnswire"
 	"net/netip"
 	"slices"
 	"strings"
@@ -206,12 +207,12 @@ func (s *Server) fit(limit int, resp []byte) []byte {
 }
 
 // questionEnd is the offset just past the first question of a message:
-// its name (skipName) and type and class.
+// its name (dnswire.SkipName) and type and class.
 func questionEnd(m []byte) (int, bool) {
 	if binary.BigEndian.Uint16(m[4:]) == 0 {
 		return headerLen, true
 	}
-	end, ok := skipName(m, headerLen)
+	end, ok := dnswire.SkipName(m, headerLen)
 	if !ok || end+4 > len(m) {
 		return 0, false
 	}

@@ -11,6 +11,7 @@ package server
 
 import (
 	"encoding/binary"
+	"github.com/clusterdns/clusterdns/internal/dnswire"
 	"net/netip"
 
 	"github.com/miekg/dns"
@@ -172,7 +173,7 @@ func (r *request) parseQuestion(msg []byte, canonBuf []byte) (end int, ok bool) 
 // OPT (RFC 6891 6.1.1).
 func (r *request) parseAdditional(msg []byte, off, count int) (ok bool) {
 	for range count {
-		if off, ok = skipName(msg, off); !ok || off+10 > len(msg) {
+		if off, ok = dnswire.SkipName(msg, off); !ok || off+10 > len(msg) {
 			return false
 		}
 		typ := binary.BigEndian.Uint16(msg[off:])
@@ -197,28 +198,6 @@ func (r *request) parseAdditional(msg []byte, off, count int) (ok bool) {
 		}
 	}
 	return true
-}
-
-// skipName returns the offset just past the owner name at off. Owners in
-// the additional section are not used, so a compression pointer ends the
-// name without being followed; ok is false for a name that runs past msg
-// or an extended label type.
-func skipName(msg []byte, off int) (end int, ok bool) {
-	for {
-		if off >= len(msg) {
-			return 0, false
-		}
-		l := int(msg[off])
-		switch {
-		case l == 0:
-			return off + 1, true
-		case l&0xC0 == 0xC0:
-			return off + 2, true
-		case l > 63:
-			return 0, false
-		}
-		off += 1 + l
-	}
 }
 
 // limit is the largest answer the client can take over the transport.
