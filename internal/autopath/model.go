@@ -98,9 +98,7 @@ func (m *Model) Explain(name string, qtype uint16) Event {
 func (m *Model) decide(name string, qtype uint16, rcode, answers int) Event {
 	ev := Event{Name: name, Qtype: qtype, Rcode: rcode, Answers: answers}
 	canon := strings.ToLower(dns.Fqdn(name))
-	// What the server hands to its Expander (server.Expander): an
-	// NXDOMAIN of a served zone.
-	if a := m.snap.Lookup(canon, qtype); a.Rcode != dns.RcodeNameError || a.Zone == "" {
+	if !server.Expandable(m.snap.Lookup(canon, qtype)) {
 		return ev
 	}
 	ev.Considered = true

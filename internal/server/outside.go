@@ -252,6 +252,10 @@ type Expander interface {
 
 type expanderBox struct{ x Expander }
 
+// Expandable reports whether an answer of the zones goes to the Expander
+// (when one is set and the state is synced): an NXDOMAIN of a served zone.
+func Expandable(ans *zone.Answer) bool { return ans.Rcode == dns.RcodeNameError && ans.Zone != "" }
+
 // SetExpander replaces the Expander (nil: none).
 func (s *Server) SetExpander(x Expander) {
 	if x == nil {

@@ -305,7 +305,7 @@ func (s *Server) respond(msg []byte, out []byte, t Transport, rp *request, canon
 	name := unsafe.String(unsafe.SliceData(r.canon), len(r.canon))
 	ans := snap.LookupWire(name, r.qtype, zs)
 	r.zone = ans.Zone
-	if ans.Rcode == dns.RcodeNameError && ans.Zone != "" && !r.sub {
+	if Expandable(ans) && !r.sub {
 		if x := s.expander.Load(); x != nil && s.synced.Load() {
 			var q Question
 			r.outsideQuestion(msg, t, &q)
