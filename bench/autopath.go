@@ -13,6 +13,7 @@ import (
 	"github.com/clusterdns/clusterdns/internal/resolv"
 	"github.com/clusterdns/clusterdns/test/e2e/corefiles"
 	"github.com/clusterdns/clusterdns/test/e2e/upstream"
+	"github.com/miekg/dns"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
@@ -181,4 +182,93 @@ func (r *results) writeAutopath(w *mdWriter) {
 		w.p("| %s | %.0f | %.1f | %.0f | %d |\n", label[k], a.perSecond(), a.perLookup(), float64(a.lookups)/max(a.cpuSeconds, 0.01), a.failed)
 	}
 	w.p("\n")
+}
+
+// apMemory is steady memory with autopath on, at the largest state with a
+// pod behind every endpoint.
+type apMemory struct {
+	pods          int
+	services, eps int
+	steadyKB      map[string]int64
+	readySeconds  map[string]float64
+	podsCreated   time.Duration
+}
+
+// measureAutopathMemory gives every endpoint of the state its pod (pod IP
+// the endpoint's address, Running), then starts clusterdns and CoreDNS
+// with autopath on (CoreDNS's with pods verified, which watches them all)
+// and takes their steady RSS.
+func measureAutopathMemory(ctx context.Context, e *benchEnv, b *builder, r *results, settle time.Duration) error {
+	t0 := time.Now()
+	n, err := b.endpointPods(ctx)
+	if err != nil {
+		return fmt.Errorf("endpoint pods: %w", err)
+	}
+	svcs, eps := e.st.counts()
+	m := &apMemory{pods: n, services: svcs, eps: eps, steadyKB: map[string]int64{}, readySeconds: map[string]float64{}, podsCreated: time.Since(t0)}
+	logf("autopath memory: %d pods created in %v", n, m.podsCreated.Round(time.Second))
+	if e.upstream == "" {
+		e.upstream = "127.0.0.1:9" // nothing is forwarded here
+	}
+	cips := e.st.filter(func(s *service) bool { return !s.headless && !strings.HasPrefix(s.name, "marker-") })
+	last := cips[len(cips)-1]
+	servers := map[string]*server{}
+	defer func() { stopAll(servers) }()
+	for _, k := range []string{kClusterdnsAutopath, kCoreDNSAutopath} {
+		s, err := e.start(k)
+		if err != nil {
+			return err
+		}
+		servers[k] = s
+		at, err := s.waitAnswerEvery(last.fqdn(), dns.TypeA, last.clusterIP, 600*time.Second, 5*time.Millisecond)
+		if err != nil {
+			return err
+		}
+		m.readySeconds[k] = at.Sub(s.started).Seconds()
+	}
+	time.Sleep(settle)
+	for k, s := range servers {
+		m.steadyKB[k] = s.steadyRSS()
+		logf("autopath memory %-20s ready %.2fs steady %d MiB", k, m.readySeconds[k], m.steadyKB[k]/1024)
+	}
+	r.autopathMem = m
+	return nil
+}
+
+// endpointPods creates a Running pod for every endpoint of the state, in
+// its service's namespace, with the endpoint's address as its pod IP.
+func (b *builder) endpointPods(ctx context.Context) (int, error) {
+	type podSpec struct{ ns, name, ip string }
+	var pods []podSpec
+	for _, s := range b.st.filter(func(*service) bool { return true }) {
+		for j, ep := range s.eps {
+			pods = append(pods, podSpec{s.ns, fmt.Sprintf("%s-pod-%d", s.name, j), ep.ip})
+		}
+	}
+	err := parallel(len(pods), 48, func(i int) error {
+		p := pods[i]
+		return retry(func() error {
+			obj := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: p.name, Namespace: p.ns},
+				Spec: corev1.PodSpec{NodeName: "bench-node", Containers: []corev1.Container{{Name: "c", Image: "registry.k8s.io/pause:3.10"}}}}
+			created, err := b.cs.CoreV1().Pods(p.ns).Create(ctx, obj, metav1.CreateOptions{})
+			if err != nil {
+				return err
+			}
+			created.Status = corev1.PodStatus{Phase: corev1.PodRunning, PodIP: p.ip, PodIPs: []corev1.PodIP{{IP: p.ip}}}
+			_, err = b.cs.CoreV1().Pods(p.ns).UpdateStatus(ctx, created, metav1.UpdateOptions{})
+			return err
+		})
+	})
+	return len(pods), err
+}
+
+// autopathMemoryTarget is its row in the targets table.
+func (r *results) autopathMemoryTarget(w *mdWriter) {
+	m := r.autopathMem
+	if m == nil {
+		return
+	}
+	o, t := float64(m.steadyKB[kClusterdnsAutopath]), float64(m.steadyKB[kCoreDNSAutopath])
+	w.p("| steady RSS with autopath on, %d services, %d endpoints, %d pods | %s | %s (pods verified) | %s | ≤ 0.3× | %s |\n",
+		m.services, m.eps, m.pods, mib(int64(o)), mib(int64(t)), ratio(o, t), yes(o <= 0.3*t))
 }

@@ -87,12 +87,7 @@ func measureMemory(ctx context.Context, c config, e *benchEnv, b *builder, r *re
 		}
 		time.Sleep(settle)
 		for _, k := range memKinds {
-			var samples []float64
-			for range 5 {
-				samples = append(samples, float64(servers[k].memKB("VmRSS")))
-				time.Sleep(500 * time.Millisecond)
-			}
-			row.steadyKB[k] = int64(median(samples))
+			row.steadyKB[k] = servers[k].steadyRSS()
 		}
 		if err := relist(ctx, e, b, servers, &row, i); err != nil {
 			stopAll(servers)
@@ -105,7 +100,22 @@ func measureMemory(ctx context.Context, c config, e *benchEnv, b *builder, r *re
 				row.steadyKB[k]/1024, row.peakKB[k]/1024, row.relistSeconds[k])
 		}
 	}
+	if !c.quick && c.want("autopath") {
+		// Last: a pod behind every endpoint, which only a server watching
+		// pods holds.
+		return measureAutopathMemory(ctx, e, b, r, settle)
+	}
 	return nil
+}
+
+// steadyRSS is the median of five VmRSS readings half a second apart (KiB).
+func (s *server) steadyRSS() int64 {
+	var samples []float64
+	for range 5 {
+		samples = append(samples, float64(s.memKB("VmRSS")))
+		time.Sleep(500 * time.Millisecond)
+	}
+	return int64(median(samples))
 }
 
 // relist restarts the API server after moving etcd's revision on, so that
