@@ -4,7 +4,7 @@
 // through a real control plane (test/e2e/controlplane). It writes
 // bench/RESULTS.md.
 //
-//	make bench         # the full run (about 17 minutes once built)
+//	make bench         # the full run (about 25 minutes once built)
 //	make bench-quick   # a developer's check, under 3 minutes
 //
 // Flags: -quick, -out FILE, -rounds N, -seconds S, -keep (keep the work

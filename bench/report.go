@@ -41,7 +41,8 @@ type results struct {
 
 	fwd *fwdResults
 
-	autopath map[string]apResult
+	autopath    map[string]apResult
+	autopathMem *apMemory
 
 	zoneReport, zoneHeapTop, zoneCPUTop string
 }
@@ -222,6 +223,7 @@ func (r *results) writeTargets(w *mdWriter) {
 	r.pipelinedTCPTarget(w)
 	r.metricsCostTarget(w)
 	r.forwardTargets(w)
+	r.autopathMemoryTarget(w)
 	w.p("\n")
 }
 
