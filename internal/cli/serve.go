@@ -346,7 +346,11 @@ func (sv *serving) startManifests(ctx context.Context, s streams, f *serveFlags)
 	sv.log.Info("zone built", "source", f.state.sourceName(), "services", snap.Stats.Services, "names", snap.Stats.Names, "records", snap.Stats.Records, "serial", snap.Serial)
 	sv.Synced()
 	if f.state.watchable() {
-		go sv.followManifests(ctx, &f.state, f.reloadDelay)
+		// Serving is announced once the files are watched: a change made
+		// after the announcement is never missed.
+		watching := make(chan struct{})
+		go sv.followManifests(ctx, &f.state, f.reloadDelay, watching)
+		<-watching
 	}
 	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"github.com/clusterdns/clusterdns/internal/autopath"
 	"log/slog"
 	"runtime/debug"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -165,11 +166,16 @@ func (sv *serving) following(err error) {
 
 // followManifests serves each state the manifests load to after a change
 // until ctx is done, keeping the last good one when a load or build fails.
-func (sv *serving) followManifests(ctx context.Context, f *stateFlags, delay time.Duration) {
+// watching is closed once the files are watched (or cannot be).
+func (sv *serving) followManifests(ctx context.Context, f *stateFlags, delay time.Duration, watching chan<- struct{}) {
+	var once sync.Once
+	started := func() { once.Do(func() { close(watching) }) }
+	defer started()
 	o, err := f.manifestOptions()
 	if err == nil {
 		err = manifest.Watch(ctx, f.manifests, o, manifest.WatchOptions{
 			Delay:       delay,
+			OnWatching:  started,
 			OnState:     sv.reloaded,
 			OnError:     func(err error) { sv.reloadFailed("reload failed; still serving the last good state", err) },
 			OnFollowing: sv.following,

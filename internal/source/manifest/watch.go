@@ -48,6 +48,10 @@ type WatchOptions struct {
 	// another watch) when that happens or the reason changes, nil once
 	// every path is watched again.
 	OnFollowing func(error)
+	// OnWatching is called once, when the first watches are added: a
+	// change from then on is followed. A caller that announces it is
+	// following waits for it.
+	OnWatching func()
 	// Logger receives the file watcher's own errors (nil: discarded).
 	Logger *slog.Logger
 }
@@ -123,6 +127,9 @@ type watcher struct {
 
 func (w *watcher) run(ctx context.Context) error {
 	w.follow()
+	if w.wo.OnWatching != nil {
+		w.wo.OnWatching()
+	}
 	retry := time.NewTicker(w.wo.Retry)
 	defer retry.Stop()
 	defer func() {
