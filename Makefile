@@ -10,6 +10,7 @@ fuzz:
 	go test -run '^$$' -fuzz '^FuzzRespond$$' -fuzztime 2m ./internal/server
 	go test -run '^$$' -fuzz '^FuzzTCPStream$$' -fuzztime 2m ./internal/server
 	go test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime 2m ./internal/source/manifest
+	go test -run '^$$' -fuzz '^FuzzBook$$' -fuzztime 2m ./internal/autopath
 
 ci:
 	bash .ci/run

@@ -39,11 +39,15 @@
 // --server-autopath` and `explain --autopath` predict with the same
 // decision (Decide, the guard) and the same walk as the server.
 //
-// It does not know a pod's own dnsConfig: a pod whose custom search list
-// starts with `<ns>.svc.<zone>` but goes on differently gets the kubelet
-// walk's answer (exclude its namespace or its network). The synthesized
-// answer is not cached by the server; the steps use the cache as the
-// client's own queries would.
+//   - A pod whose own search list (dnsConfig) is not the kubelet's: the
+//     guess is checked before it is acted on. A walk is expanded only as
+//     far as the client (address and namespace) was seen to walk the
+//     kubelet's list on its own (Book); a client seen to walk otherwise
+//     is not expanded at all. Clients in Config.Trusted (NodeLocal
+//     DNSCache's address) are expanded at once, as CoreDNS does.
+//
+// The synthesized answer is not cached by the server; the steps use the
+// cache as the client's own queries would.
 package autopath
 
 import (
@@ -52,6 +56,7 @@ import (
 	"log/slog"
 	"net/netip"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/clusterdns/clusterdns/internal/resolv"
@@ -70,6 +75,10 @@ const (
 	// longer than this: a client waits 5 s for a reply before it asks
 	// again, so a walk must end well before.
 	DefaultBudget = 2 * time.Second
+	// DefaultTrustFor is how long what was seen of a client's walk is
+	// acted on: a pod that gets an earlier pod's address within it (in
+	// the same namespace) is taken for that pod.
+	DefaultTrustFor = 10 * time.Minute
 )
 
 // Config says which questions are expanded and how.
@@ -92,6 +101,17 @@ type Config struct {
 	// at least the NXDOMAIN's TTL plus the time a client takes to ask
 	// again.
 	GuardFor time.Duration
+	// Trust expands for every client as if its search list were the
+	// kubelet's, as CoreDNS's autopath does, and Trusted for the clients
+	// in these networks (NodeLocal DNSCache's addresses: the steps it
+	// forwards elsewhere never reach the server). For the others, a walk
+	// is expanded only as far as the client has been seen to walk it on
+	// its own (Book): a client's first walk in a namespace is not.
+	Trust   bool
+	Trusted []netip.Prefix
+	// TrustFor is how long what was seen of a client's walk is acted on
+	// (DefaultTrustFor when 0).
+	TrustFor time.Duration
 	// Recorder counts expansions (nil: none).
 	Recorder Recorder
 	Log      *slog.Logger
@@ -117,8 +137,14 @@ type Expander struct {
 	exclude map[string]bool
 	asker   Asker
 	guard   *Guard
+	book    *Book // nil with Config.Trust: every client is trusted
 	log     *slog.Logger
+
+	mu       sync.RWMutex
+	suffixes map[nsZone][]string
 }
+
+type nsZone struct{ ns, zone string }
 
 // New checks cfg and returns an Expander asking asker.
 func New(cfg Config, asker Asker) (*Expander, error) {
@@ -140,7 +166,16 @@ func New(cfg Config, asker Asker) (*Expander, error) {
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
-	e := &Expander{cfg: cfg, asker: asker, exclude: map[string]bool{}, guard: NewGuard(cfg.GuardFor), log: cfg.Log}
+	if cfg.TrustFor == 0 {
+		cfg.TrustFor = DefaultTrustFor
+	}
+	if cfg.TrustFor < 0 {
+		return nil, fmt.Errorf("autopath: the time a client's walk is trusted must be positive")
+	}
+	e := &Expander{cfg: cfg, asker: asker, exclude: map[string]bool{}, guard: NewGuard(cfg.GuardFor), log: cfg.Log, suffixes: map[nsZone][]string{}}
+	if !cfg.Trust {
+		e.book = NewBook(cfg.TrustFor)
+	}
 	for _, z := range cfg.Zones {
 		e.zones = append(e.zones, strings.ToLower(dns.Fqdn(z)))
 	}
@@ -156,6 +191,10 @@ type Step struct {
 	Base      string // what the client typed, no trailing dot
 	Namespace string
 	Zone      string
+	// Known is how many names of the walk (Candidates) the server has
+	// seen the client ask on its own, in order: the walk asks no more.
+	// -1: every name (Config.Trust). Decide sets it.
+	Known int
 }
 
 // parse splits a canonical name of the first-step shape.
@@ -184,6 +223,8 @@ const (
 	TooManyDots       = "the name has ndots dots or more: the client asked it as-is first"
 	UnderService      = "the name is under an existing Service: its NXDOMAIN is the answer"
 	SecondStep        = "the question follows an NXDOMAIN to this client: it is a later step of another walk"
+	Unverified        = "the server has not yet seen this client walk its search list in this namespace on its own (it expands only as far as it has seen the client's own walk go)"
+	Differs           = "this client's own search walk in this namespace was seen to differ from the kubelet's list (a custom dnsConfig search list, or another pod behind the same address)"
 )
 
 // Decide says whether q, which the zone answers NXDOMAIN, is expanded,
@@ -207,7 +248,18 @@ func (e *Expander) Decide(q *server.Question, snap *zone.Snapshot) (Step, string
 	case e.guard.Marked(q.Remote.Addr(), st.Name, time.Now()):
 		return st, SecondStep
 	}
-	return st, ""
+	var why string
+	st.Known, why = e.known(q.Remote.Addr(), st)
+	return st, why
+}
+
+// known is how many names of st's walk client was seen to ask (-1: all,
+// trusting), and why none when 0.
+func (e *Expander) known(client netip.Addr, st Step) (int, string) {
+	if e.trusts(client) {
+		return -1, ""
+	}
+	return e.book.Steps(client, st)
 }
 
 // serviceAbove is the key (schema.ServiceKey) of the Service the base's
@@ -225,11 +277,13 @@ func (st Step) successor() (string, string) {
 }
 
 func (e *Expander) client(a netip.Addr) bool {
-	if len(e.cfg.Clients) == 0 {
-		return true
-	}
+	return len(e.cfg.Clients) == 0 || within(a, e.cfg.Clients)
+}
+
+// within reports whether a is in one of the networks.
+func within(a netip.Addr, networks []netip.Prefix) bool {
 	a = a.Unmap()
-	for _, p := range e.cfg.Clients {
+	for _, p := range networks {
 		if p.Contains(a) {
 			return true
 		}
@@ -252,8 +306,33 @@ func (e *Expander) Expands(q *server.Question, snap *zone.Snapshot) bool {
 func (e *Expander) declined(client netip.Addr, st Step, why string) {
 	switch why {
 	case "", NotFirstStepShape, NotClient:
+	case NotNamespace, Excluded:
+		e.mark(client, st)
 	default:
 		e.mark(client, st)
+		e.follow(client, st)
+	}
+}
+
+// trusts reports whether client's search list is taken to be the
+// kubelet's without seeing it walk.
+func (e *Expander) trusts(client netip.Addr) bool {
+	return e.book == nil || within(client, e.cfg.Trusted)
+}
+
+// follow has the Book follow the client's walk from st, which it answered
+// NXDOMAIN or NODATA.
+func (e *Expander) follow(client netip.Addr, st Step) {
+	if !e.trusts(client) {
+		e.book.Begin(client, st, e.suffixesOf(st))
+	}
+}
+
+// Observe is every question of a client (not the walk's own steps), for
+// the Book.
+func (e *Expander) Observe(client netip.Addr, name string) {
+	if e.book != nil {
+		e.book.Observe(client, name)
 	}
 }
 
@@ -273,16 +352,44 @@ func (e *Expander) Cached(*server.Question, []byte) ([]byte, bool) { return nil,
 // the rest of the kubelet's search list for the namespace, then the name
 // itself.
 func (e *Expander) Candidates(st Step) []string {
-	conf := resolv.ClusterFirst(st.Namespace, strings.TrimSuffix(st.Zone, "."), resolv.DefaultClusterDNS, e.cfg.NodeSearch...)
-	out := make([]string, 0, len(conf.Search))
-	for i, s := range conf.Search {
-		if i == 0 {
-			continue // the question itself
-		}
-		out = append(out, st.Base+"."+strings.TrimSuffix(s, ".")+".")
+	suffixes := e.suffixesOf(st)
+	out := make([]string, len(suffixes))
+	for i, s := range suffixes {
+		out[i] = st.Base + "." + s
 	}
-	return append(out, st.Base+".")
+	return out
 }
+
+// suffixesOf is what follows the base in the names of st's walk
+// (Candidates), "" for the bare name: the kubelet's search list for the
+// namespace after its first entry.
+func (e *Expander) suffixesOf(st Step) []string {
+	key := nsZone{st.Namespace, st.Zone}
+	e.mu.RLock()
+	s, ok := e.suffixes[key]
+	e.mu.RUnlock()
+	if ok {
+		return s
+	}
+	conf := resolv.ClusterFirst(st.Namespace, strings.TrimSuffix(st.Zone, "."), resolv.DefaultClusterDNS, e.cfg.NodeSearch...)
+	for i, d := range conf.Search {
+		if i > 0 {
+			s = append(s, strings.TrimSuffix(d, ".")+".")
+		}
+	}
+	s = append(s, "")
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if len(e.suffixes) >= maxSuffixLists {
+		clear(e.suffixes)
+	}
+	// The step's strings may alias a receive buffer.
+	e.suffixes[nsZone{strings.Clone(st.Namespace), strings.Clone(st.Zone)}] = s
+	return s
+}
+
+// maxSuffixLists bounds the walks' suffix lists kept, one per namespace.
+const maxSuffixLists = 16384
 
 // Resolve walks q's candidates and replies (server.Outside).
 func (e *Expander) Resolve(q *server.Question, reply func([]byte)) {

@@ -72,7 +72,8 @@ func (c *savedCount) Expanded(n int) { c.mu.Lock(); c.saved = append(c.saved, n)
 // fixture is a server over a small cluster (namespaces default and other;
 // default/api, other/web, a headless default/peers), forwarding to
 // elsewhere, with an Expander on a node whose search list is
-// corp.internal.
+// corp.internal, trusting every client's search list to be the kubelet's
+// unless change says otherwise.
 type fixture struct {
 	s   *server.Server
 	x   *Expander
@@ -96,7 +97,9 @@ func newFixture(t *testing.T, change func(*Config)) *fixture {
 	f := &fixture{out: &elsewhere{}, rec: &savedCount{}}
 	f.s = server.New(server.Config{Outside: f.out})
 	f.s.Swap(snap, true)
-	cfg := Config{Zones: []string{"cluster.local."}, NodeSearch: []string{"corp.internal"}, GuardFor: 10 * time.Second, Recorder: f.rec}
+	// Trust: these tests are about the walk and the guards; what the
+	// Book learns of a client's walk is tested in learn_test.go.
+	cfg := Config{Zones: []string{"cluster.local."}, NodeSearch: []string{"corp.internal"}, GuardFor: 10 * time.Second, Recorder: f.rec, Trust: true}
 	if change != nil {
 		change(&cfg)
 	}

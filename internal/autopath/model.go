@@ -74,6 +74,9 @@ type Event struct {
 	Candidates []string
 	// Rcode and Answers are what the client gets.
 	Rcode, Answers int
+	// Learned: what the event says holds once the server has seen the
+	// client walk its search list on its own (Explain).
+	Learned bool
 }
 
 // Expanded reports whether the server walked for the question.
@@ -82,6 +85,7 @@ func (ev *Event) Expanded() bool { return ev.Considered && ev.Why == "" }
 // Answer answers a question of the client as the server with autopath
 // would; it is a resolv.AnswerFunc.
 func (m *Model) Answer(name string, qtype uint16) (int, int) {
+	m.x.Observe(modelClient.Addr(), strings.ToLower(dns.Fqdn(name)))
 	rcode, answers := m.answer(name, qtype)
 	ev := m.decide(name, qtype, rcode, answers)
 	m.Events = append(m.Events, ev)
@@ -89,10 +93,18 @@ func (m *Model) Answer(name string, qtype uint16) (int, int) {
 }
 
 // Explain is what the server with autopath does with one question, not
-// recorded in Events; on a new model, as the client's first question.
+// recorded in Events; on a new model, as the first question of a pod
+// whose own walk the server has seen (Learned: a pod's first lookup in a
+// namespace is not expanded, and says so).
 func (m *Model) Explain(name string, qtype uint16) Event {
 	rcode, answers := m.answer(name, qtype)
-	return m.decide(name, qtype, rcode, answers)
+	ev := m.decide(name, qtype, rcode, answers)
+	if ev.Why == Unverified && m.x.book != nil {
+		m.x.book.know(modelClient.Addr(), ev.Step.Namespace, len(m.x.suffixesOf(ev.Step)))
+		ev = m.decide(name, qtype, rcode, answers)
+		ev.Learned = true
+	}
+	return ev
 }
 
 func (m *Model) decide(name string, qtype uint16, rcode, answers int) Event {

@@ -24,7 +24,7 @@ func TestModelAnswersAsTheServer(t *testing.T) {
 		}
 		return dns.RcodeSuccess, 0
 	}
-	m, err := NewModel(Config{Zones: []string{"cluster.local."}, NodeSearch: []string{"corp.internal"}}, snap, func(name string, qtype uint16) (int, int) {
+	m, err := NewModel(Config{Zones: []string{"cluster.local."}, NodeSearch: []string{"corp.internal"}, Trust: true}, snap, func(name string, qtype uint16) (int, int) {
 		if a := snap.Lookup(name, qtype); a.Zone != "" {
 			return a.Rcode, len(a.Answer)
 		}

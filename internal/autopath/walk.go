@@ -63,7 +63,11 @@ func (o Outcome) Reply(rcode, answers int) (int, int) {
 // has no answer. The live Expander asks the server (Resolve); a dry run
 // asks the record engine (Model).
 func (e *Expander) Walk(st Step, ask StepFunc) Outcome {
-	for i, name := range e.Candidates(st) {
+	names := e.Candidates(st)
+	if st.Known >= 0 && st.Known < len(names) {
+		names = names[:st.Known] // the client has not been seen to ask further
+	}
+	for i, name := range names {
 		if len(name) > 254 {
 			continue // no such name: the client's resolver skips it too
 		}
@@ -89,6 +93,7 @@ func (e *Expander) Walk(st Step, ask StepFunc) Outcome {
 func (e *Expander) ended(client netip.Addr, st Step, o Outcome) {
 	if !o.CNAME() {
 		e.mark(client, st)
+		e.follow(client, st)
 	}
 	if o.Expanded() && e.cfg.Recorder != nil {
 		saved := 0
@@ -109,6 +114,7 @@ func (e *Expander) walk(ctx context.Context, q *server.Question) []byte {
 		e.log.Warn("autopath: a question it cannot read", "name", q.Name, "err", err)
 		return nil
 	}
+	st.Known, _ = e.known(q.Remote.Addr(), st) // as Decide found it
 	orig := e.ask(ctx, q, req, q.Name)
 	if orig == nil {
 		return nil

@@ -28,6 +28,8 @@ type autopathFlags struct {
 	exclude    []string
 	ndots      int
 	budget     time.Duration
+	trusted    []string
+	trustFor   time.Duration
 }
 
 func (f *autopathFlags) register(cmd *cobra.Command) {
@@ -39,6 +41,8 @@ func (f *autopathFlags) register(cmd *cobra.Command) {
 	fl.StringArrayVar(&f.exclude, "autopath-exclude-namespace", nil, "never expand the questions of pods in this namespace; repeatable")
 	fl.IntVar(&f.ndots, "autopath-ndots", autopath.DefaultNdots, "the clients' ndots: a name with this many dots or more is not expanded")
 	fl.DurationVar(&f.budget, "autopath-budget", autopath.DefaultBudget, "the longest a walk may take; past it the client gets the NXDOMAIN")
+	fl.StringArrayVar(&f.trusted, "autopath-trust-client", nil, "expand the walks of clients in this network (CIDR) at once, taking their search list to be the kubelet's, as CoreDNS does (NodeLocal DNSCache's address, whose forwarded steps never reach the server; 0.0.0.0/0 and ::/0: every client); repeatable. Other clients are expanded only as far as the server has seen them walk on their own")
+	fl.DurationVar(&f.trustFor, "autopath-trust-for", autopath.DefaultTrustFor, "how long what the server saw of a client's own walk is acted on")
 }
 
 // expander makes the Expander the flags ask for (nil when autopath is
@@ -61,13 +65,16 @@ func (f *autopathFlags) expander(s *server.Server, opts zone.Options, rec autopa
 			return nil, fmt.Errorf("autopath %s: none of these is a zone of the kubernetes plugin (%s)", strings.Join(f.zones, " "), strings.Join(opts.Zones, " "))
 		}
 	}
-	cfg := autopath.Config{Zones: zones, Ndots: f.ndots, Exclude: f.exclude, Budget: f.budget, Recorder: rec, Log: log, GuardFor: guardFor(opts)}
-	for _, c := range f.clients {
-		p, err := netip.ParsePrefix(c)
-		if err != nil {
-			return nil, fmt.Errorf("--autopath-client %q: not a CIDR: %w", c, err)
-		}
-		cfg.Clients = append(cfg.Clients, p.Masked())
+	if f.trustFor <= 0 {
+		return nil, fmt.Errorf("--autopath-trust-for %v: must be positive", f.trustFor)
+	}
+	cfg := autopath.Config{Zones: zones, Ndots: f.ndots, Exclude: f.exclude, Budget: f.budget, Recorder: rec, Log: log, GuardFor: guardFor(opts), TrustFor: f.trustFor}
+	var err error
+	if cfg.Clients, err = parseCIDRs("--autopath-client", f.clients); err != nil {
+		return nil, err
+	}
+	if cfg.Trusted, err = parseCIDRs("--autopath-trust-client", f.trusted); err != nil {
+		return nil, err
 	}
 	search, err := f.search()
 	if err != nil {
@@ -79,6 +86,19 @@ func (f *autopathFlags) expander(s *server.Server, opts zone.Options, rec autopa
 		return nil, fmt.Errorf("--autopath: %w", err)
 	}
 	return x, nil
+}
+
+// parseCIDRs parses a flag's CIDRs.
+func parseCIDRs(flag string, values []string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, c := range values {
+		p, err := netip.ParsePrefix(c)
+		if err != nil {
+			return nil, fmt.Errorf("%s %q: not a CIDR: %w", flag, c, err)
+		}
+		out = append(out, p.Masked())
+	}
+	return out, nil
 }
 
 // search is the nodes' search list: the flag's, or the resolv.conf's.

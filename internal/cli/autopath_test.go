@@ -17,14 +17,22 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 )
 
-// serve --autopath: the first step of a pod's walk for an external name
-// is answered with the walk's end, and counted as CoreDNS counts it.
+// serve --autopath: once the client has been seen walking its search list
+// on its own, the first step of its walk for an external name is answered
+// with the walk's end, and counted as CoreDNS counts it.
 func TestServeAutopath(t *testing.T) {
 	up := startFakeUpstream(t, 1)
 	metricsAddr := freeAddr(t)
 	addr, _, _ := startServe(t, "--manifests", exampleManifests, "--upstream", up.addr, "--autopath", "--autopath-node-search", "",
 		"--metrics-addr", metricsAddr)
-	r := query(t, addr, "www.example.com.default.svc.cluster.local.", dns.TypeA)
+	walk := []string{"www.example.com.default.svc.cluster.local.", "www.example.com.svc.cluster.local.", "www.example.com.cluster.local.", "www.example.com."}
+	for i, name := range walk {
+		r := query(t, addr, name, dns.TypeA)
+		if last := i == len(walk)-1; (r.Rcode == dns.RcodeSuccess) != last || len(r.Answer) > 1 {
+			t.Fatalf("the client's own walk, %s: %v", name, r)
+		}
+	}
+	r := query(t, addr, walk[0], dns.TypeA)
 	if r.Rcode != dns.RcodeSuccess || len(r.Answer) != 2 || r.Answer[0].(*dns.CNAME).Target != "www.example.com." {
 		t.Fatalf("first step: %v", r)
 	}
@@ -49,7 +57,7 @@ func TestServeCorefileAutopath(t *testing.T) {
 	up := startFakeUpstream(t, 1)
 	text := strings.Replace(kubeadmCorefile(up.addr, ""), "    loadbalance\n", "    loadbalance\n    autopath @kubernetes\n", 1)
 	path := writeCorefile(t, t.TempDir(), text)
-	addr, _, _ := startServe(t, "--corefile", path, "--manifests", exampleManifests, "--autopath-node-search", "")
+	addr, _, _ := startServe(t, "--corefile", path, "--manifests", exampleManifests, "--autopath-node-search", "", "--autopath-trust-client", "127.0.0.0/8")
 	if r := query(t, addr, "www.example.com.default.svc.cluster.local.", dns.TypeA); len(r.Answer) != 2 || r.Answer[0].Header().Rrtype != dns.TypeCNAME {
 		t.Errorf("autopath from the Corefile: %v", r)
 	}
@@ -59,12 +67,20 @@ func TestServeCorefileAutopath(t *testing.T) {
 	}
 }
 
-// --autopath-client takes CIDRs only.
+// --autopath-client and --autopath-trust-client take CIDRs only,
+// --autopath-trust-for a positive time.
 func TestServeAutopathFlagsChecked(t *testing.T) {
-	var errOut strings.Builder
-	code := Main(t.Context(), []string{"serve", "--manifests", exampleManifests, "--autopath", "--autopath-client", "10.244.0.0", "--autopath-node-search", ""}, strings.NewReader(""), io.Discard, &errOut)
-	if code != 2 || !strings.Contains(errOut.String(), "--autopath-client") {
-		t.Errorf("exit %d: %s", code, errOut.String())
+	for _, tc := range [][]string{
+		{"--autopath-client", "10.244.0.0"},
+		{"--autopath-trust-client", "169.254.20.10"},
+		{"--autopath-trust-for", "0s"},
+	} {
+		var errOut strings.Builder
+		args := append([]string{"serve", "--manifests", exampleManifests, "--autopath", "--autopath-node-search", ""}, tc...)
+		code := Main(t.Context(), args, strings.NewReader(""), io.Discard, &errOut)
+		if code != 2 || !strings.Contains(errOut.String(), tc[0]) {
+			t.Errorf("%v: exit %d: %s", tc, code, errOut.String())
+		}
 	}
 }
 
@@ -169,7 +185,9 @@ func watching(t *testing.T, corefile bool, args ...string) (requests []string, e
 	} else {
 		args = append(args, "--kubeconfig", kc, "--upstream", up.addr, "--metrics-addr", "")
 	}
-	c := startChild(t, 0, append([]string{"serve", "--listen", "127.0.0.1:0", "--health-addr", health}, args...)...)
+	// Trusted: the test's client has not walked on its own before its
+	// first step is asked.
+	c := startChild(t, 0, append([]string{"serve", "--listen", "127.0.0.1:0", "--health-addr", health, "--autopath-trust-client", "127.0.0.0/8"}, args...)...)
 	addr := c.waitServing(t)
 	deadline := time.Now().Add(10 * time.Second)
 	for {

@@ -138,6 +138,10 @@ type resolveSetup struct {
 type resolveAutopath struct {
 	without resolv.Result
 	events  []autopath.Event
+	// learning is the pod's first lookup, while the server learns its
+	// walk (the one shown is the next).
+	learning resolv.Result
+	trustFor time.Duration
 }
 
 func runResolve(cmd *cobra.Command, s streams, f *resolveFlags, name string) error {
@@ -168,7 +172,12 @@ func runResolve(cmd *cobra.Command, s streams, f *resolveFlags, name string) err
 			if err != nil {
 				return usageError(fmt.Errorf("--server-autopath: %w", err))
 			}
-			st.autopath = &resolveAutopath{without: res}
+			st.autopath = &resolveAutopath{without: res, trustFor: autopath.DefaultTrustFor}
+			// The server expands a pod's walks once it has seen the pod
+			// walk on its own: the first lookup teaches it, the next
+			// shows what autopath does for that pod.
+			st.autopath.learning = resolv.SimulateView(v, name, st.model, m.Answer)
+			m.Events = nil
 			res = resolv.SimulateView(v, name, st.model, m.Answer)
 			st.autopath.events = m.Events
 		}
@@ -504,9 +513,12 @@ type resolveJSON struct {
 // without it, and what the server did with each question it could have
 // expanded (an NXDOMAIN of the cluster zone).
 type resolveJSONAutopath struct {
-	QueriesWithout int                    `json:"queries_without"`
-	Saved          int                    `json:"saved"`
-	Questions      []resolveJSONAutopathQ `json:"questions"`
+	QueriesWithout int `json:"queries_without"`
+	// QueriesFirst is the pod's first lookup, while the server learns
+	// its walk (queries is the next one's).
+	QueriesFirst int                    `json:"queries_first"`
+	Saved        int                    `json:"saved"`
+	Questions    []resolveJSONAutopathQ `json:"questions"`
 }
 
 type resolveJSONAutopathQ struct {
@@ -573,7 +585,7 @@ func writeResolveJSON(w io.Writer, st *resolveSetup, r resolv.Result, live bool)
 		out.Queries = append(out.Queries, jq)
 	}
 	if ap := st.autopath; ap != nil {
-		out.Autopath = &resolveJSONAutopath{QueriesWithout: len(ap.without.Queries), Saved: len(ap.without.Queries) - len(r.Queries), Questions: []resolveJSONAutopathQ{}}
+		out.Autopath = &resolveJSONAutopath{QueriesWithout: len(ap.without.Queries), QueriesFirst: len(ap.learning.Queries), Saved: len(ap.without.Queries) - len(r.Queries), Questions: []resolveJSONAutopathQ{}}
 		for i := range ap.events {
 			ev := &ap.events[i]
 			if !ev.Considered {
@@ -619,6 +631,9 @@ func writeResolveAutopath(w io.Writer, st *resolveSetup, r resolv.Result) {
 	ap := st.autopath
 	without := len(ap.without.Queries)
 	fmt.Fprintf(w, "server autopath: %d queries instead of %d without it, %d saved\n", len(r.Queries), without, without-len(r.Queries))
+	if first := len(ap.learning.Queries); first != len(r.Queries) {
+		fmt.Fprintf(w, "  after the pod's first lookup in its namespace (%d queries), which shows the server the pod's own walk; again every %v\n", first, ap.trustFor)
+	}
 	walks, asked, outside := 0, 0, 0
 	for i := range ap.events {
 		ev := &ap.events[i]

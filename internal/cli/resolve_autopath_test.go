@@ -38,6 +38,7 @@ func TestResolveServerAutopath(t *testing.T) {
 		{"web.other: 2 questions", []string{"web.other"}, 2, 4, "", false},
 		{"a name with ndots dots: unchanged", []string{"a.b.c.d.e.f", "--upstream", "nxdomain"}, 0, 8, autopath.TooManyDots, true},
 		{"a custom search list: unchanged", []string{"www.example.com", "--search", "corp.example.com,example.net"}, 0, 6, "", false},
+		{"a custom search list that starts as the kubelet's: unchanged, its walk differs", []string{"www.example.com", "--search", "default.svc.cluster.local,corp.example"}, 0, 6, autopath.Differs, false},
 		{"a name under an existing Service: unchanged", []string{"web-2.web"}, 0, 8, autopath.UnderService, false},
 		{"a name of another namespace that is nowhere: unchanged, its second step guarded", []string{"x.other"}, 0, 8, autopath.SecondStep, false},
 	} {
@@ -102,6 +103,7 @@ func TestResolveServerAutopathText(t *testing.T) {
 		"server autopath",
 		"expanded: a CNAME to www.example.com. and its 1 record(s), step 4 of the walk",
 		"server autopath: 2 queries instead of 10 without it, 8 saved",
+		"after the pod's first lookup in its namespace (10 queries), which shows the server the pod's own walk; again every 10m0s",
 		"asking 8 name(s) itself, 4 of them outside the cluster zone (forwarded)",
 	} {
 		if code != 0 || !strings.Contains(out, want) {

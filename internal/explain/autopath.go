@@ -91,6 +91,9 @@ func (e *Explainer) addAutopath(r *Result, name string, qtype uint16) bool {
 	default:
 		c.Message = fmt.Sprintf("with autopath on, the server's walk for %s stops at %s (%s): the client gets this NXDOMAIN and walks on", name, o.Name, dns.RcodeToString[o.Rcode])
 	}
+	if ev.Learned {
+		c.Message += fmt.Sprintf(" (for a pod whose own walk the server has seen: a pod's first lookup in its namespace, and one every %v, is not expanded and shows the server the pod's search list)", autopath.DefaultTrustFor)
+	}
 	r.add(c)
 	sortCauses(r.Causes)
 	return true

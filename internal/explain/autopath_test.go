@@ -80,6 +80,11 @@ func TestExplainSaysWhatAutopathAnswers(t *testing.T) {
 			if c != nil && r.Rcode != "NXDOMAIN" {
 				t.Errorf("the verdict is not the cluster state's: %s", r.Rcode)
 			}
+			// An expansion is explained for a pod whose own walk the
+			// server has seen, and says so; a refusal needs no such note.
+			if learned := strings.Contains(tc.want, "step 1") || strings.Contains(tc.want, "forwarded"); c != nil && strings.Contains(c.Message, "for a pod whose own walk the server has seen") != learned {
+				t.Errorf("the note on learning (want %v): %s", learned, c.Message)
+			}
 		})
 	}
 	// Off: nothing.

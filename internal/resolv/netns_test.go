@@ -61,6 +61,10 @@ type nsRun struct {
 	// search domains its autopath is given.
 	Server     string   `json:"server,omitempty"`
 	NodeSearch []string `json:"nodeSearch,omitempty"`
+	// Warmup, when set, is a name the client looks up first (a pod's
+	// first lookup, which shows an autopath server its own walk); what
+	// the server, the upstream and autopath saw of it is left out.
+	Warmup string `json:"warmup,omitempty"`
 }
 
 var (
@@ -158,8 +162,9 @@ func runChild(specPath string) error {
 
 	rec := &recorder{}
 	var finish func(*nsResult)
+	reset := rec.reset
 	if r.Server != "" {
-		if finish, err = serveReal(r, dir, rec); err != nil {
+		if finish, reset, err = serveReal(r, dir, rec); err != nil {
 			return err
 		}
 	} else if err := serveFixture(r.Faults, rec); err != nil {
@@ -169,33 +174,15 @@ func runChild(specPath string) error {
 	var res nsResult
 	ctx, cancel := context.WithTimeout(context.Background(), 45*time.Second)
 	defer cancel()
-	switch r.Client {
-	case "probe":
-	case "go":
-		res.Output, res.Exit = lookupGo(ctx, r.Name)
-	default:
-		var cmd *exec.Cmd
-		switch r.Client {
-		case "getent-ahosts":
-			cmd = exec.CommandContext(ctx, "getent", "ahosts", r.Name)
-		case "getent-hosts":
-			cmd = exec.CommandContext(ctx, "getent", "hosts", r.Name)
-		case "musl-gai":
-			cmd = exec.CommandContext(ctx, r.Bin, r.Name)
-		case "musl-ghbn":
-			cmd = exec.CommandContext(ctx, r.Bin, r.Name, "gethostbyname")
-		default:
-			return fmt.Errorf("unknown client %q", r.Client)
+	if r.Warmup != "" {
+		if _, _, err := lookupWith(ctx, r, r.Warmup); err != nil {
+			return fmt.Errorf("warm-up lookup of %s: %w", r.Warmup, err)
 		}
-		out, err := cmd.CombinedOutput()
-		res.Output = string(out)
-		var ee *exec.ExitError
-		switch {
-		case errors.As(err, &ee):
-			res.Exit = ee.ExitCode()
-		case err != nil:
-			return err
-		}
+		time.Sleep(50 * time.Millisecond)
+		reset()
+	}
+	if res.Output, res.Exit, err = lookupWith(ctx, r, r.Name); err != nil {
+		return err
 	}
 	// Replies to parallel questions are all in by now; give stragglers
 	// (retries after the client gave up) a moment to be counted.
@@ -206,6 +193,38 @@ func runChild(specPath string) error {
 	}
 	b, _ := json.Marshal(res)
 	return os.WriteFile(r.Out, b, 0o644)
+}
+
+// lookupWith looks name up with r's client: what it printed and its exit
+// code.
+func lookupWith(ctx context.Context, r nsRun, name string) (string, int, error) {
+	var cmd *exec.Cmd
+	switch r.Client {
+	case "probe":
+		return "", 0, nil
+	case "go":
+		out, exit := lookupGo(ctx, name)
+		return out, exit, nil
+	case "getent-ahosts":
+		cmd = exec.CommandContext(ctx, "getent", "ahosts", name)
+	case "getent-hosts":
+		cmd = exec.CommandContext(ctx, "getent", "hosts", name)
+	case "musl-gai":
+		cmd = exec.CommandContext(ctx, r.Bin, name)
+	case "musl-ghbn":
+		cmd = exec.CommandContext(ctx, r.Bin, name, "gethostbyname")
+	default:
+		return "", 0, fmt.Errorf("unknown client %q", r.Client)
+	}
+	out, err := cmd.CombinedOutput()
+	var ee *exec.ExitError
+	switch {
+	case errors.As(err, &ee):
+		return string(out), ee.ExitCode(), nil
+	case err != nil:
+		return "", 0, err
+	}
+	return string(out), 0, nil
 }
 
 // serveFixture serves the fixture on 127.0.0.1:53 with the faults, until

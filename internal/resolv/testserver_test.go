@@ -58,6 +58,12 @@ func (r *recorder) ObserveQuery(q *server.QueryEvent) {
 	r.add(seen{Name: string(q.Name), Type: q.Qtype, Rcode: q.Rcode, Port: int(q.Remote.Port()), TCP: q.Transport == server.TCP, Start: q.Start})
 }
 
+func (r *recorder) reset() {
+	r.mu.Lock()
+	r.qs = nil
+	r.mu.Unlock()
+}
+
 func (r *recorder) list() []seen {
 	r.mu.Lock()
 	defer r.mu.Unlock()

@@ -248,6 +248,12 @@ type Expander interface {
 	// expanded. It runs on the query path: it must not block, and should
 	// not allocate. q is valid only during the call.
 	Expands(q *Question, snap *zone.Snapshot) bool
+	// Observe sees every question of a client (not the steps asked
+	// through Ask), canonical, before it is answered: a client's own walk
+	// tells the Expander whether its guess of the client's search list is
+	// right. It runs on the query path: it must not block, should not
+	// allocate, and must not keep name.
+	Observe(client netip.Addr, name string)
 }
 
 type expanderBox struct{ x Expander }

@@ -296,17 +296,21 @@ func (s *Server) respond(msg []byte, out []byte, t Transport, rp *request, canon
 	if snap == nil {
 		return r.errorResponse(out, dns.RcodeServerFailure, false, maxUDP)
 	}
+	// The name aliases the receive buffer: nothing below keeps it.
+	name := unsafe.String(unsafe.SliceData(r.canon), len(r.canon))
+	x := s.expander.Load()
+	if x != nil && !r.sub {
+		x.x.Observe(r.remote.Addr(), name)
+	}
 	if h := s.hosts.Load(); h != nil {
 		if resp, done := s.answerHosts(*h, r, out, t); done {
 			return resp
 		}
 	}
-	// The name aliases the receive buffer: LookupWire does not keep it.
-	name := unsafe.String(unsafe.SliceData(r.canon), len(r.canon))
 	ans := snap.LookupWire(name, r.qtype, zs)
 	r.zone = ans.Zone
 	if Expandable(ans) && !r.sub {
-		if x := s.expander.Load(); x != nil && s.synced.Load() {
+		if x != nil && s.synced.Load() {
 			var q Question
 			r.outsideQuestion(msg, t, &q)
 			q.Remote = r.remote
