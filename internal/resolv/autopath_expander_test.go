@@ -14,9 +14,9 @@ import (
 // resolv, which package autopath imports: they get their Expander from
 // here.
 func init() {
-	resolv.NewExpander = func(srv *server.Server, zones, nodeSearch []string, expanded func(int)) (server.Expander, error) {
+	resolv.NewExpander = func(srv *server.Server, zones, nodeSearch []string, trust bool, expanded func(int)) (server.Expander, error) {
 		// The guard outlives every namespace child.
-		return autopath.New(autopath.Config{Zones: zones, NodeSearch: nodeSearch, GuardFor: time.Minute, Recorder: savedFunc(expanded)}, srv)
+		return autopath.New(autopath.Config{Zones: zones, NodeSearch: nodeSearch, GuardFor: time.Minute, Recorder: savedFunc(expanded), Trust: trust}, srv)
 	}
 }
 

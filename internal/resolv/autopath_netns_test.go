@@ -39,14 +39,17 @@ const (
 	serverUpstream = "upstream"
 	// serverAutopath is serverUpstream with an autopath Expander.
 	serverAutopath = "autopath"
+	// serverAutopathTrusted trusts the client's search list to be the
+	// kubelet's without seeing it walk (--autopath-trust-client).
+	serverAutopathTrusted = "autopath-trusted"
 )
 
 // NewExpander makes the autopath Expander of srv, for the cluster zones and
-// the nodes' search domains, calling expanded with the questions each
-// expanded answer saved. The external test package sets it (package
+// the nodes' search domains, trusting every client or not, calling
+// expanded with the questions each expanded answer saved. The external test package sets it (package
 // autopath imports resolv, so these tests cannot import it); the namespace
 // child is this test binary, so it is set there too.
-var NewExpander func(srv *server.Server, zones, nodeSearch []string, expanded func(saved int)) (server.Expander, error)
+var NewExpander func(srv *server.Server, zones, nodeSearch []string, trust bool, expanded func(saved int)) (server.Expander, error)
 
 // autopathManifests is the cluster of the autopath runs: the pod asks from
 // prod, which has db and a headless Service peers without endpoints (a
@@ -157,11 +160,11 @@ func serveReal(r nsRun, dir string, rec *recorder) (finish func(*nsResult), rese
 	var saved []int
 	switch r.Server {
 	case serverUpstream:
-	case serverAutopath:
+	case serverAutopath, serverAutopathTrusted:
 		if NewExpander == nil {
 			return nil, nil, errors.New("NewExpander is not set (the external test package sets it)")
 		}
-		x, err := NewExpander(srv, zone.DefaultOptions().Zones, r.NodeSearch, func(n int) {
+		x, err := NewExpander(srv, zone.DefaultOptions().Zones, r.NodeSearch, r.Server == serverAutopathTrusted, func(n int) {
 			mu.Lock()
 			saved = append(saved, n)
 			mu.Unlock()
@@ -319,10 +322,12 @@ var apCases = []apCase{
 	{"a node domain the upstream refuses ends the walk: the client walks on its own", "www.example.test", apConf("us-east-2.compute.internal", apOpts), "us-east-2.compute.internal", sameQuestions, false},
 }
 
-// apRun is one client's runs of a case, without autopath and with it.
+// apRun is one client's runs of a case, without autopath and with it
+// (after the warm-up lookup), and for a firstOnly case, with autopath
+// trusting the client, as its first lookup.
 type apRun struct {
-	plain, auto       nsResult
-	plainErr, autoErr string
+	plain, auto, trusted          nsResult
+	plainErr, autoErr, trustedErr string
 }
 
 func runAutopathCases(t *testing.T, client, bin string) {
@@ -330,7 +335,10 @@ func runAutopathCases(t *testing.T, client, bin string) {
 	runs := make([]apRun, len(apCases))
 	var wg sync.WaitGroup
 	for i, c := range apCases {
-		for _, srv := range []string{serverUpstream, serverAutopath} {
+		for _, srv := range []string{serverUpstream, serverAutopath, serverAutopathTrusted} {
+			if srv == serverAutopathTrusted && c.want != firstOnly {
+				continue
+			}
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
@@ -338,11 +346,19 @@ func runAutopathCases(t *testing.T, client, bin string) {
 				defer func() { <-netnsSlots }()
 				// The pod's first lookup (of a name that walks the whole
 				// list) shows the server its walk; the case is the next,
-				// with or without autopath alike.
-				res, err := inNetnsErr(nsRun{Client: client, Name: c.name, Conf: c.conf, Bin: bin, Server: srv, NodeSearch: []string{c.node}, Warmup: apWarmup})
-				if srv == serverAutopath {
+				// with or without autopath alike. A trusting server
+				// expands the first lookup.
+				warmup := apWarmup
+				if srv == serverAutopathTrusted {
+					warmup = ""
+				}
+				res, err := inNetnsErr(nsRun{Client: client, Name: c.name, Conf: c.conf, Bin: bin, Server: srv, NodeSearch: []string{c.node}, Warmup: warmup})
+				switch srv {
+				case serverAutopath:
 					runs[i].auto, runs[i].autoErr = res, err
-				} else {
+				case serverAutopathTrusted:
+					runs[i].trusted, runs[i].trustedErr = res, err
+				default:
 					runs[i].plain, runs[i].plainErr = res, err
 				}
 			}()
@@ -353,6 +369,12 @@ func runAutopathCases(t *testing.T, client, bin string) {
 		t.Run(c.rule, func(t *testing.T) {
 			checkAutopathCase(t, client, c, runs[i])
 		})
+		if c.want == firstOnly {
+			t.Run(c.rule+", trusted, first lookup", func(t *testing.T) {
+				run := runs[i]
+				checkAutopathCase(t, client, c, apRun{plain: run.plain, plainErr: run.plainErr, auto: run.trusted, autoErr: run.trustedErr})
+			})
+		}
 	}
 }
 

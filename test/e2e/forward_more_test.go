@@ -412,8 +412,8 @@ func answeredWithin(t *testing.T, both []*dnsServer, name, want string, since ti
 
 // startKubeadmVariant runs CoreDNS, or clusterdns with --corefile, on the
 // kubeadm Corefile (as edit, if set, changes it) with its own ports, and
-// waits until it answers.
-func (e *environment) startKubeadmVariant(t *testing.T, name, up string, clusterdns bool, edit func(string) string) corefileServer {
+// waits until it answers; extra are more flags for clusterdns.
+func (e *environment) startKubeadmVariant(t *testing.T, name, up string, clusterdns bool, edit func(string) string, extra ...string) corefileServer {
 	t.Helper()
 	port, health, ready, metrics := freePortOn(e.dnsHost), freePort(), freePort(), freePort()
 	corefile := kubeadmCorefile(e.dnsHost, port, e.adminKubeconfig, up, health, ready, metrics)
@@ -427,7 +427,7 @@ func (e *environment) startKubeadmVariant(t *testing.T, name, up string, cluster
 	s := &dnsServer{name: name, addr: net.JoinHostPort(e.dnsHost, itoa(port)), health: fmt.Sprintf("http://127.0.0.1:%d", health), logs: &logBook{}}
 	bin, args := e.bins.CoreDNS, []string{"-conf", path}
 	if clusterdns {
-		bin, args = e.clusterdnsBin, []string{"serve", "--corefile", path, "--listen", s.addr, "--log-format", "json"}
+		bin, args = e.clusterdnsBin, append([]string{"serve", "--corefile", path, "--listen", s.addr, "--log-format", "json"}, extra...)
 	}
 	s.proc = &proc{Name: name, Bin: bin, Args: args, LogPath: e.path(name + ".log"), OnLine: s.logs.add}
 	if err := s.proc.Start(); err != nil {
