@@ -172,7 +172,7 @@ func (r *results) writeAutopath(w *mdWriter) {
 	w.p("## Autopath: short external names as glibc looks them up\n\n")
 	w.p("%d client pods of `%s` (created through the API, Running, with loopback pod IPs) each look up external names (`nN.bulk.example.test`, 3 dots: the whole search walk without autopath) one after the other "+
 		"with glibc's getaddrinfo as resolv models it (A and AAAA together, one search domain after the other), sent live from the pod's own address; %d round(s) of %.0f s per server. "+
-		"CoreDNS's autopath needs `pods verified` (a watch on every pod) and finds the pod by the query's source; clusterdns's reads the namespace from the question.\n\n", autopathPods, clientNS, r.cfg.rounds, r.cfg.seconds)
+		"CoreDNS's autopath needs `pods verified` (a watch on every pod) and finds the pod by the query's source; clusterdns's reads the namespace from the question, and expands a pod's walks once it has seen the pod walk on its own (its first lookup is not expanded).\n\n", autopathPods, clientNS, r.cfg.rounds, r.cfg.seconds)
 	w.p("| server | lookups/s | questions per lookup | lookups per CPU-second | failed |\n|---|---|---|---|---|\n")
 	for _, k := range apKinds {
 		a, ok := r.autopath[k]
