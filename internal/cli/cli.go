@@ -98,7 +98,7 @@ func newRoot(s streams) *cobra.Command {
 	}
 	// Every command inherits it: a flag that does not parse is a usage error.
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError(err) })
-	root.AddCommand(newServeCmd(s), newExplainCmd(s), newLintCmd(s), newResolveCmd(s), newProbeCmd(s), newCorefileCmd(s), newVersionCmd(s))
+	root.AddCommand(newServeCmd(s), newExplainCmd(s), newLintCmd(s), newResolveCmd(s), newProbeCmd(s), newCorefileCmd(s), newDoctorCmd(s), newVersionCmd(s))
 	return root
 }
 

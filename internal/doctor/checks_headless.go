@@ -1,0 +1,218 @@
+package doctor
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/clusterdns/clusterdns/internal/cluster"
+	"github.com/clusterdns/clusterdns/internal/explain"
+	"github.com/clusterdns/clusterdns/internal/kubeconv"
+	"github.com/clusterdns/clusterdns/internal/zone"
+	"github.com/miekg/dns"
+	corev1 "k8s.io/api/core/v1"
+)
+
+// state is the cluster as the record engine reads it (converted as the
+// live source converts it), built once.
+func (in *Input) state() *cluster.State {
+	in.stateOnce.Do(func() {
+		st := &cluster.State{}
+		for _, n := range in.Namespaces {
+			st.Namespaces = append(st.Namespaces, cluster.Namespace{Name: n.Name})
+		}
+		for i := range in.Services {
+			s, _ := kubeconv.Service(&in.Services[i])
+			st.Services = append(st.Services, s)
+		}
+		for i := range in.EndpointSlices {
+			if es, _ := kubeconv.EndpointSlice(&in.EndpointSlices[i]); es != nil {
+				st.EndpointSlices = append(st.EndpointSlices, *es)
+			}
+		}
+		for i := range in.Pods {
+			p, _ := kubeconv.Pod(&in.Pods[i])
+			st.Pods = append(st.Pods, p)
+		}
+		in.st = st
+	})
+	return in.st
+}
+
+// zoneOptions are the record engine's options the cluster DNS runs with:
+// its Corefile's kubernetes block, else the defaults.
+func (in *Input) zoneOptions() zone.Options {
+	if d := in.DNS(); d.Config != nil {
+		if b := clusterBlock(d.Config); b != nil {
+			return b.Kubernetes.ZoneOptions()
+		}
+	}
+	return zone.DefaultOptions()
+}
+
+// flowNode is where in the seed's flowchart a cause makes a name fail.
+func flowNode(code string) string {
+	switch code {
+	case explain.CodeServiceNotHeadless:
+		return "B"
+	case explain.CodeHeadlessNoPorts, explain.CodePortUnnamed, explain.CodePortNameNotFound, explain.CodePortProtocolMismatch:
+		return "F"
+	case explain.CodeEndpointSliceNoHostname, explain.CodePodNoHostname, explain.CodePodSubdomainMismatch,
+		explain.CodePodSubdomainServiceMissing, explain.CodeHostnameInvalid:
+		return "I"
+	case explain.CodePodNotReady, explain.CodeNoReadyEndpoints, explain.CodePodTerminating, explain.CodePodNoIP,
+		explain.CodePodNotScheduled, explain.CodeSelectorMatchesNoPods, explain.CodeSelectorlessNoEndpoints,
+		explain.CodeEndpointSlicePortMismatch, explain.CodePublishNotReadyInUse:
+		return "E"
+	}
+	return "A"
+}
+
+// symptomOf is the seed's symptom a cause explains.
+func symptomOf(code string, qtype uint16) string {
+	switch {
+	case qtype == dns.TypeSRV:
+		return SymptomNoSRV
+	case flowNode(code) == "I":
+		return SymptomNoPodName
+	case code == explain.CodePodNotReady:
+		return SymptomOneIP
+	}
+	return SymptomNXDOMAIN
+}
+
+// headlessName is one name the state implies for a headless Service.
+type headlessName struct {
+	name  string
+	qtype uint16
+}
+
+// namesOf are the names a headless Service implies: the Service's name,
+// an SRV name per named port, and a name per pod hostname (from its
+// EndpointSlices' hostnames and from pods whose subdomain is the
+// Service).
+func (in *Input) namesOf(s *corev1.Service, zoneName string) []headlessName {
+	base := s.Name + "." + s.Namespace + ".svc." + zoneName
+	names := []headlessName{{base, dns.TypeA}}
+	for _, p := range s.Spec.Ports {
+		if p.Name == "" {
+			continue
+		}
+		proto := strings.ToLower(string(p.Protocol))
+		if proto == "" {
+			proto = "tcp"
+		}
+		names = append(names, headlessName{"_" + p.Name + "._" + proto + "." + base, dns.TypeSRV})
+	}
+	hosts := map[string]bool{}
+	for _, es := range in.EndpointSlices {
+		if es.Namespace != s.Namespace || es.Labels["kubernetes.io/service-name"] != s.Name {
+			continue
+		}
+		for _, ep := range es.Endpoints {
+			if ep.Hostname != nil && *ep.Hostname != "" {
+				hosts[*ep.Hostname] = true
+			}
+		}
+	}
+	for _, p := range in.Pods {
+		if p.Namespace == s.Namespace && p.Spec.Subdomain == s.Name && p.Spec.Hostname != "" {
+			hosts[p.Spec.Hostname] = true
+		}
+	}
+	var hs []string
+	for h := range hosts {
+		hs = append(hs, h)
+	}
+	sort.Strings(hs)
+	for _, h := range hs {
+		names = append(names, headlessName{h + "." + base, dns.TypeA})
+	}
+	return names
+}
+
+// causeGroup is explain's causes of one code over every name.
+type causeGroup struct {
+	code, severity, fix string
+	messages            []string
+	objects             []string
+	names               []NameAt
+	symptoms            []string
+}
+
+func checkHeadless(ctx context.Context, in *Input, c *Check) {
+	if why := in.need(ResServices, ResEndpointSlices, ResPods, ResNamespaces); why != "" {
+		c.notRun(why)
+		return
+	}
+	opts := in.zoneOptions()
+	ex, err := explain.New(in.state(), opts)
+	if err != nil {
+		c.notRun("the record engine refused the options: " + err.Error())
+		return
+	}
+	zoneName := strings.TrimSuffix(opts.Zones[0], ".") + "."
+	var headless []*corev1.Service
+	for i := range in.Services {
+		s := &in.Services[i]
+		if s.Spec.ClusterIP == corev1.ClusterIPNone && in.inScope(s.Namespace) {
+			headless = append(headless, s)
+		}
+	}
+	groups := map[string]*causeGroup{}
+	var order []string
+	names, failing := 0, 0
+	for _, s := range headless {
+		if ctx.Err() != nil {
+			c.notRun("interrupted")
+			return
+		}
+		for _, n := range in.namesOf(s, zoneName) {
+			names++
+			r := ex.Explain(n.name, n.qtype)
+			bad := false
+			for _, cause := range r.Causes {
+				if cause.Severity == explain.SeverityInfo {
+					continue
+				}
+				bad = true
+				g, ok := groups[cause.Code]
+				if !ok {
+					g = &causeGroup{code: cause.Code, severity: cause.Severity, fix: cause.Fix}
+					groups[cause.Code] = g
+					order = append(order, cause.Code)
+				}
+				if cause.Severity == explain.SeverityError {
+					g.severity = explain.SeverityError
+				}
+				typ := dns.TypeToString[n.qtype]
+				g.messages = append(g.messages, fmt.Sprintf("%s %s: %s", n.name, typ, cause.Message))
+				// explain names objects "Kind ns/name"; the doctor "Kind/ns/name".
+				if obj := strings.Replace(cause.Object, " ", "/", 1); obj != "" && !slices.Contains(g.objects, obj) {
+					g.objects = append(g.objects, obj)
+				}
+				g.names = append(g.names, NameAt{Name: n.name, Type: typ, Node: flowNode(cause.Code)})
+				if sy := symptomOf(cause.Code, n.qtype); !slices.Contains(g.symptoms, sy) {
+					g.symptoms = append(g.symptoms, sy)
+				}
+			}
+			if bad {
+				failing++
+			}
+		}
+	}
+	c.Summary = fmt.Sprintf("%d headless Service(s), %d name(s) explained, %d with a problem", len(headless), names, failing)
+	for _, code := range order {
+		g := groups[code]
+		const shown = 20
+		evidence := g.messages[:min(len(g.messages), shown)]
+		if len(g.messages) > shown {
+			evidence = append(slices.Clone(evidence), fmt.Sprintf("... and %d more", len(g.messages)-shown))
+		}
+		c.add(Finding{Code: g.code, Severity: Severity(g.severity), Objects: g.objects,
+			Message:  fmt.Sprintf("%d name(s) (explain's cause %s): %s", len(g.messages), g.code, strings.SplitN(g.messages[0], ": ", 2)[1]),
+			Evidence: evidence, Fix: g.fix, Explains: g.symptoms, Names: g.names})
+	}
+}

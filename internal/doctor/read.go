@@ -1,0 +1,271 @@
+package doctor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/clusterdns/clusterdns/internal/cluster"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/client-go/kubernetes"
+)
+
+// SystemNamespace is where the cluster DNS runs.
+const SystemNamespace = "kube-system"
+
+// Input is what the doctor read from the cluster, once: every check looks
+// at the same objects. A resource it could not list is in Errs, and the
+// checks that need it do not run (and say why).
+type Input struct {
+	Host string
+	Now  time.Time
+	// Namespace, when set, narrows the workload checks (headless
+	// Services, clients) to one namespace.
+	Namespace string
+
+	Namespaces      []corev1.Namespace
+	Services        []corev1.Service
+	EndpointSlices  []discoveryv1.EndpointSlice
+	Pods            []corev1.Pod
+	Nodes           []corev1.Node
+	NetworkPolicies []networkingv1.NetworkPolicy
+	// Deployments, ReplicaSets, DaemonSets and ConfigMaps of the system
+	// namespace (the cluster DNS, its autoscaler, NodeLocal DNSCache).
+	Deployments []appsv1.Deployment
+	ReplicaSets []appsv1.ReplicaSet
+	DaemonSets  []appsv1.DaemonSet
+	ConfigMaps  []corev1.ConfigMap
+	// Events are the kubelet's DNSConfigForming warnings.
+	Events []corev1.Event
+
+	// Errs holds, per resource ("pods", "nodes", ...), why it could not
+	// be listed.
+	Errs map[string]error
+
+	// APIMetrics reads the API server's /metrics, PodMetrics a pod's
+	// through the pod proxy (nil: not reachable); Window is how far apart
+	// their two scrapes are (DefaultWindow when 0).
+	APIMetrics Sampler
+	PodMetrics func(namespace, pod string, port int) Sampler
+	Window     time.Duration
+
+	sampleOnce sync.Once
+	apiSample  *sampling
+	podSamples map[string]*sampling
+
+	dnsOnce   sync.Once
+	dns       *ClusterDNS
+	stateOnce sync.Once
+	st        *cluster.State
+}
+
+// Resources the doctor lists, as Errs keys.
+const (
+	ResNamespaces      = "namespaces"
+	ResServices        = "services"
+	ResEndpointSlices  = "endpointslices"
+	ResPods            = "pods"
+	ResNodes           = "nodes"
+	ResNetworkPolicies = "networkpolicies"
+	ResDeployments     = "deployments"
+	ResReplicaSets     = "replicasets"
+	ResDaemonSets      = "daemonsets"
+	ResConfigMaps      = "configmaps"
+	ResEvents          = "events"
+)
+
+// Read lists what the checks need through client, concurrently. It fails
+// only when the cluster cannot be read at all (the namespaces cannot be
+// listed for another reason than a permission); a resource it may not
+// list is recorded in Errs.
+func Read(ctx context.Context, client kubernetes.Interface, host string, progress func(string)) (*Input, error) {
+	in := &Input{Host: host, Now: time.Now(), Errs: map[string]error{}}
+	if progress == nil {
+		progress = func(string) {}
+	}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	list := func(res string, f func(context.Context) (int, error)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			n, err := f(ctx)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				in.Errs[res] = err
+				progress(fmt.Sprintf("listing %s: %v", res, err))
+				return
+			}
+			progress(fmt.Sprintf("listed %d %s", n, res))
+		}()
+	}
+	all := metav1.ListOptions{}
+	core, apps := client.CoreV1(), client.AppsV1()
+	list(ResNamespaces, func(ctx context.Context) (int, error) {
+		l, err := core.Namespaces().List(ctx, all)
+		if err == nil {
+			in.Namespaces = l.Items
+		}
+		return lenOf(l, err), err
+	})
+	list(ResServices, func(ctx context.Context) (int, error) {
+		l, err := core.Services("").List(ctx, all)
+		if err == nil {
+			in.Services = l.Items
+		}
+		return lenOf(l, err), err
+	})
+	list(ResEndpointSlices, func(ctx context.Context) (int, error) {
+		l, err := client.DiscoveryV1().EndpointSlices("").List(ctx, all)
+		if err == nil {
+			in.EndpointSlices = l.Items
+		}
+		return lenOf(l, err), err
+	})
+	list(ResPods, func(ctx context.Context) (int, error) {
+		l, err := core.Pods("").List(ctx, all)
+		if err == nil {
+			in.Pods = l.Items
+		}
+		return lenOf(l, err), err
+	})
+	list(ResNodes, func(ctx context.Context) (int, error) {
+		l, err := core.Nodes().List(ctx, all)
+		if err == nil {
+			in.Nodes = l.Items
+		}
+		return lenOf(l, err), err
+	})
+	list(ResNetworkPolicies, func(ctx context.Context) (int, error) {
+		l, err := client.NetworkingV1().NetworkPolicies("").List(ctx, all)
+		if err == nil {
+			in.NetworkPolicies = l.Items
+		}
+		return lenOf(l, err), err
+	})
+	list(ResDeployments, func(ctx context.Context) (int, error) {
+		l, err := apps.Deployments(SystemNamespace).List(ctx, all)
+		if err == nil {
+			in.Deployments = l.Items
+		}
+		return lenOf(l, err), err
+	})
+	list(ResReplicaSets, func(ctx context.Context) (int, error) {
+		l, err := apps.ReplicaSets(SystemNamespace).List(ctx, all)
+		if err == nil {
+			in.ReplicaSets = l.Items
+		}
+		return lenOf(l, err), err
+	})
+	list(ResDaemonSets, func(ctx context.Context) (int, error) {
+		l, err := apps.DaemonSets(SystemNamespace).List(ctx, all)
+		if err == nil {
+			in.DaemonSets = l.Items
+		}
+		return lenOf(l, err), err
+	})
+	list(ResConfigMaps, func(ctx context.Context) (int, error) {
+		l, err := core.ConfigMaps(SystemNamespace).List(ctx, all)
+		if err == nil {
+			in.ConfigMaps = l.Items
+		}
+		return lenOf(l, err), err
+	})
+	list(ResEvents, func(ctx context.Context) (int, error) {
+		l, err := core.Events("").List(ctx, metav1.ListOptions{FieldSelector: fields.OneTermEqualSelector("reason", "DNSConfigForming").String()})
+		if err == nil {
+			in.Events = l.Items
+		}
+		return lenOf(l, err), err
+	})
+	wg.Wait()
+	if err := in.Errs[ResNamespaces]; err != nil && !apierrors.IsForbidden(err) {
+		return nil, fmt.Errorf("reading the cluster at %s: %w", host, err)
+	}
+	return in, nil
+}
+
+// lenOf is the number of items of a list, without knowing its type.
+func lenOf(l interface{ GetResourceVersion() string }, err error) int {
+	if err != nil {
+		return 0
+	}
+	switch l := l.(type) {
+	case *corev1.NamespaceList:
+		return len(l.Items)
+	case *corev1.ServiceList:
+		return len(l.Items)
+	case *discoveryv1.EndpointSliceList:
+		return len(l.Items)
+	case *corev1.PodList:
+		return len(l.Items)
+	case *corev1.NodeList:
+		return len(l.Items)
+	case *networkingv1.NetworkPolicyList:
+		return len(l.Items)
+	case *appsv1.DeploymentList:
+		return len(l.Items)
+	case *appsv1.ReplicaSetList:
+		return len(l.Items)
+	case *appsv1.DaemonSetList:
+		return len(l.Items)
+	case *corev1.ConfigMapList:
+		return len(l.Items)
+	case *corev1.EventList:
+		return len(l.Items)
+	}
+	return 0
+}
+
+// APIServerMetrics reads the API server's own /metrics (the
+// nonResourceURL /metrics, get).
+func APIServerMetrics(client kubernetes.Interface) Sampler {
+	return func(ctx context.Context) ([]byte, error) {
+		return client.CoreV1().RESTClient().Get().AbsPath("/metrics").DoRaw(ctx)
+	}
+}
+
+// PodProxyMetrics reads a pod's /metrics through the API server's pod
+// proxy (pods/proxy, get).
+func PodProxyMetrics(client kubernetes.Interface) func(namespace, pod string, port int) Sampler {
+	return func(namespace, pod string, port int) Sampler {
+		return func(ctx context.Context) ([]byte, error) {
+			return client.CoreV1().Pods(namespace).ProxyGet("http", pod, strconv.Itoa(port), "metrics", nil).DoRaw(ctx)
+		}
+	}
+}
+
+// need says why a check cannot run without the resources: "" when all
+// were read.
+func (in *Input) need(resources ...string) string {
+	for _, r := range resources {
+		if err, ok := in.Errs[r]; ok {
+			if apierrors.IsForbidden(err) {
+				return fmt.Sprintf("no permission to list %s (%s)", r, shortErr(err))
+			}
+			return fmt.Sprintf("could not list %s: %s", r, shortErr(err))
+		}
+	}
+	return ""
+}
+
+func shortErr(err error) string {
+	var st apierrors.APIStatus
+	if errors.As(err, &st) {
+		return st.Status().Message
+	}
+	return err.Error()
+}
+
+// inScope reports whether namespace ns is in the workload checks' scope.
+func (in *Input) inScope(ns string) bool { return in.Namespace == "" || in.Namespace == ns }
