@@ -18,6 +18,7 @@ type doctorFlags struct {
 	verbose   bool
 	quiet     bool
 	window    time.Duration
+	servers   []string
 }
 
 func newDoctorCmd(s streams) *cobra.Command {
@@ -34,8 +35,11 @@ be across the caches, forwarding loops, readiness, lame duck, reverse
 fallthrough, max_concurrent, pods verified and autopath, the kube-dns
 endpoints, NetworkPolicies that block port 53); every headless Service's
 names, explained by the record engine (grouped by explain's cause codes);
-and the clients (hostNetwork pods on ClusterFirst, nameservers that bypass
-the cluster DNS, lint's ndots rule on the live pod specs).
+what each DNS pod (or --server) answers for them against the cluster state,
+so that one stale replica is named; the clients (hostNetwork pods on
+ClusterFirst, nameservers that bypass the cluster DNS, lint's ndots rule on
+the live pod specs); and, from two scrapes --metrics-window apart, the API
+server's LIST latency and each DNS pod's SERVFAIL rate and p99 latency.
 
 Every check ends ok, warn, fail, not run (with why: no permission, nothing
 to check) or crashed. Output: text (default), json (a stable schema, see
@@ -55,6 +59,7 @@ cluster cannot be read.`,
 	fl.StringVarP(&f.output, "output", "o", "text", "text, json, markdown or html")
 	fl.BoolVarP(&f.verbose, "verbose", "v", false, "text: also print info findings")
 	fl.BoolVarP(&f.quiet, "quiet", "q", false, "no progress on stderr")
+	fl.StringArrayVar(&f.servers, "server", nil, "ask this DNS server (host[:port]) what it answers, instead of each cluster DNS pod at its pod IP (which needs the doctor in the cluster, or routed pod IPs); repeatable")
 	fl.DurationVar(&f.window, "metrics-window", doctor.DefaultWindow, "how far apart the two scrapes of the API server's and the DNS pods' /metrics are (rates and quantiles without Prometheus)")
 	return cmd
 }
@@ -97,6 +102,13 @@ func runDoctor(cmd *cobra.Command, s streams, f *doctorFlags) error {
 		return usageError(err)
 	}
 	in.Namespace = f.namespace
+	for _, srv := range f.servers {
+		addr, err := resolveServerAddr(srv)
+		if err != nil {
+			return usageError(fmt.Errorf("--server: %w", err))
+		}
+		in.Servers = append(in.Servers, addr)
+	}
 	in.APIMetrics, in.PodMetrics, in.Window = doctor.APIServerMetrics(client), doctor.PodProxyMetrics(client), f.window
 	r := doctor.Run(ctx, in, doctor.Options{Progress: progress})
 	if err := write(r); err != nil {

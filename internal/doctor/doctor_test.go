@@ -4,11 +4,16 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"net"
+	"net/netip"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/clusterdns/clusterdns/internal/server"
+	"github.com/clusterdns/clusterdns/internal/zone"
 	"github.com/clusterdns/clusterdns/test/e2e/corefiles"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -42,6 +47,53 @@ type fixture struct {
 	// pod names one).
 	listSeconds, dnsLatency, servfail float64
 	pod                               string
+	// staleReplica names a DNS pod whose server answers an older state:
+	// app/web's second pod at its old address.
+	staleReplica string
+}
+
+// dnsServers runs a clusterdns server per DNS pod on loopback, answering
+// the fixture's state (staleReplica's an older one), and has the doctor
+// ask them instead of the pod IPs.
+func (c *fixture) dnsServers(t *testing.T, in *Input) {
+	t.Helper()
+	opts := in.zoneOptions()
+	now, err := zone.Build(in.state(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := *in.state()
+	old.EndpointSlices = slices.Clone(old.EndpointSlices)
+	for i, es := range old.EndpointSlices {
+		if es.Name == "web-xyz" {
+			eps := slices.Clone(es.Endpoints)
+			eps[1].Addresses = []netip.Addr{netip.MustParseAddr("10.244.9.99")}
+			old.EndpointSlices[i].Endpoints = eps
+		}
+	}
+	before, err := zone.Build(&old, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	addrs := map[string]string{}
+	for _, p := range in.DNS().Pods {
+		srv := server.New(server.Config{})
+		if p.Name == c.staleReplica {
+			srv.Swap(before, true)
+		} else {
+			srv.Swap(now, true)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		ready := make(chan string, 1)
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			srv.ListenAndServe(ctx, "127.0.0.1:0", func(udp, _ net.Addr) { ready <- udp.String() })
+		}()
+		t.Cleanup(func() { cancel(); <-done })
+		addrs[p.Name] = <-ready
+	}
+	in.PodDNSAddr = func(p *corev1.Pod) string { return addrs[p.Name] }
 }
 
 // histogramText is a Prometheus histogram of n observations of v seconds.
@@ -198,6 +250,7 @@ func (c *fixture) run(t *testing.T) *Report {
 		t.Fatal(err)
 	}
 	c.samplers(in)
+	c.dnsServers(t, in)
 	return Run(context.Background(), in, Options{})
 }
 
@@ -351,6 +404,8 @@ func TestEachProblemIsReported(t *testing.T) {
 				OwnerReferences: []metav1.OwnerReference{{Kind: "DaemonSet", Name: "agent", Controller: ptr(true)}}},
 				Spec: corev1.PodSpec{HostNetwork: true, DNSPolicy: corev1.DNSClusterFirst, Containers: []corev1.Container{{Name: "a", Image: "agent"}}}, Status: readyStatus("192.168.0.5", "a")})
 		}, "clients.dns-policy", "hostnetwork-clusterfirst", SeverityWarning, "DaemonSet/app/agent"},
+		{"one DNS replica answers an older state", func(c *fixture) { c.staleReplica = "coredns-5d78c9869d-bbbbb" },
+			"answers.dns-servers", "dns-replica-stale", SeverityError, "Pod/kube-system/coredns-5d78c9869d-bbbbb"},
 		{"LIST of what a cluster DNS watches is slow at the API server", func(c *fixture) { c.listSeconds = 3 },
 			"controlplane.list-latency", "apiserver-list-slow", SeverityWarning, "APIServer/"},
 		{"one DNS pod answers 5% SERVFAIL", func(c *fixture) { c.servfail, c.pod = 0.05, "coredns-5d78c9869d-bbbbb" },
@@ -456,5 +511,22 @@ func TestQuantileAsPrometheus(t *testing.T) {
 	}
 	if got := (histogram{}).quantile(0.99); !math.IsNaN(got) {
 		t.Errorf("no observations: %g", got)
+	}
+}
+
+// Acceptance: one stale replica is singled out by name; the replica that
+// agrees with the state is not reported.
+func TestOneStaleReplicaIsSingledOut(t *testing.T) {
+	c := healthy()
+	c.staleReplica = "coredns-5d78c9869d-aaaaa"
+	r := c.run(t)
+	chk := r.check("answers.dns-servers")
+	if chk.Status != StatusFail || len(chk.Findings) != 1 {
+		t.Fatalf("answers:\n%s", dump(r))
+	}
+	f := chk.Findings[0]
+	if f.Code != "dns-replica-stale" || len(f.Objects) != 1 || f.Objects[0] != "Pod/kube-system/coredns-5d78c9869d-aaaaa" ||
+		!strings.Contains(strings.Join(f.Evidence, "\n"), "10.244.9.99") {
+		t.Errorf("%+v", f)
 	}
 }

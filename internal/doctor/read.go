@@ -57,6 +57,11 @@ type Input struct {
 	APIMetrics Sampler
 	PodMetrics func(namespace, pod string, port int) Sampler
 	Window     time.Duration
+	// Servers, when set, are the DNS servers the answers check asks
+	// (host:port) instead of the DNS pods; PodDNSAddr, when set, is where
+	// a DNS pod is asked instead of its pod IP.
+	Servers    []string
+	PodDNSAddr func(*corev1.Pod) string
 
 	sampleOnce sync.Once
 	apiSample  *sampling
