@@ -30,6 +30,7 @@ import (
 	"testing"
 
 	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
@@ -848,7 +849,7 @@ func (objs *deployObjects) decode(t *testing.T, where string, doc []byte) {
 		return true
 	}
 	want := map[string]string{
-		"ServiceAccount": "v1", "Service": "v1", "Deployment": "apps/v1",
+		"ServiceAccount": "v1", "Service": "v1", "Deployment": "apps/v1", "Job": "batch/v1",
 		"ClusterRole": "rbac.authorization.k8s.io/v1", "ClusterRoleBinding": "rbac.authorization.k8s.io/v1",
 		"Kustomization": kustomizeV1, "Component": componentV1,
 	}
@@ -874,6 +875,11 @@ func (objs *deployObjects) decode(t *testing.T, where string, doc []byte) {
 		o := &appsv1.Deployment{}
 		if strict(o) {
 			objs.deployment, meta = o, metaObject{name: o.Name, namespace: o.Namespace, labels: o.Labels}
+		}
+	case "Job":
+		o := &batchv1.Job{}
+		if strict(o) {
+			meta = metaObject{name: o.Name, namespace: o.Namespace, labels: o.Labels}
 		}
 	case "ClusterRole":
 		o := &rbacv1.ClusterRole{}
@@ -1091,7 +1097,11 @@ func checkReadOnlyRole(t *testing.T, where string, r *rbacv1.ClusterRole) {
 				t.Errorf("%s: ClusterRole %s grants %q: only get, list and watch", where, r.Name, v)
 			}
 		}
-		if len(rule.NonResourceURLs) != 0 || len(rule.ResourceNames) != 0 ||
+		// A non-resource URL is allowed when it is one exact path read
+		// with get (the doctor's /metrics of the API server).
+		exactURLs := !slices.ContainsFunc(rule.NonResourceURLs, func(u string) bool { return strings.Contains(u, "*") }) &&
+			(len(rule.NonResourceURLs) == 0 || slices.Equal(rule.Verbs, []string{"get"}) && len(rule.Resources) == 0)
+		if !exactURLs || len(rule.ResourceNames) != 0 ||
 			slices.Contains(rule.APIGroups, "*") || slices.Contains(rule.Resources, "*") {
 			t.Errorf("%s: ClusterRole %s: rule %+v is wider than named resources", where, r.Name, rule)
 		}

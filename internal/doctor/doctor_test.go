@@ -55,7 +55,7 @@ type fixture struct {
 // dnsServers runs a clusterdns server per DNS pod on loopback, answering
 // the fixture's state (staleReplica's an older one), and has the doctor
 // ask them instead of the pod IPs.
-func (c *fixture) dnsServers(t *testing.T, in *Input) {
+func (c *fixture) dnsServers(t testing.TB, in *Input) {
 	t.Helper()
 	opts := in.zoneOptions()
 	now, err := zone.Build(in.state(), opts)
