@@ -83,7 +83,7 @@ func (in *Input) StartSampling(ctx context.Context) {
 		port := d.metricsPort()
 		for _, p := range d.Pods {
 			if p.Status.Phase == corev1.PodRunning {
-				in.podSamples[p.Name] = startSampling(ctx, in.PodMetrics(p.Namespace, p.Name, port), window)
+				in.podSamples[p.Name] = startSampling(ctx, in.PodMetrics(p, port), window)
 			}
 		}
 	})
@@ -190,14 +190,12 @@ func checkDNSMetrics(ctx context.Context, in *Input, c *Check) {
 		delta := total - s.first.counter("coredns_dns_responses_total", nil)
 		sf := s.second.counter("coredns_dns_responses_total", map[string]string{"rcode": "SERVFAIL"})
 		dsf := sf - s.first.counter("coredns_dns_responses_total", map[string]string{"rcode": "SERVFAIL"})
-		hTotal := s.second.histogram("coredns_dns_request_duration_seconds", nil)
-		h := hTotal.minus(s.first.histogram("coredns_dns_request_duration_seconds", nil))
+		h := s.second.histogram("coredns_dns_request_duration_seconds", nil).minus(s.first.histogram("coredns_dns_request_duration_seconds", nil))
 		over := fmt.Sprintf("over %v", s.second.At.Sub(s.first.At).Round(time.Second))
 		if delta <= 0 {
-			delta, dsf, h, over = total, sf, hTotal, "since the pod started (no query in the window)"
-		}
-		if delta <= 0 {
-			parts = append(parts, n+": no queries")
+			// The counters since the pod started hold its start (SERVFAIL
+			// before the first sync): only a window says what it does now.
+			parts = append(parts, fmt.Sprintf("%s: no query %s (%.0f since it started, %.0f of them SERVFAIL)", n, over, total, sf))
 			continue
 		}
 		share := dsf / delta

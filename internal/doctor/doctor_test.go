@@ -137,7 +137,8 @@ func (c *fixture) samplers(in *Input) {
 		}
 		return []byte(b.String()), nil
 	}
-	in.PodMetrics = func(ns, pod string, port int) Sampler {
+	in.PodMetrics = func(p *corev1.Pod, port int) Sampler {
+		pod := p.Name
 		return func(context.Context) ([]byte, error) {
 			n := next(pod)
 			lat, share := 0.0005, 0.0

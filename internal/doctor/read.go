@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net"
+	"net/http"
 	"strconv"
 	"sync"
 	"time"
@@ -52,10 +55,10 @@ type Input struct {
 	Errs map[string]error
 
 	// APIMetrics reads the API server's /metrics, PodMetrics a pod's
-	// through the pod proxy (nil: not reachable); Window is how far apart
-	// their two scrapes are (DefaultWindow when 0).
+	// (nil: not reachable); Window is how far apart their two scrapes are
+	// (DefaultWindow when 0).
 	APIMetrics Sampler
-	PodMetrics func(namespace, pod string, port int) Sampler
+	PodMetrics func(pod *corev1.Pod, port int) Sampler
 	Window     time.Duration
 	// Servers, when set, are the DNS servers the answers check asks
 	// (host:port) instead of the DNS pods; PodDNSAddr, when set, is where
@@ -240,12 +243,32 @@ func APIServerMetrics(client kubernetes.Interface) Sampler {
 	}
 }
 
-// PodProxyMetrics reads a pod's /metrics through the API server's pod
-// proxy (pods/proxy, get).
-func PodProxyMetrics(client kubernetes.Interface) func(namespace, pod string, port int) Sampler {
-	return func(namespace, pod string, port int) Sampler {
+// PodMetricsVia reads a pod's /metrics through the API server's pod proxy
+// (pods/proxy, get), and, when that fails, at the pod's IP directly (the
+// doctor in the cluster; an API server refuses to proxy to some
+// addresses, loopback and link-local ones).
+func PodMetricsVia(client kubernetes.Interface) func(pod *corev1.Pod, port int) Sampler {
+	direct := &http.Client{Timeout: 5 * time.Second}
+	return func(pod *corev1.Pod, port int) Sampler {
 		return func(ctx context.Context) ([]byte, error) {
-			return client.CoreV1().Pods(namespace).ProxyGet("http", pod, strconv.Itoa(port), "metrics", nil).DoRaw(ctx)
+			body, err := client.CoreV1().Pods(pod.Namespace).ProxyGet("http", pod.Name, strconv.Itoa(port), "metrics", nil).DoRaw(ctx)
+			if err == nil || pod.Status.PodIP == "" {
+				return body, err
+			}
+			url := "http://" + net.JoinHostPort(pod.Status.PodIP, strconv.Itoa(port)) + "/metrics"
+			req, rerr := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+			if rerr != nil {
+				return nil, err
+			}
+			resp, derr := direct.Do(req)
+			if derr != nil {
+				return nil, fmt.Errorf("through the pod proxy: %s; at %s: %w", shortErr(err), url, derr)
+			}
+			defer resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				return nil, fmt.Errorf("through the pod proxy: %s; at %s: %s", shortErr(err), url, resp.Status)
+			}
+			return io.ReadAll(io.LimitReader(resp.Body, 64<<20))
 		}
 	}
 }

@@ -107,6 +107,9 @@ func Questions(snap *zone.Snapshot, t Target) ([]zone.Question, error) {
 	}
 	for _, k := range keys {
 		for _, z := range zones {
+			if strings.HasSuffix(z, "in-addr.arpa.") || strings.HasSuffix(z, "ip6.arpa.") {
+				continue // a reverse zone holds no service names
+			}
 			base := schema.Service(k[1], k[0], z)
 			add(zone.Question{Name: base, Type: dns.TypeA})
 			add(zone.Question{Name: base, Type: dns.TypeAAAA})

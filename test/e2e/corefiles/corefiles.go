@@ -27,10 +27,11 @@ type Kubeadm struct {
 	Pods string
 	// Upstream is forward's TO (an address or a resolv.conf).
 	Upstream string
-	// Health, Ready and Metrics are ports on 127.0.0.1 for health, ready
-	// and prometheus; 0 leaves kubeadm's (the plugins' defaults, and
-	// prometheus :9153).
+	// Health, Ready and Metrics are ports on Host (127.0.0.1 when "") for
+	// health, ready and prometheus; 0 leaves kubeadm's (the plugins'
+	// defaults, and prometheus :9153).
 	Health, Ready, Metrics int
+	Host                   string
 	// Lameduck is health's lameduck (kubeadm's 5s; 0: none).
 	Lameduck time.Duration
 	// Reload is the reload line ("reload" when ""); NoReload drops it.
@@ -58,11 +59,15 @@ func (k Kubeadm) String() string {
 	if reload == "" {
 		reload = "reload"
 	}
+	host := k.Host
+	if host == "" {
+		host = "127.0.0.1"
+	}
 	at := func(p int) string {
 		if p == 0 {
 			return ""
 		}
-		return fmt.Sprintf(" 127.0.0.1:%d", p)
+		return fmt.Sprintf(" %s:%d", host, p)
 	}
 	var b strings.Builder
 	line := func(format string, args ...any) { fmt.Fprintf(&b, "    "+format+"\n", args...) }
