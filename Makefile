@@ -26,7 +26,7 @@ e2e:
 # Benchmark against CoreDNS 1.14.2, a minimal Go responder (the ceiling) and
 # Knot DNS on a real control plane; writes bench/RESULTS.md (see bench/).
 # bench-quick is the developer's variant (under 3 minutes), printed only.
-.PHONY: bench bench-quick
+.PHONY: bench bench-quick bench-doctor
 bench:
 	bash bench/setup.sh
 	go run ./bench -out bench/RESULTS.md
@@ -34,6 +34,12 @@ bench:
 bench-quick:
 	bash bench/setup.sh
 	go run ./bench -quick
+
+# bench-doctor (about 2 minutes): clusterdns doctor against the real API
+# server at 2,000 Services and 20,000 pods (issue 15's scale); printed.
+bench-doctor:
+	bash bench/setup.sh
+	go run ./bench -only doctor
 
 # Soak (not in CI): 30 minutes of serve under a well-behaved load (dnsperf
 # at 80% of the UDP rate it measures first, TCP clients, a UDP prober) and

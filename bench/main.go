@@ -9,7 +9,7 @@
 //
 // Flags: -quick, -out FILE, -rounds N, -seconds S, -keep (keep the work
 // directory), -only LIST (comma-separated phases: throughput, latency, forward, autopath,
-// large, tcp, prog, memory, metrics).
+// large, tcp, prog, memory, metrics, doctor).
 package main
 
 import (
@@ -49,7 +49,7 @@ func main() {
 	flag.Float64Var(&c.seconds, "seconds", 0, "seconds per dnsperf run (default 6, quick 3)")
 	flag.BoolVar(&c.keep, "keep", false, "keep the work directory (logs, zone files, query files)")
 	flag.BoolVar(&c.hold, "hold", false, "set up, start every server, print their addresses and wait for SIGINT (for profiling)")
-	flag.StringVar(&only, "only", "", "comma-separated phases to run (throughput,latency,large,tcp,forward,autopath,prog,memory)")
+	flag.StringVar(&only, "only", "", "comma-separated phases to run (throughput,latency,large,tcp,forward,autopath,prog,memory,doctor)")
 	flag.Parse()
 	if c.rounds == 0 {
 		c.rounds = 3

@@ -44,6 +44,8 @@ type results struct {
 	autopath    map[string]apResult
 	autopathMem *apMemory
 
+	doctor *doctorResult
+
 	zoneReport, zoneHeapTop, zoneCPUTop string
 }
 
@@ -173,6 +175,7 @@ func (r *results) markdown() string {
 	r.writeForward(&w)
 	r.writeAutopath(&w)
 	r.writeProgramming(&w)
+	r.writeDoctor(&w)
 	r.writeLimits(&w)
 	return w.String()
 }
@@ -224,6 +227,7 @@ func (r *results) writeTargets(w *mdWriter) {
 	r.metricsCostTarget(w)
 	r.forwardTargets(w)
 	r.autopathMemoryTarget(w)
+	r.doctorTarget(w)
 	w.p("\n")
 }
 

@@ -15,13 +15,16 @@ import (
 // large is the healthy cluster plus services Services of pods pods each,
 // one in five headless with hostnames (a StatefulSet's), in 20
 // namespaces.
-func large(services, pods int) *fixture {
+func large(services, pods int) *fixture { return largeIn(services, pods, 20) }
+
+// largeIn is large with the Services spread over nss namespaces.
+func largeIn(services, pods, nss int) *fixture {
 	c := healthy()
-	for n := range 20 {
+	for n := range nss {
 		c.objects = append(c.objects, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("ns-%d", n)}})
 	}
 	for s := range services {
-		ns, name := fmt.Sprintf("ns-%d", s%20), fmt.Sprintf("svc-%d", s)
+		ns, name := fmt.Sprintf("ns-%d", s%nss), fmt.Sprintf("svc-%d", s)
 		headless := s%5 == 0
 		svc := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns},
 			Spec: corev1.ServiceSpec{Selector: map[string]string{"app": name}, Ports: []corev1.ServicePort{{Name: "http", Port: 80, Protocol: corev1.ProtocolTCP}}}}
@@ -76,5 +79,20 @@ func BenchmarkDoctor2000Services(b *testing.B) {
 		}
 		b.ReportMetric(read.Seconds(), "read-s")
 		b.ReportMetric(time.Since(start).Seconds(), "total-s")
+	}
+}
+
+// BenchmarkHeadlessFewNamespaces is the headless check where namespaces
+// hold thousands of pods each (the benchmark's state: 4 namespaces).
+func BenchmarkHeadlessFewNamespaces(b *testing.B) {
+	c := largeIn(2000, 10, 4)
+	client := fake.NewClientset(c.objects...)
+	in, err := Read(context.Background(), client, "https://bench", nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		var chk Check
+		checkHeadless(context.Background(), in, &chk)
 	}
 }

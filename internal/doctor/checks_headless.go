@@ -13,6 +13,7 @@ import (
 	"github.com/clusterdns/clusterdns/internal/zone"
 	"github.com/miekg/dns"
 	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
 )
 
 // state is the cluster as the record engine reads it (converted as the
@@ -87,15 +88,17 @@ func symptomOf(code string, qtype uint16) string {
 type headlessName struct {
 	name  string
 	qtype uint16
+	// pod: a per-pod name, explained only when it does not resolve.
+	pod bool
 }
 
 // namesOf are the names a headless Service implies: the Service's name,
 // an SRV name per named port, and a name per pod hostname (from its
 // EndpointSlices' hostnames and from pods whose subdomain is the
-// Service).
-func (in *Input) namesOf(s *corev1.Service, zoneName string) []headlessName {
+// Service), with idx the state indexed by Service.
+func namesOf(s *corev1.Service, zoneName string, idx *headlessIndex) []headlessName {
 	base := s.Name + "." + s.Namespace + ".svc." + zoneName
-	names := []headlessName{{base, dns.TypeA}}
+	names := []headlessName{{base, dns.TypeA, false}}
 	for _, p := range s.Spec.Ports {
 		if p.Name == "" {
 			continue
@@ -104,23 +107,19 @@ func (in *Input) namesOf(s *corev1.Service, zoneName string) []headlessName {
 		if proto == "" {
 			proto = "tcp"
 		}
-		names = append(names, headlessName{"_" + p.Name + "._" + proto + "." + base, dns.TypeSRV})
+		names = append(names, headlessName{"_" + p.Name + "._" + proto + "." + base, dns.TypeSRV, false})
 	}
+	k := s.Namespace + "/" + s.Name
 	hosts := map[string]bool{}
-	for _, es := range in.EndpointSlices {
-		if es.Namespace != s.Namespace || es.Labels["kubernetes.io/service-name"] != s.Name {
-			continue
-		}
+	for _, es := range idx.slices[k] {
 		for _, ep := range es.Endpoints {
 			if ep.Hostname != nil && *ep.Hostname != "" {
 				hosts[*ep.Hostname] = true
 			}
 		}
 	}
-	for _, p := range in.Pods {
-		if p.Namespace == s.Namespace && p.Spec.Subdomain == s.Name && p.Spec.Hostname != "" {
-			hosts[p.Spec.Hostname] = true
-		}
+	for _, h := range idx.subdomain[k] {
+		hosts[h] = true
 	}
 	var hs []string
 	for h := range hosts {
@@ -128,9 +127,32 @@ func (in *Input) namesOf(s *corev1.Service, zoneName string) []headlessName {
 	}
 	sort.Strings(hs)
 	for _, h := range hs {
-		names = append(names, headlessName{h + "." + base, dns.TypeA})
+		names = append(names, headlessName{h + "." + base, dns.TypeA, true})
 	}
 	return names
+}
+
+// headlessIndex is the state by Service: its EndpointSlices, and the
+// hostnames of the pods whose subdomain it is.
+type headlessIndex struct {
+	slices    map[string][]*discoveryv1.EndpointSlice
+	subdomain map[string][]string
+}
+
+func (in *Input) headlessIndex() *headlessIndex {
+	idx := &headlessIndex{slices: map[string][]*discoveryv1.EndpointSlice{}, subdomain: map[string][]string{}}
+	for i := range in.EndpointSlices {
+		es := &in.EndpointSlices[i]
+		k := es.Namespace + "/" + es.Labels[discoveryv1.LabelServiceName]
+		idx.slices[k] = append(idx.slices[k], es)
+	}
+	for _, p := range in.Pods {
+		if p.Spec.Subdomain != "" && p.Spec.Hostname != "" {
+			k := p.Namespace + "/" + p.Spec.Subdomain
+			idx.subdomain[k] = append(idx.subdomain[k], p.Spec.Hostname)
+		}
+	}
+	return idx
 }
 
 // causeGroup is explain's causes of one code over every name.
@@ -154,6 +176,16 @@ func checkHeadless(ctx context.Context, in *Input, c *Check) {
 		return
 	}
 	zoneName := strings.TrimSuffix(opts.Zones[0], ".") + "."
+	// A per-pod name that resolves is not explained: explaining one costs
+	// what its Service's endpoints cost, and a Service of thousands of
+	// pods would cost that many times over. The whole state's snapshot
+	// says which resolve.
+	full, err := zone.Build(in.state(), opts)
+	if err != nil {
+		c.notRun("the record engine refused the options: " + err.Error())
+		return
+	}
+	idx := in.headlessIndex()
 	var headless []*corev1.Service
 	for i := range in.Services {
 		s := &in.Services[i]
@@ -169,8 +201,13 @@ func checkHeadless(ctx context.Context, in *Input, c *Check) {
 			c.notRun("interrupted")
 			return
 		}
-		for _, n := range in.namesOf(s, zoneName) {
+		for _, n := range namesOf(s, zoneName, idx) {
 			names++
+			if n.pod {
+				if a := full.Lookup(n.name, n.qtype); a.Rcode == dns.RcodeSuccess && len(a.Answer) > 0 {
+					continue
+				}
+			}
 			r := ex.Explain(n.name, n.qtype)
 			bad := false
 			for _, cause := range r.Causes {

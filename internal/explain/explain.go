@@ -15,6 +15,7 @@ import (
 	"net/netip"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/clusterdns/clusterdns/internal/autopath"
 	"github.com/clusterdns/clusterdns/internal/cluster"
@@ -171,7 +172,16 @@ type Explainer struct {
 	// on, built when first needed.
 	autopath *autopath.Config
 	full     *zone.Snapshot
+
+	// snaps keeps the last sub-state snapshots built (snapshot), by the
+	// services and pod namespaces they hold: explaining every name of a
+	// Service (doctor) builds its snapshot once, not once per name.
+	mu    sync.Mutex
+	snaps map[string]*zone.Snapshot
 }
+
+// maxSnaps bounds the snapshots kept.
+const maxSnaps = 16
 
 // New indexes a state for explanations with the zone options the server uses.
 func New(state *cluster.State, opts zone.Options) (*Explainer, error) {
@@ -246,6 +256,25 @@ func appendOnce(s []string, v string) []string {
 // services holding the address), so its answers equal those of the whole
 // cluster's snapshot.
 func (e *Explainer) snapshot(svcKeys []string, podNS []string) *zone.Snapshot {
+	id := strings.Join(svcKeys, ",") + "|" + strings.Join(podNS, ",")
+	e.mu.Lock()
+	snap, ok := e.snaps[id]
+	e.mu.Unlock()
+	if ok {
+		return snap
+	}
+	snap = e.build(svcKeys, podNS)
+	e.mu.Lock()
+	if e.snaps == nil || len(e.snaps) >= maxSnaps {
+		e.snaps = map[string]*zone.Snapshot{}
+	}
+	e.snaps[id] = snap
+	e.mu.Unlock()
+	return snap
+}
+
+// build builds the snapshot of snapshot.
+func (e *Explainer) build(svcKeys []string, podNS []string) *zone.Snapshot {
 	sub := &cluster.State{Namespaces: e.state.Namespaces}
 	seen := map[string]bool{}
 	for _, k := range svcKeys {
