@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"sort"
 	"strings"
 
 	"github.com/clusterdns/clusterdns/internal/cluster"
@@ -13,7 +12,6 @@ import (
 	"github.com/clusterdns/clusterdns/internal/zone"
 	"github.com/miekg/dns"
 	corev1 "k8s.io/api/core/v1"
-	discoveryv1 "k8s.io/api/discovery/v1"
 )
 
 // state is the cluster as the record engine reads it (converted as the
@@ -84,77 +82,6 @@ func symptomOf(code string, qtype uint16) string {
 	return SymptomNXDOMAIN
 }
 
-// headlessName is one name the state implies for a headless Service.
-type headlessName struct {
-	name  string
-	qtype uint16
-	// pod: a per-pod name, explained only when it does not resolve.
-	pod bool
-}
-
-// namesOf are the names a headless Service implies: the Service's name,
-// an SRV name per named port, and a name per pod hostname (from its
-// EndpointSlices' hostnames and from pods whose subdomain is the
-// Service), with idx the state indexed by Service.
-func namesOf(s *corev1.Service, zoneName string, idx *headlessIndex) []headlessName {
-	base := s.Name + "." + s.Namespace + ".svc." + zoneName
-	names := []headlessName{{base, dns.TypeA, false}}
-	for _, p := range s.Spec.Ports {
-		if p.Name == "" {
-			continue
-		}
-		proto := strings.ToLower(string(p.Protocol))
-		if proto == "" {
-			proto = "tcp"
-		}
-		names = append(names, headlessName{"_" + p.Name + "._" + proto + "." + base, dns.TypeSRV, false})
-	}
-	k := s.Namespace + "/" + s.Name
-	hosts := map[string]bool{}
-	for _, es := range idx.slices[k] {
-		for _, ep := range es.Endpoints {
-			if ep.Hostname != nil && *ep.Hostname != "" {
-				hosts[*ep.Hostname] = true
-			}
-		}
-	}
-	for _, h := range idx.subdomain[k] {
-		hosts[h] = true
-	}
-	var hs []string
-	for h := range hosts {
-		hs = append(hs, h)
-	}
-	sort.Strings(hs)
-	for _, h := range hs {
-		names = append(names, headlessName{h + "." + base, dns.TypeA, true})
-	}
-	return names
-}
-
-// headlessIndex is the state by Service: its EndpointSlices, and the
-// hostnames of the pods whose subdomain it is.
-type headlessIndex struct {
-	slices    map[string][]*discoveryv1.EndpointSlice
-	subdomain map[string][]string
-}
-
-func (in *Input) headlessIndex() *headlessIndex {
-	idx := &headlessIndex{slices: map[string][]*discoveryv1.EndpointSlice{}, subdomain: map[string][]string{}}
-	for i := range in.EndpointSlices {
-		es := &in.EndpointSlices[i]
-		k := es.Namespace + "/" + es.Labels[discoveryv1.LabelServiceName]
-		idx.slices[k] = append(idx.slices[k], es)
-	}
-	for _, p := range in.Pods {
-		if p.Spec.Subdomain != "" && p.Spec.Hostname != "" {
-			k := p.Namespace + "/" + p.Spec.Subdomain
-			idx.subdomain[k] = append(idx.subdomain[k], p.Spec.Hostname)
-		}
-	}
-	return idx
-}
-
 // causeGroup is explain's causes of one code over every name.
 type causeGroup struct {
 	code, severity, fix string
@@ -185,7 +112,7 @@ func checkHeadless(ctx context.Context, in *Input, c *Check) {
 		c.notRun("the record engine refused the options: " + err.Error())
 		return
 	}
-	idx := in.headlessIndex()
+
 	var headless []*corev1.Service
 	for i := range in.Services {
 		s := &in.Services[i]
@@ -201,14 +128,20 @@ func checkHeadless(ctx context.Context, in *Input, c *Check) {
 			c.notRun("interrupted")
 			return
 		}
-		for _, n := range namesOf(s, zoneName, idx) {
+		qs, err := ex.ServiceQuestions(s.Namespace, s.Name)
+		if err != nil {
+			continue // not in the engine's state (converting it failed)
+		}
+		base := strings.ToLower(s.Name + "." + s.Namespace + ".svc." + zoneName)
+		for _, n := range qs {
 			names++
-			if n.pod {
-				if a := full.Lookup(n.name, n.qtype); a.Rcode == dns.RcodeSuccess && len(a.Answer) > 0 {
+			perPod := (n.Type == dns.TypeA || n.Type == dns.TypeAAAA) && n.Name != base
+			if perPod {
+				if a := full.Lookup(n.Name, n.Type); a.Rcode == dns.RcodeSuccess && len(a.Answer) > 0 {
 					continue
 				}
 			}
-			r := ex.Explain(n.name, n.qtype)
+			r := ex.Explain(n.Name, n.Type)
 			bad := false
 			for _, cause := range r.Causes {
 				if cause.Severity == explain.SeverityInfo {
@@ -224,14 +157,14 @@ func checkHeadless(ctx context.Context, in *Input, c *Check) {
 				if cause.Severity == explain.SeverityError {
 					g.severity = explain.SeverityError
 				}
-				typ := dns.TypeToString[n.qtype]
-				g.messages = append(g.messages, fmt.Sprintf("%s %s: %s", n.name, typ, cause.Message))
+				typ := dns.TypeToString[n.Type]
+				g.messages = append(g.messages, fmt.Sprintf("%s %s: %s", n.Name, typ, cause.Message))
 				// explain names objects "Kind ns/name"; the doctor "Kind/ns/name".
 				if obj := strings.Replace(cause.Object, " ", "/", 1); obj != "" && !slices.Contains(g.objects, obj) {
 					g.objects = append(g.objects, obj)
 				}
-				g.names = append(g.names, NameAt{Name: n.name, Type: typ, Node: flowNode(cause.Code)})
-				if sy := symptomOf(cause.Code, n.qtype); !slices.Contains(g.symptoms, sy) {
+				g.names = append(g.names, NameAt{Name: n.Name, Type: typ, Node: flowNode(cause.Code)})
+				if sy := symptomOf(cause.Code, n.Type); !slices.Contains(g.symptoms, sy) {
 					g.symptoms = append(g.symptoms, sy)
 				}
 			}

@@ -397,6 +397,9 @@ func TestEachProblemIsReported(t *testing.T) {
 							PodSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"k8s-app": "kube-dns"}}}},
 						Ports: []networkingv1.NetworkPolicyPort{{Protocol: ptr(corev1.ProtocolUDP), Port: ptr(intstr.FromInt32(53))}}}}}})
 		}, "config.network-policy", "netpol-blocks-dns", SeverityWarning, "NetworkPolicy/app/dns-udp"},
+		{"a headless Service's port without a name (no SRV record)", func(c *fixture) {
+			get[*corev1.Service](c, "web").Spec.Ports[0].Name = ""
+		}, "headless.names", "port-unnamed", SeverityError, "Service/app/web"},
 		{"a StatefulSet pod without its hostname in the EndpointSlice", func(c *fixture) {
 			get[*discoveryv1.EndpointSlice](c, "web-xyz").Endpoints[1].Hostname = nil
 		}, "headless.names", "endpointslice-missing-hostname", SeverityError, ""},

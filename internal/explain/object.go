@@ -35,6 +35,30 @@ func (q *questions) add(name string, qtype uint16) {
 	}
 }
 
+// Question is a name and a type.
+type Question struct {
+	Name string
+	Type uint16
+}
+
+// ServiceQuestions are the names a Service should have, as ExplainObject
+// asks them: its name, its SRV names (an unnamed port's too, to say why it
+// has none), a per-pod name for each endpoint the engine names and each
+// selected pod with a hostname, its PTRs.
+func (e *Explainer) ServiceQuestions(ns, name string) ([]Question, error) {
+	svc := e.services[key(ns, name)]
+	if svc == nil {
+		return nil, fmt.Errorf("no Service %s/%s in the cluster state", ns, name)
+	}
+	var qs questions
+	e.serviceQuestions(&qs, svc)
+	out := make([]Question, len(qs.list))
+	for i, q := range qs.list {
+		out[i] = Question{Name: q.name, Type: q.qtype}
+	}
+	return out, nil
+}
+
 // ExplainObject lists every name a Service or Pod should have and explains
 // each (kind "service" or "pod").
 func (e *Explainer) ExplainObject(kind, ns, objName string) ([]*Result, error) {
