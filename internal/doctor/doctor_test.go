@@ -212,7 +212,10 @@ func healthy() *fixture {
 			TargetRef: &corev1.ObjectReference{Kind: "Pod", Name: name, Namespace: "app"}})
 	}
 	add(&discoveryv1.EndpointSlice{ObjectMeta: metav1.ObjectMeta{Name: "web-xyz", Namespace: "app",
-		Labels: map[string]string{"kubernetes.io/service-name": "web"}}, AddressType: discoveryv1.AddressTypeIPv4, Endpoints: eps,
+		Labels:      map[string]string{"kubernetes.io/service-name": "web", discoveryv1.LabelManagedBy: "endpointslice-controller.k8s.io"},
+		Annotations: map[string]string{corev1.EndpointsLastChangeTriggerTime: time.Now().Add(-2 * time.Second).Format(time.RFC3339Nano)},
+		ManagedFields: []metav1.ManagedFieldsEntry{{Manager: "kube-controller-manager", Operation: metav1.ManagedFieldsOperationUpdate,
+			Time: ptr(metav1.NewTime(time.Now().Add(-time.Second)))}}}, AddressType: discoveryv1.AddressTypeIPv4, Endpoints: eps,
 		Ports: []discoveryv1.EndpointPort{{Name: ptr("http"), Port: ptr(int32(80)), Protocol: ptr(corev1.ProtocolTCP)}}})
 	return c
 }
@@ -397,6 +400,11 @@ func TestEachProblemIsReported(t *testing.T) {
 							PodSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"k8s-app": "kube-dns"}}}},
 						Ports: []networkingv1.NetworkPolicyPort{{Protocol: ptr(corev1.ProtocolUDP), Port: ptr(intstr.FromInt32(53))}}}}}})
 		}, "config.network-policy", "netpol-blocks-dns", SeverityWarning, "NetworkPolicy/app/dns-udp"},
+		{"the EndpointSlice controller published a change 20 s late", func(c *fixture) {
+			es := get[*discoveryv1.EndpointSlice](c, "web-xyz")
+			es.Annotations[corev1.EndpointsLastChangeTriggerTime] = time.Now().Add(-25 * time.Second).Format(time.RFC3339Nano)
+			es.ManagedFields[0].Time = ptr(metav1.NewTime(time.Now().Add(-5 * time.Second)))
+		}, "controlplane.endpointslice-lag", "endpointslice-lag", SeverityWarning, "EndpointSlice/app/web-xyz"},
 		{"a headless Service's port without a name (no SRV record)", func(c *fixture) {
 			get[*corev1.Service](c, "web").Spec.Ports[0].Name = ""
 		}, "headless.names", "port-unnamed", SeverityError, "Service/app/web"},

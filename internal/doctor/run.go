@@ -42,6 +42,7 @@ var checks = []checkDef{
 	{"headless.names", GroupHeadless, "every headless Service's names", checkHeadless},
 	{"clients.dns-policy", GroupClients, "workloads' DNS policy and nameservers", checkDNSPolicy},
 	{"clients.ndots", GroupClients, "what workloads' resolver settings cost", checkNdots},
+	{"controlplane.endpointslice-lag", GroupControlPlane, "how soon the EndpointSlice controller publishes a change", checkSliceLag},
 	{"answers.dns-servers", GroupAnswers, "what each DNS server answers, against the cluster state", checkAnswers},
 	// The metric checks run last: their second scrapes come a window
 	// after the first, taken when the run starts.

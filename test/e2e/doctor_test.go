@@ -56,10 +56,11 @@ const (
 // clusterdns replica cut from the API server while the StatefulSet grows
 // (what the servers answer: one stale replica, named); a hostNetwork pod
 // on ClusterFirst (clients); SERVFAILs from the clusterdns replica while
-// the doctor samples its metrics (metrics). The control plane group is
-// not seeded (a real API server here answers LISTs in milliseconds); it
-// must read its /metrics and say so. Each seeded problem is reported with
-// its code and object.
+// the doctor samples its metrics (metrics); an EndpointSlice written 30 s
+// after its change (the control plane; its LIST latency is not seeded: a
+// real API server here answers LISTs in milliseconds, and the doctor must
+// read its /metrics and say so). Each seeded problem is reported with its
+// code and object.
 func TestDoctorOnTheControlPlane(t *testing.T) {
 	e := need(t)
 	if _, err := exec.LookPath("ip"); err != nil || os.Geteuid() != 0 {
@@ -273,6 +274,18 @@ func TestDoctorOnTheControlPlane(t *testing.T) {
 	if _, err := sys.Pods(doctorNS).Create(ctx, agent, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
+	// A change the EndpointSlice controller published 30 s late: a slice
+	// of a selectorless Service written as the controller writes them,
+	// with the change's time 30 s before the write.
+	e.createService(t, doctorNS, "lagged", []corev1.ServicePort{svcPort("http", 80, "80")}, headless, noSelector)
+	lagged := &discoveryv1.EndpointSlice{ObjectMeta: metav1.ObjectMeta{Name: "lagged-1", Namespace: doctorNS,
+		Labels:      map[string]string{discoveryv1.LabelServiceName: "lagged", discoveryv1.LabelManagedBy: "endpointslice-controller.k8s.io"},
+		Annotations: map[string]string{corev1.EndpointsLastChangeTriggerTime: time.Now().Add(-30 * time.Second).UTC().Format(time.RFC3339Nano)}},
+		AddressType: discoveryv1.AddressTypeIPv4, Endpoints: []discoveryv1.Endpoint{{Addresses: []string{"10.244.251.1"}, Conditions: discoveryv1.EndpointConditions{Ready: ptr(true)}}},
+		Ports: []discoveryv1.EndpointPort{{Name: ptr("http"), Port: ptr(int32(80)), Protocol: ptr(corev1.ProtocolTCP)}}}
+	if _, err := e.cs.DiscoveryV1().EndpointSlices(doctorNS).Create(ctx, lagged, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
 	// SERVFAILs from the clusterdns replica while the doctor samples.
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
@@ -297,6 +310,7 @@ func TestDoctorOnTheControlPlane(t *testing.T) {
 	}
 	for _, want := range []struct{ check, code, object string }{
 		{"dns.restarts", "dns-oomkilled", "Pod/kube-system/" + podA},
+		{"controlplane.endpointslice-lag", "endpointslice-lag", "EndpointSlice/" + doctorNS + "/lagged-1"},
 		{"config.staleness", "stale-answers", "ConfigMap kube-system/coredns"},
 		{"config.max-concurrent", "forward-unbounded", "ConfigMap kube-system/coredns"},
 		{"headless.names", "pod-not-ready", ""},
