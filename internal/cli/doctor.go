@@ -3,6 +3,7 @@ package cli
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/clusterdns/clusterdns/internal/doctor"
@@ -19,6 +20,7 @@ type doctorFlags struct {
 	quiet     bool
 	window    time.Duration
 	servers   []string
+	dnsVia    string
 }
 
 func newDoctorCmd(s streams) *cobra.Command {
@@ -60,6 +62,7 @@ cluster cannot be read.`,
 	fl.BoolVarP(&f.verbose, "verbose", "v", false, "text: also print info findings")
 	fl.BoolVarP(&f.quiet, "quiet", "q", false, "no progress on stderr")
 	fl.StringArrayVar(&f.servers, "server", nil, "ask this DNS server (host[:port]) what it answers, instead of each cluster DNS pod at its pod IP (which needs the doctor in the cluster, or routed pod IPs); repeatable")
+	fl.StringVar(&f.dnsVia, "dns-via", "auto", "how the answers check reaches each DNS pod: auto (its pod IP, else a port-forward through the API server, over TCP: a laptop), direct (the pod IP only) or port-forward")
 	fl.DurationVar(&f.window, "metrics-window", doctor.DefaultWindow, "how far apart the two scrapes of the API server's and the DNS pods' /metrics are (rates and quantiles without Prometheus)")
 	return cmd
 }
@@ -73,6 +76,9 @@ func runDoctor(cmd *cobra.Command, s streams, f *doctorFlags) error {
 	}[f.output]
 	if write == nil {
 		return usageError(fmt.Errorf("--output %q: want text, json, markdown or html", f.output))
+	}
+	if !slices.Contains([]string{"auto", "direct", "port-forward"}, f.dnsVia) {
+		return usageError(fmt.Errorf("--dns-via %q: want auto, direct or port-forward", f.dnsVia))
 	}
 	if f.kube.context != "" && f.kube.kubeconfig == "" {
 		return usageError(errors.New("--context needs --kubeconfig"))
@@ -109,7 +115,13 @@ func runDoctor(cmd *cobra.Command, s streams, f *doctorFlags) error {
 		}
 		in.Servers = append(in.Servers, addr)
 	}
-	in.APIMetrics, in.PodMetrics, in.Window = doctor.APIServerMetrics(client), doctor.PodProxyMetrics(client), f.window
+	in.APIMetrics, in.PodMetrics, in.Window = doctor.APIServerMetrics(client), doctor.PodMetricsVia(client), f.window
+	switch f.dnsVia {
+	case "auto":
+		in.PortForward = doctor.PortForwarder(cfg, client)
+	case "port-forward":
+		in.PortForward, in.ForwardOnly = doctor.PortForwarder(cfg, client), true
+	}
 	r := doctor.Run(ctx, in, doctor.Options{Progress: progress})
 	if err := write(r); err != nil {
 		return err

@@ -47,6 +47,7 @@ func TestDoctorUsage(t *testing.T) {
 	}{
 		{[]string{"doctor", "-o", "yaml", "--kubeconfig", "x"}, `--output "yaml"`},
 		{[]string{"doctor", "--context", "c"}, "--context needs --kubeconfig"},
+		{[]string{"doctor", "--dns-via", "carrier-pigeon", "--kubeconfig", "x"}, `--dns-via "carrier-pigeon"`},
 		{[]string{"doctor", "extra"}, "unknown command"},
 	} {
 		code, _, errOut := runCLI(t, tc.args...)

@@ -29,6 +29,10 @@ const probeTimeout = 2 * time.Second
 type dnsTarget struct {
 	name, addr string
 	object     string
+	// pod, for a DNS pod, and its DNS port: when its IP does not answer,
+	// it is asked through a port-forward (TCP).
+	pod  *corev1.Pod
+	port int
 }
 
 // dnsPort is the DNS container's port for UDP 53 (the one named dns).
@@ -63,7 +67,7 @@ func (in *Input) targets(d *ClusterDNS) []dnsTarget {
 		if in.PodDNSAddr != nil {
 			addr = in.PodDNSAddr(p)
 		}
-		out = append(out, dnsTarget{name: p.Name, addr: addr, object: podObj(p)})
+		out = append(out, dnsTarget{name: p.Name, addr: addr, object: podObj(p), pod: p, port: d.dnsPort()})
 	}
 	return out
 }
@@ -85,6 +89,8 @@ type serverAnswers struct {
 	t           dnsTarget
 	unreachable string
 	drifts      []probe.Check
+	// forwarded: asked through a port-forward.
+	forwarded bool
 }
 
 func checkAnswers(ctx context.Context, in *Input, c *Check) {
@@ -124,13 +130,16 @@ func checkAnswers(ctx context.Context, in *Input, c *Check) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			results[i] = askServer(ctx, t, snap, qs)
+			results[i] = in.askServer(ctx, t, snap, qs)
 		}()
 	}
 	wg.Wait()
-	reachable, clean := 0, 0
+	reachable, clean, forwarded := 0, 0, 0
 	var unreachable []string
 	for _, r := range results {
+		if r.forwarded {
+			forwarded++
+		}
 		switch {
 		case r.unreachable != "":
 			unreachable = append(unreachable, r.t.name+": "+r.unreachable)
@@ -143,6 +152,9 @@ func checkAnswers(ctx context.Context, in *Input, c *Check) {
 	}
 	c.Summary = fmt.Sprintf("%d of %d question(s) on %d headless Service(s) asked of %d server(s): %d answered as the cluster state says, %d did not, %d unreachable",
 		len(qs), len(all), len(services), len(targets), clean, reachable-clean, len(unreachable))
+	if forwarded > 0 {
+		c.Summary += fmt.Sprintf(" (%d through a port-forward)", forwarded)
+	}
 	if reachable == 0 {
 		c.notRun("no DNS server could be reached from here (" + strings.Join(unreachable, "; ") + "); run the doctor in a pod, or give --server")
 		return
@@ -193,17 +205,33 @@ func checkAnswers(ctx context.Context, in *Input, c *Check) {
 // askServer asks t every question; a drift is asked again a second
 // later, and only a lasting one is kept (the cluster may have moved while
 // the doctor read it).
-func askServer(ctx context.Context, t dnsTarget, snap *zone.Snapshot, qs []zone.Question) serverAnswers {
+func (in *Input) askServer(ctx context.Context, t dnsTarget, snap *zone.Snapshot, qs []zone.Question) serverAnswers {
 	r := serverAnswers{t: t}
 	if len(qs) == 0 {
 		return r
 	}
-	first := probe.Ask(t.addr, time.Second, qs[0].Name, qs[0].Type, snap.Lookup(qs[0].Name, qs[0].Type))
+	p := &probe.Prober{Server: t.addr, Timeout: probeTimeout}
+	first := probe.Check{Kind: probe.KindError, Error: "not asked (--dns-via port-forward)"}
+	if !in.ForwardOnly || t.pod == nil {
+		first = probe.Ask(t.addr, time.Second, qs[0].Name, qs[0].Type, snap.Lookup(qs[0].Name, qs[0].Type))
+	}
+	if first.Kind == probe.KindError && t.pod != nil && in.PortForward != nil {
+		// The pod IP is not routed here (a laptop): through the API
+		// server's port-forward, over TCP.
+		addr, stop, err := in.PortForward(ctx, t.pod, t.port)
+		if err != nil {
+			r.unreachable = fmt.Sprintf("at %s: %s; through a port-forward: %s", t.addr, first.Error, shortErr(err))
+			return r
+		}
+		defer stop()
+		r.t.addr, r.forwarded = addr+" (port-forward to "+t.addr+")", true
+		p = &probe.Prober{Server: addr, Timeout: probeTimeout, TCP: true}
+		first = probe.AskTCP(addr, 5*time.Second, qs[0].Name, qs[0].Type, snap.Lookup(qs[0].Name, qs[0].Type))
+	}
 	if first.Kind == probe.KindError {
 		r.unreachable = first.Error
 		return r
 	}
-	p := &probe.Prober{Server: t.addr, Timeout: probeTimeout}
 	rep := p.Run(ctx, snap, qs)
 	var again []zone.Question
 	for _, ch := range rep.Checks {

@@ -50,6 +50,9 @@ type fixture struct {
 	// staleReplica names a DNS pod whose server answers an older state:
 	// app/web's second pod at its old address.
 	staleReplica string
+	// forwarded: the DNS pods' IPs do not answer; they are reached
+	// through PortForward (to their servers' TCP addresses).
+	forwarded bool
 }
 
 // dnsServers runs a clusterdns server per DNS pod on loopback, answering
@@ -75,7 +78,7 @@ func (c *fixture) dnsServers(t testing.TB, in *Input) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	addrs := map[string]string{}
+	addrs, tcpAddrs := map[string]string{}, map[string]string{}
 	for _, p := range in.DNS().Pods {
 		srv := server.New(server.Config{})
 		if p.Name == c.staleReplica {
@@ -84,16 +87,26 @@ func (c *fixture) dnsServers(t testing.TB, in *Input) {
 			srv.Swap(now, true)
 		}
 		ctx, cancel := context.WithCancel(context.Background())
-		ready := make(chan string, 1)
+		ready := make(chan [2]string, 1)
 		done := make(chan struct{})
 		go func() {
 			defer close(done)
-			srv.ListenAndServe(ctx, "127.0.0.1:0", func(udp, _ net.Addr) { ready <- udp.String() })
+			srv.ListenAndServe(ctx, "127.0.0.1:0", func(udp, tcp net.Addr) { ready <- [2]string{udp.String(), tcp.String()} })
 		}()
 		t.Cleanup(func() { cancel(); <-done })
-		addrs[p.Name] = <-ready
+		a := <-ready
+		addrs[p.Name], tcpAddrs[p.Name] = a[0], a[1]
 	}
 	in.PodDNSAddr = func(p *corev1.Pod) string { return addrs[p.Name] }
+	if c.forwarded {
+		in.PodDNSAddr = func(*corev1.Pod) string { return "127.0.0.1:1" } // refused
+		in.PortForward = func(_ context.Context, p *corev1.Pod, port int) (string, func(), error) {
+			if port != 53 {
+				return "", nil, fmt.Errorf("port %d, want the DNS port", port)
+			}
+			return tcpAddrs[p.Name], func() {}, nil
+		}
+	}
 }
 
 // histogramText is a Prometheus histogram of n observations of v seconds.
@@ -540,5 +553,18 @@ func TestOneStaleReplicaIsSingledOut(t *testing.T) {
 	if f.Code != "dns-replica-stale" || len(f.Objects) != 1 || f.Objects[0] != "Pod/kube-system/coredns-5d78c9869d-aaaaa" ||
 		!strings.Contains(strings.Join(f.Evidence, "\n"), "10.244.9.99") {
 		t.Errorf("%+v", f)
+	}
+}
+
+// A DNS pod whose IP does not answer (the doctor on a laptop) is asked
+// through a port-forward, over TCP; the stale one is still named.
+func TestAnswersThroughPortForward(t *testing.T) {
+	c := healthy()
+	c.staleReplica, c.forwarded = "coredns-5d78c9869d-bbbbb", true
+	r := c.run(t)
+	chk := r.check("answers.dns-servers")
+	if !strings.Contains(chk.Summary, "(2 through a port-forward)") || len(chk.Findings) != 1 || chk.Findings[0].Code != "dns-replica-stale" ||
+		chk.Findings[0].Objects[0] != "Pod/kube-system/coredns-5d78c9869d-bbbbb" {
+		t.Errorf("answers:\n%s", dump(r))
 	}
 }

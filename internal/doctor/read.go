@@ -65,6 +65,14 @@ type Input struct {
 	// a DNS pod is asked instead of its pod IP.
 	Servers    []string
 	PodDNSAddr func(*corev1.Pod) string
+	// PortForward, when set, forwards a local port to a pod's TCP port
+	// through the API server (pods/portforward) and returns the local
+	// address and how to stop it: a DNS pod whose IP is not routed here
+	// is asked through it.
+	PortForward func(ctx context.Context, pod *corev1.Pod, port int) (addr string, stop func(), err error)
+	// ForwardOnly asks every DNS pod through PortForward, without trying
+	// its IP first.
+	ForwardOnly bool
 
 	sampleOnce sync.Once
 	apiSample  *sampling

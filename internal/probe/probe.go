@@ -127,6 +127,9 @@ func Questions(snap *zone.Snapshot, t Target) ([]zone.Question, error) {
 type Prober struct {
 	Server  string
 	Timeout time.Duration
+	// TCP asks over TCP only (a server reached through a port-forward,
+	// which carries no UDP).
+	TCP bool
 }
 
 // Run asks every question and compares it with the snapshot's answer.
@@ -146,6 +149,9 @@ func (p *Prober) Run(ctx context.Context, snap *zone.Snapshot, qs []zone.Questio
 }
 
 func (p *Prober) check(snap *zone.Snapshot, q zone.Question) Check {
+	if p.TCP {
+		return AskTCP(p.Server, p.Timeout, q.Name, q.Type, snap.Lookup(q.Name, q.Type))
+	}
 	return Ask(p.Server, p.Timeout, q.Name, q.Type, snap.Lookup(q.Name, q.Type))
 }
 
@@ -153,6 +159,15 @@ func (p *Prober) check(snap *zone.Snapshot, q zone.Question) Check {
 // 1232 bytes, again over TCP when the answer is truncated) and compares its
 // answer with the engine's, without TTLs. A zero timeout is 2 s.
 func Ask(server string, timeout time.Duration, name string, qtype uint16, want *zone.Answer) Check {
+	return ask(server, "udp", timeout, name, qtype, want)
+}
+
+// AskTCP is Ask over TCP only.
+func AskTCP(server string, timeout time.Duration, name string, qtype uint16, want *zone.Answer) Check {
+	return ask(server, "tcp", timeout, name, qtype, want)
+}
+
+func ask(server, network string, timeout time.Duration, name string, qtype uint16, want *zone.Answer) Check {
 	c := Check{Name: name, Type: dns.TypeToString[qtype], Rcode: dns.RcodeToString[want.Rcode], Expected: []string{}, Got: []string{}}
 	for _, rec := range want.Answer {
 		c.Expected = append(c.Expected, rdata(rec.RR))
@@ -164,9 +179,9 @@ func Ask(server string, timeout time.Duration, name string, qtype uint16, want *
 	if timeout == 0 {
 		timeout = 2 * time.Second
 	}
-	cl := &dns.Client{Timeout: timeout}
+	cl := &dns.Client{Net: network, Timeout: timeout}
 	resp, _, err := cl.Exchange(m, server)
-	if err == nil && resp.Truncated {
+	if err == nil && resp.Truncated && network == "udp" {
 		cl.Net = "tcp"
 		resp, _, err = cl.Exchange(m, server)
 	}

@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"slices"
@@ -27,6 +29,8 @@ import (
 	discoveryv1 "k8s.io/api/discovery/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/httpstream"
+	"k8s.io/apimachinery/pkg/util/httpstream/spdy"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/util/retry"
 )
@@ -322,6 +326,21 @@ func TestDoctorOnTheControlPlane(t *testing.T) {
 			t.Errorf("%s does not report %s on %q", want.check, want.code, want.object)
 		}
 	}
+	// From a laptop the pod IPs are not routed: through the API server's
+	// port-forward (a kubelet's, played here), the same replica is named.
+	if startPortForwardKubelet(t, e) {
+		fr, _ := runDoctorJSON(t, e, "1s", "--dns-via", "port-forward")
+		c := findCheck(fr, "answers.dns-servers")
+		t.Logf("through port-forwards: %s %s%s", c.Status, c.Summary, c.Why)
+		if !strings.Contains(c.Summary, "2 through a port-forward") {
+			t.Errorf("the DNS pods were not asked through port-forwards: %s", c.Summary)
+		}
+		if !hasFinding(fr, "answers.dns-servers", "dns-replica-stale", "Pod/kube-system/"+podB) || hasFinding(fr, "answers.dns-servers", "dns-replica-stale", "Pod/kube-system/"+podA) {
+			t.Errorf("through port-forwards, the stale replica is not named alone:\n%s", reportLines(fr))
+		}
+	} else if required() {
+		t.Error("the kubelet's port 10250 is taken: the port-forward path was not checked")
+	}
 	// The stale replica alone is named: the CoreDNS replica answers as the
 	// state says.
 	if hasFinding(r, "answers.dns-servers", "dns-replica-stale", "Pod/kube-system/"+podA) {
@@ -355,9 +374,9 @@ func servfailUpstream(t *testing.T) string {
 
 // runDoctorJSON runs `clusterdns doctor -o json` on the test cluster's
 // app namespace and returns its report and exit code.
-func runDoctorJSON(t *testing.T, e *environment, window string) (*doctor.Report, int) {
+func runDoctorJSON(t *testing.T, e *environment, window string, extra ...string) (*doctor.Report, int) {
 	t.Helper()
-	cmd := exec.Command(e.clusterdnsBin, "doctor", "--kubeconfig", e.adminKubeconfig, "--namespace", doctorNS, "-o", "json", "-q", "--metrics-window", window)
+	cmd := exec.Command(e.clusterdnsBin, append([]string{"doctor", "--kubeconfig", e.adminKubeconfig, "--namespace", doctorNS, "-o", "json", "-q", "--metrics-window", window}, extra...)...)
 	var out, errOut bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errOut
 	err := cmd.Run()
@@ -497,4 +516,81 @@ func (p *tcpProxy) cut() {
 		c.Close()
 	}
 	p.cons = nil
+}
+
+// startPortForwardKubelet serves what a kubelet serves for `kubectl
+// port-forward` (and the API server's pods/portforward proxies to it): on
+// the node's address and the kubelet's port, HTTPS, the SPDY port-forward
+// protocol (portforward.k8s.io: a pair of streams, error and data, per
+// request ID and port), the data stream joined to the pod's IP and port.
+// It returns false when the kubelet's port is taken.
+func startPortForwardKubelet(t *testing.T, e *environment) bool {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:10250")
+	if err != nil {
+		return false
+	}
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		parts := strings.Split(strings.Trim(r.URL.Path, "/"), "/")
+		if len(parts) != 3 || parts[0] != "portForward" {
+			http.NotFound(w, r)
+			return
+		}
+		pod, err := e.cs.CoreV1().Pods(parts[1]).Get(r.Context(), parts[2], metav1.GetOptions{})
+		if err != nil || pod.Status.PodIP == "" {
+			http.Error(w, fmt.Sprintf("pod %s/%s: no IP (%v)", parts[1], parts[2], err), http.StatusNotFound)
+			return
+		}
+		if _, err := httpstream.Handshake(r, w, []string{"portforward.k8s.io"}); err != nil {
+			return
+		}
+		streams := make(chan httpstream.Stream, 8)
+		conn := spdy.NewResponseUpgrader().UpgradeResponse(w, r, func(s httpstream.Stream, _ <-chan struct{}) error {
+			streams <- s
+			return nil
+		})
+		if conn == nil {
+			return
+		}
+		defer conn.Close()
+		pending := map[string][2]httpstream.Stream{} // request ID: error, data
+		for {
+			select {
+			case <-conn.CloseChan():
+				return
+			case s := <-streams:
+				id := s.Headers().Get(corev1.PortForwardRequestIDHeader)
+				p := pending[id]
+				if s.Headers().Get(corev1.StreamType) == corev1.StreamTypeError {
+					p[0] = s
+				} else {
+					p[1] = s
+				}
+				pending[id] = p
+				if p[0] == nil || p[1] == nil {
+					continue
+				}
+				delete(pending, id)
+				go func() {
+					errStream, data := p[0], p[1]
+					defer errStream.Close()
+					defer data.Close()
+					target := net.JoinHostPort(pod.Status.PodIP, data.Headers().Get(corev1.PortHeader))
+					c, err := net.Dial("tcp", target)
+					if err != nil {
+						fmt.Fprintf(errStream, "dialing %s: %v", target, err)
+						return
+					}
+					defer c.Close()
+					go io.Copy(c, data)
+					io.Copy(data, c)
+				}()
+			}
+		}
+	}))
+	srv.Listener.Close()
+	srv.Listener = ln
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+	return true
 }
