@@ -11,6 +11,7 @@ fuzz:
 	go test -run '^$$' -fuzz '^FuzzTCPStream$$' -fuzztime 2m ./internal/server
 	go test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime 2m ./internal/source/manifest
 	go test -run '^$$' -fuzz '^FuzzBook$$' -fuzztime 2m ./internal/autopath
+	go test -run '^$$' -fuzz '^FuzzMetrics$$' -fuzztime 2m ./internal/doctor
 
 ci:
 	bash .ci/run

@@ -568,3 +568,26 @@ func TestAnswersThroughPortForward(t *testing.T) {
 		t.Errorf("answers:\n%s", dump(r))
 	}
 }
+
+// FuzzMetrics: any /metrics body, read twice over: parsing it, summing
+// its counters and taking its histograms' quantiles neither panics nor
+// gives a quantile outside the buckets.
+func FuzzMetrics(f *testing.F) {
+	f.Add([]byte(histogramText("coredns_dns_request_duration_seconds", "server=\"dns://:53\",", 0.002, 10)), []byte(histogramText("coredns_dns_request_duration_seconds", "server=\"dns://:53\",", 0.2, 30)))
+	f.Add([]byte("# TYPE coredns_dns_responses_total counter\ncoredns_dns_responses_total{rcode=\"SERVFAIL\"} 3\n"), []byte("coredns_dns_responses_total 1e309\n"))
+	f.Fuzz(func(t *testing.T, a, b []byte) {
+		first, err1 := parseMetrics(time.Now(), a)
+		second, err2 := parseMetrics(time.Now(), b)
+		if err1 != nil || err2 != nil {
+			return
+		}
+		for name := range second.Families {
+			second.counter(name, map[string]string{"rcode": "SERVFAIL"})
+			h := second.histogram(name, nil).minus(first.histogram(name, nil))
+			q := h.quantile(0.99)
+			if !math.IsNaN(q) && len(h.bounds) > 0 && q > h.bounds[len(h.bounds)-1] && !math.IsInf(h.bounds[len(h.bounds)-1], 1) {
+				t.Errorf("%s: quantile %g above the last bound %g", name, q, h.bounds[len(h.bounds)-1])
+			}
+		}
+	})
+}

@@ -243,11 +243,29 @@ func lenOf(l interface{ GetResourceVersion() string }, err error) int {
 	return 0
 }
 
+// MaxMetricsBytes bounds one /metrics body read (a DNS pod's is tens of
+// KiB, an API server's a few MiB).
+const MaxMetricsBytes = 64 << 20
+
+// readLimited reads r to its end, at most MaxMetricsBytes.
+func readLimited(r io.ReadCloser, what string) ([]byte, error) {
+	defer r.Close()
+	b, err := io.ReadAll(io.LimitReader(r, MaxMetricsBytes+1))
+	if err == nil && len(b) > MaxMetricsBytes {
+		err = fmt.Errorf("%s: more than %d MiB", what, MaxMetricsBytes>>20)
+	}
+	return b, err
+}
+
 // APIServerMetrics reads the API server's own /metrics (the
 // nonResourceURL /metrics, get).
 func APIServerMetrics(client kubernetes.Interface) Sampler {
 	return func(ctx context.Context) ([]byte, error) {
-		return client.CoreV1().RESTClient().Get().AbsPath("/metrics").DoRaw(ctx)
+		rc, err := client.CoreV1().RESTClient().Get().AbsPath("/metrics").Stream(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return readLimited(rc, "the API server's /metrics")
 	}
 }
 
@@ -259,9 +277,12 @@ func PodMetricsVia(client kubernetes.Interface) func(pod *corev1.Pod, port int) 
 	direct := &http.Client{Timeout: 5 * time.Second}
 	return func(pod *corev1.Pod, port int) Sampler {
 		return func(ctx context.Context) ([]byte, error) {
-			body, err := client.CoreV1().Pods(pod.Namespace).ProxyGet("http", pod.Name, strconv.Itoa(port), "metrics", nil).DoRaw(ctx)
-			if err == nil || pod.Status.PodIP == "" {
-				return body, err
+			rc, err := client.CoreV1().Pods(pod.Namespace).ProxyGet("http", pod.Name, strconv.Itoa(port), "metrics", nil).Stream(ctx)
+			if err == nil {
+				return readLimited(rc, "the pod's /metrics")
+			}
+			if pod.Status.PodIP == "" {
+				return nil, err
 			}
 			url := "http://" + net.JoinHostPort(pod.Status.PodIP, strconv.Itoa(port)) + "/metrics"
 			req, rerr := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
@@ -272,11 +293,11 @@ func PodMetricsVia(client kubernetes.Interface) func(pod *corev1.Pod, port int) 
 			if derr != nil {
 				return nil, fmt.Errorf("through the pod proxy: %s; at %s: %w", shortErr(err), url, derr)
 			}
-			defer resp.Body.Close()
 			if resp.StatusCode != http.StatusOK {
+				resp.Body.Close()
 				return nil, fmt.Errorf("through the pod proxy: %s; at %s: %s", shortErr(err), url, resp.Status)
 			}
-			return io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+			return readLimited(resp.Body, url)
 		}
 	}
 }
