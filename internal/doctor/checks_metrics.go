@@ -200,7 +200,7 @@ func checkDNSMetrics(ctx context.Context, in *Input, c *Check) {
 		}
 		share := dsf / delta
 		p99 := h.quantile(0.99)
-		parts = append(parts, fmt.Sprintf("%s: %.0f answers, %.2f%% SERVFAIL, p99 %s", n, delta, 100*share, seconds(p99)))
+		parts = append(parts, fmt.Sprintf("%s: %.0f answer(s), %.2f%% SERVFAIL, p99 %s", n, delta, 100*share, seconds(p99)))
 		ev := []string{fmt.Sprintf("coredns_dns_responses_total: %.0f, of them SERVFAIL %.0f, %s", delta, dsf, over)}
 		sfTh := &Threshold{Value: fmt.Sprintf("%.2f%% SERVFAIL", 100*share), Limit: "1% / 3%", Source: servfailSources}
 		switch {

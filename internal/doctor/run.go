@@ -43,11 +43,14 @@ var checks = []checkDef{
 	{"clients.dns-policy", GroupClients, "workloads' DNS policy and nameservers", checkDNSPolicy},
 	{"clients.ndots", GroupClients, "what workloads' resolver settings cost", checkNdots},
 	{"controlplane.endpointslice-lag", GroupControlPlane, "how soon the EndpointSlice controller publishes a change", checkSliceLag},
-	{"answers.dns-servers", GroupAnswers, "what each DNS server answers, against the cluster state", checkAnswers},
 	// The metric checks run last: their second scrapes come a window
 	// after the first, taken when the run starts.
 	{"controlplane.list-latency", GroupControlPlane, "the API server's LIST latency for what a cluster DNS watches", checkAPILatency},
 	{"metrics.dns-pods", GroupMetrics, "SERVFAIL rate and latency of each DNS pod", checkDNSMetrics},
+	// The answers check asks the DNS pods: after the second scrapes, so
+	// that the metrics window holds the cluster's traffic, not the
+	// doctor's.
+	{"answers.dns-servers", GroupAnswers, "what each DNS server answers, against the cluster state", checkAnswers},
 }
 
 // Options tune a run.
