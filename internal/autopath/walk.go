@@ -68,7 +68,7 @@ func (e *Expander) Walk(st Step, ask StepFunc) Outcome {
 		names = names[:st.Known] // the client has not been seen to ask further
 	}
 	for i, name := range names {
-		if len(name) > 254 {
+		if len(name) > maxName {
 			continue // no such name: the client's resolver skips it too
 		}
 		rcode, answers, ok := ask(name)
