@@ -98,7 +98,7 @@ func checkAnswers(ctx context.Context, in *Input, c *Check) {
 	if d == nil {
 		return
 	}
-	snap, err := zone.Build(in.state(), in.zoneOptions())
+	snap, err := in.snapshot()
 	if err != nil {
 		c.notRun("the record engine refused the options: " + err.Error())
 		return

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 	"strings"
@@ -109,11 +110,7 @@ func checkDNSPolicy(_ context.Context, in *Input, c *Check) {
 		}
 	}
 	c.Summary = fmt.Sprintf("%d workload(s) looked at", len(pods))
-	codes := make([]string, 0, len(groups))
-	for k := range groups {
-		codes = append(codes, k)
-	}
-	sort.Strings(codes)
+	codes := slices.Sorted(maps.Keys(groups))
 	for _, code := range codes {
 		g := groups[code]
 		sort.Strings(g.workloads)

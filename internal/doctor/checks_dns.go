@@ -4,9 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math"
 	"slices"
-	"sort"
 	"strings"
 
 	"github.com/clusterdns/clusterdns/internal/zone"
@@ -67,11 +67,7 @@ func (d *ClusterDNS) workload() string {
 }
 
 func selectorString(sel map[string]string) string {
-	keys := make([]string, 0, len(sel))
-	for k := range sel {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
+	keys := slices.Sorted(maps.Keys(sel))
 	var parts []string
 	for _, k := range keys {
 		parts = append(parts, k+"="+sel[k])
@@ -538,11 +534,7 @@ func checkConfigForming(_ context.Context, in *Input, c *Check) {
 		}
 		count[node] += max(e.Count, 1)
 	}
-	nodes := make([]string, 0, len(byNode))
-	for n := range byNode {
-		nodes = append(nodes, n)
-	}
-	sort.Strings(nodes)
+	nodes := slices.Sorted(maps.Keys(byNode))
 	c.Summary = fmt.Sprintf("%d node(s) with DNSConfigForming warnings (events expire, about an hour)", len(nodes))
 	for _, n := range nodes {
 		c.add(Finding{Code: "dns-config-forming", Severity: SeverityWarning, Objects: []string{objName("Node", "", n)},

@@ -40,6 +40,14 @@ func (in *Input) state() *cluster.State {
 	return in.st
 }
 
+// snapshot is the record engine over the whole state with the cluster
+// DNS's options, built once (the headless and the answers checks both
+// need it).
+func (in *Input) snapshot() (*zone.Snapshot, error) {
+	in.snapOnce.Do(func() { in.snap, in.snapErr = zone.Build(in.state(), in.zoneOptions()) })
+	return in.snap, in.snapErr
+}
+
 // zoneOptions are the record engine's options the cluster DNS runs with:
 // its Corefile's kubernetes block, else the defaults.
 func (in *Input) zoneOptions() zone.Options {
@@ -107,7 +115,7 @@ func checkHeadless(ctx context.Context, in *Input, c *Check) {
 	// what its Service's endpoints cost, and a Service of thousands of
 	// pods would cost that many times over. The whole state's snapshot
 	// says which resolve.
-	full, err := zone.Build(in.state(), opts)
+	full, err := in.snapshot()
 	if err != nil {
 		c.notRun("the record engine refused the options: " + err.Error())
 		return

@@ -3,8 +3,9 @@ package doctor
 import (
 	"context"
 	"fmt"
+	"maps"
 	"math"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -165,11 +166,7 @@ func checkDNSMetrics(ctx context.Context, in *Input, c *Check) {
 		c.notRun("the DNS pods' /metrics cannot be read from here (the pod proxy)")
 		return
 	}
-	names := make([]string, 0, len(in.podSamples))
-	for n := range in.podSamples {
-		names = append(names, n)
-	}
-	sort.Strings(names)
+	names := slices.Sorted(maps.Keys(in.podSamples))
 	var wg sync.WaitGroup
 	for _, n := range names {
 		wg.Add(1)

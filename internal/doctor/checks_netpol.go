@@ -3,6 +3,7 @@ package doctor
 import (
 	"context"
 	"fmt"
+	"maps"
 	"net/netip"
 	"slices"
 	"sort"
@@ -192,11 +193,7 @@ func checkNetworkPolicy(_ context.Context, in *Input, c *Check) {
 		b.workloads = append(b.workloads, workloadKey(p))
 	}
 	c.Summary = fmt.Sprintf("%d NetworkPolicies, %d workload(s) checked against 53/UDP and 53/TCP to the %d cluster DNS pod(s)", len(in.NetworkPolicies), len(pods), len(d.Pods))
-	nss := make([]string, 0, len(byNS))
-	for ns := range byNS {
-		nss = append(nss, ns)
-	}
-	sort.Strings(nss)
+	nss := slices.Sorted(maps.Keys(byNS))
 	for _, ns := range nss {
 		b := byNS[ns]
 		sort.Strings(b.workloads)

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/clusterdns/clusterdns/internal/cluster"
+	"github.com/clusterdns/clusterdns/internal/zone"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
@@ -82,6 +83,9 @@ type Input struct {
 	dns       *ClusterDNS
 	stateOnce sync.Once
 	st        *cluster.State
+	snapOnce  sync.Once
+	snap      *zone.Snapshot
+	snapErr   error
 }
 
 // Resources the doctor lists, as Errs keys.
@@ -129,118 +133,97 @@ func Read(ctx context.Context, client kubernetes.Interface, host string, progres
 	core, apps := client.CoreV1(), client.AppsV1()
 	list(ResNamespaces, func(ctx context.Context) (int, error) {
 		l, err := core.Namespaces().List(ctx, all)
-		if err == nil {
-			in.Namespaces = l.Items
+		if err != nil {
+			return 0, err
 		}
-		return lenOf(l, err), err
+		in.Namespaces = l.Items
+		return len(l.Items), nil
 	})
 	list(ResServices, func(ctx context.Context) (int, error) {
 		l, err := core.Services("").List(ctx, all)
-		if err == nil {
-			in.Services = l.Items
+		if err != nil {
+			return 0, err
 		}
-		return lenOf(l, err), err
+		in.Services = l.Items
+		return len(l.Items), nil
 	})
 	list(ResEndpointSlices, func(ctx context.Context) (int, error) {
 		l, err := client.DiscoveryV1().EndpointSlices("").List(ctx, all)
-		if err == nil {
-			in.EndpointSlices = l.Items
+		if err != nil {
+			return 0, err
 		}
-		return lenOf(l, err), err
+		in.EndpointSlices = l.Items
+		return len(l.Items), nil
 	})
 	list(ResPods, func(ctx context.Context) (int, error) {
 		l, err := core.Pods("").List(ctx, all)
-		if err == nil {
-			in.Pods = l.Items
+		if err != nil {
+			return 0, err
 		}
-		return lenOf(l, err), err
+		in.Pods = l.Items
+		return len(l.Items), nil
 	})
 	list(ResNodes, func(ctx context.Context) (int, error) {
 		l, err := core.Nodes().List(ctx, all)
-		if err == nil {
-			in.Nodes = l.Items
+		if err != nil {
+			return 0, err
 		}
-		return lenOf(l, err), err
+		in.Nodes = l.Items
+		return len(l.Items), nil
 	})
 	list(ResNetworkPolicies, func(ctx context.Context) (int, error) {
 		l, err := client.NetworkingV1().NetworkPolicies("").List(ctx, all)
-		if err == nil {
-			in.NetworkPolicies = l.Items
+		if err != nil {
+			return 0, err
 		}
-		return lenOf(l, err), err
+		in.NetworkPolicies = l.Items
+		return len(l.Items), nil
 	})
 	list(ResDeployments, func(ctx context.Context) (int, error) {
 		l, err := apps.Deployments(SystemNamespace).List(ctx, all)
-		if err == nil {
-			in.Deployments = l.Items
+		if err != nil {
+			return 0, err
 		}
-		return lenOf(l, err), err
+		in.Deployments = l.Items
+		return len(l.Items), nil
 	})
 	list(ResReplicaSets, func(ctx context.Context) (int, error) {
 		l, err := apps.ReplicaSets(SystemNamespace).List(ctx, all)
-		if err == nil {
-			in.ReplicaSets = l.Items
+		if err != nil {
+			return 0, err
 		}
-		return lenOf(l, err), err
+		in.ReplicaSets = l.Items
+		return len(l.Items), nil
 	})
 	list(ResDaemonSets, func(ctx context.Context) (int, error) {
 		l, err := apps.DaemonSets(SystemNamespace).List(ctx, all)
-		if err == nil {
-			in.DaemonSets = l.Items
+		if err != nil {
+			return 0, err
 		}
-		return lenOf(l, err), err
+		in.DaemonSets = l.Items
+		return len(l.Items), nil
 	})
 	list(ResConfigMaps, func(ctx context.Context) (int, error) {
 		l, err := core.ConfigMaps(SystemNamespace).List(ctx, all)
-		if err == nil {
-			in.ConfigMaps = l.Items
+		if err != nil {
+			return 0, err
 		}
-		return lenOf(l, err), err
+		in.ConfigMaps = l.Items
+		return len(l.Items), nil
 	})
 	list(ResEvents, func(ctx context.Context) (int, error) {
 		l, err := core.Events("").List(ctx, metav1.ListOptions{FieldSelector: fields.OneTermEqualSelector("reason", "DNSConfigForming").String()})
-		if err == nil {
-			in.Events = l.Items
+		if err != nil {
+			return 0, err
 		}
-		return lenOf(l, err), err
+		in.Events = l.Items
+		return len(l.Items), nil
 	})
 	wg.Wait()
 	if err := in.Errs[ResNamespaces]; err != nil && !apierrors.IsForbidden(err) {
 		return nil, fmt.Errorf("reading the cluster at %s: %w", host, err)
 	}
 	return in, nil
-}
-
-// lenOf is the number of items of a list, without knowing its type.
-func lenOf(l interface{ GetResourceVersion() string }, err error) int {
-	if err != nil {
-		return 0
-	}
-	switch l := l.(type) {
-	case *corev1.NamespaceList:
-		return len(l.Items)
-	case *corev1.ServiceList:
-		return len(l.Items)
-	case *discoveryv1.EndpointSliceList:
-		return len(l.Items)
-	case *corev1.PodList:
-		return len(l.Items)
-	case *corev1.NodeList:
-		return len(l.Items)
-	case *networkingv1.NetworkPolicyList:
-		return len(l.Items)
-	case *appsv1.DeploymentList:
-		return len(l.Items)
-	case *appsv1.ReplicaSetList:
-		return len(l.Items)
-	case *appsv1.DaemonSetList:
-		return len(l.Items)
-	case *corev1.ConfigMapList:
-		return len(l.Items)
-	case *corev1.EventList:
-		return len(l.Items)
-	}
-	return 0
 }
 
 // MaxMetricsBytes bounds one /metrics body read (a DNS pod's is tens of
