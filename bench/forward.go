@@ -229,8 +229,13 @@ func agree(a, b *server, qs []query) agreement {
 // the upstream's wildcard) at missRate to the upstream directly and to each
 // server, and pools every answer's latency.
 func (f *fwdResults) measureMisses(c config, e *benchEnv, servers map[string]*server, up *server) error {
-	kinds := []string{kUpstream, kClusterdnsCorefile, kCoreDNSCorefile}
-	all := map[string]*server{kUpstream: up, kClusterdnsCorefile: servers[kClusterdnsCorefile], kCoreDNSCorefile: servers[kCoreDNSCorefile]}
+	relay, err := e.start(kRelay)
+	if err != nil {
+		return err
+	}
+	defer relay.stop()
+	kinds := []string{kUpstream, kRelay, kClusterdnsCorefile, kCoreDNSCorefile}
+	all := map[string]*server{kUpstream: up, kRelay: relay, kClusterdnsCorefile: servers[kClusterdnsCorefile], kCoreDNSCorefile: servers[kCoreDNSCorefile]}
 	per := int(float64(missRate) * c.seconds * 1.2) // more names than one run sends: none is asked twice
 	f.missQueries = per
 	next := 0
@@ -356,7 +361,7 @@ func (r *results) writeForward(w *mdWriter) {
 		"every answer's latency pooled over the rounds.\n\n", f.missQueries, missRate)
 	w.p("| path | answers | p50 | p99 | p50 over the upstream's | lost |\n|---|---|---|---|---|---|\n")
 	direct := f.miss[kUpstream]
-	for _, k := range []string{kUpstream, kClusterdnsCorefile, kCoreDNSCorefile} {
+	for _, k := range []string{kUpstream, kRelay, kClusterdnsCorefile, kCoreDNSCorefile} {
 		l := f.miss[k]
 		if l == nil {
 			continue

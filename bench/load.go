@@ -181,6 +181,9 @@ var (
 	reRcode     = regexp.MustCompile(`Response codes:\s+(.*)`)
 )
 
+// pinDnsperf runs dnsperf on CPU 1 (bench -pin), the servers being on CPU 0.
+var pinDnsperf bool
+
 // dnsperf runs dnsperf against s and measures s's CPU time around it.
 func dnsperf(s *server, o perfOpts) (perfResult, error) {
 	host, port, _ := net.SplitHostPort(s.addr)
@@ -205,6 +208,9 @@ func dnsperf(s *server, o perfOpts) (perfResult, error) {
 		args = append(args, "-n", strconv.Itoa(o.runs))
 	}
 	cmd := exec.Command("dnsperf", args...)
+	if pinDnsperf {
+		cmd = exec.Command("taskset", append([]string{"-c", "1", "dnsperf"}, args...)...)
+	}
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.StdoutPipe()

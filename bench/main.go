@@ -35,6 +35,7 @@ type config struct {
 	seconds float64
 	keep    bool
 	hold    bool
+	pin     bool
 	only    map[string]bool
 }
 
@@ -49,6 +50,7 @@ func main() {
 	flag.Float64Var(&c.seconds, "seconds", 0, "seconds per dnsperf run (default 6, quick 3)")
 	flag.BoolVar(&c.keep, "keep", false, "keep the work directory (logs, zone files, query files)")
 	flag.BoolVar(&c.hold, "hold", false, "set up, start every server, print their addresses and wait for SIGINT (for profiling)")
+	flag.BoolVar(&c.pin, "pin", false, "run every server on CPU 0 and dnsperf on CPU 1 (taskset), so the load generator's CPU is not taken from the server")
 	flag.StringVar(&only, "only", "", "comma-separated phases to run (throughput,latency,large,tcp,forward,autopath,prog,memory,doctor)")
 	flag.Parse()
 	if c.rounds == 0 {
@@ -125,7 +127,8 @@ func run(c config) error {
 		}
 	}()
 
-	e := &benchEnv{dir: dir, st: newState()}
+	e := &benchEnv{dir: dir, st: newState(), pin: c.pin}
+	pinDnsperf = c.pin
 	buildErr := buildServers(root, e)
 	t0 := time.Now()
 	cp, err := startControlPlane(dir, bins)

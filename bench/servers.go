@@ -30,6 +30,7 @@ const (
 	kCoreDNSCorefile    = "coredns-corefile"
 	kClusterdnsBaseline = "clusterdns-baseline"
 	kUpstream           = "upstream"
+	kRelay              = "relay"
 	// The autopath phase: the kubeadm Corefile with autopath @kubernetes
 	// (CoreDNS's with pods verified, which its autopath needs).
 	kClusterdnsAutopath = "clusterdns-autopath"
@@ -48,6 +49,7 @@ var label = map[string]string{
 	kCoreDNSCorefile:     "CoreDNS 1.14.2, kubeadm Corefile",
 	kClusterdnsBaseline:  "clusterdns before forwarding (" + baselineRev + ")",
 	kUpstream:            "the upstream (unbound), directly",
+	kRelay:               "minimal Go relay (floor)",
 	kClusterdnsAutopath:  "clusterdns, kubeadm Corefile + autopath @kubernetes",
 	kCoreDNSAutopath:     "CoreDNS 1.14.2, kubeadm Corefile + autopath @kubernetes, pods verified",
 }
@@ -93,6 +95,7 @@ type benchEnv struct {
 	ceiling    string // binary
 	baseline   string // binary of baselineRev, when built
 	upstream   string // the forwarding phase's upstream, host:port
+	pin        bool   // servers run on CPU 0 (taskset), dnsperf on CPU 1
 	st         *state
 }
 
@@ -149,6 +152,8 @@ func (e *benchEnv) start(kind string) (*server, error) {
 		s.proc = &controlplane.Proc{Name: kind, Bin: e.cp.Bins.CoreDNS, LogPath: logPath, Args: []string{"-conf", path}}
 	case kCeiling:
 		s.proc = &controlplane.Proc{Name: kind, Bin: e.ceiling, LogPath: logPath, Args: []string{"-listen", s.addr, "-sockets", "2"}}
+	case kRelay:
+		s.proc = &controlplane.Proc{Name: kind, Bin: e.ceiling, LogPath: logPath, Args: []string{"-listen", s.addr, "-sockets", "2", "-relay", e.upstream}}
 	case kKnot:
 		conf, err := e.writeKnot(port)
 		if err != nil {
@@ -157,6 +162,12 @@ func (e *benchEnv) start(kind string) (*server, error) {
 		s.proc = &controlplane.Proc{Name: kind, Bin: knotd, LogPath: logPath, Args: []string{"-c", conf}}
 	default:
 		return nil, fmt.Errorf("unknown server %s", kind)
+	}
+	if e.pin {
+		// taskset execs the server in its own process: the pid is the
+		// server's, and Go sizes GOMAXPROCS from the affinity it inherits.
+		s.proc.Args = append([]string{"-c", "0", s.proc.Bin}, s.proc.Args...)
+		s.proc.Bin = "taskset"
 	}
 	s.started = time.Now()
 	if err := s.proc.Start(); err != nil {

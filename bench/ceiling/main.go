@@ -5,7 +5,13 @@
 // sockets, one goroutine each. It answers every name with the same address,
 // so it is a ceiling, not a server.
 //
+// With -relay ADDR it is the floor of a forwarder's added latency instead:
+// each socket's goroutine sends the query as it came to ADDR on a connected
+// socket of its own, waits for the reply and sends it back, nothing parsed,
+// cached or matched (the least any forwarder does per cache miss).
+//
 //	go run ./bench/ceiling -listen 127.0.0.1:5300 -sockets 2
+//	go run ./bench/ceiling -listen 127.0.0.1:5300 -relay 127.0.0.1:5301
 package main
 
 import (
@@ -17,6 +23,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -24,6 +31,7 @@ import (
 func main() {
 	listen := flag.String("listen", "127.0.0.1:5300", "UDP address")
 	sockets := flag.Int("sockets", 2, "SO_REUSEPORT sockets, one goroutine each")
+	relayTo := flag.String("relay", "", "relay every query to this UDP address instead of answering it")
 	flag.Parse()
 	lc := net.ListenConfig{Control: func(_, _ string, c syscall.RawConn) error {
 		var serr error
@@ -39,7 +47,16 @@ func main() {
 			fmt.Fprintln(os.Stderr, "ceiling:", err)
 			os.Exit(1)
 		}
-		go serve(pc.(*net.UDPConn))
+		if *relayTo == "" {
+			go serve(pc.(*net.UDPConn))
+			continue
+		}
+		up, err := net.Dial("udp", *relayTo)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "ceiling: relay:", err)
+			os.Exit(1)
+		}
+		go relay(pc.(*net.UDPConn), up.(*net.UDPConn))
 	}
 	fmt.Println("ceiling: listening on", *listen)
 	sig := make(chan os.Signal, 1)
@@ -77,5 +94,27 @@ func serve(c *net.UDPConn) {
 		binary.BigEndian.PutUint16(out[10:], 0)
 		out = append(out, record...)
 		c.WriteToUDPAddrPort(out, from)
+	}
+}
+
+// relay sends each query read from c to up and the reply back to its
+// sender, one at a time. A reply that does not come within a second is
+// given up (the client counts it lost).
+func relay(c, up *net.UDPConn) {
+	in := make([]byte, 65535)
+	for {
+		n, from, err := c.ReadFromUDPAddrPort(in)
+		if err != nil {
+			return
+		}
+		if _, err := up.Write(in[:n]); err != nil {
+			continue
+		}
+		up.SetReadDeadline(time.Now().Add(time.Second))
+		m, err := up.Read(in)
+		if err != nil {
+			continue
+		}
+		c.WriteToUDPAddrPort(in[:m], from)
 	}
 }
