@@ -15,6 +15,7 @@ import (
 	"github.com/clusterdns/clusterdns/internal/outside"
 	"github.com/clusterdns/clusterdns/internal/rewrite"
 	"github.com/clusterdns/clusterdns/internal/server"
+	"github.com/clusterdns/clusterdns/internal/transfer"
 	"github.com/clusterdns/clusterdns/internal/zone"
 )
 
@@ -22,7 +23,7 @@ import (
 // error, so that nothing silently differs from the file.
 var corefileSays = []string{"zone", "reverse-zone", "ttl", "pod-records", "endpoint-pod-names", "namespaces", "ignore-empty-service",
 	"kubeconfig", "context", "in-cluster", "upstream", "stub-domain", "cache", "fallthrough", "upstream-policy", "upstream-max-concurrent",
-	"loadbalance", "lameduck", "log-queries"}
+	"loadbalance", "lameduck", "log-queries", "zonal", "transfer-to"}
 
 // serveCorefile is what serve takes from a Corefile.
 type serveCorefile struct {
@@ -143,6 +144,8 @@ func unsupportedYet(b *corefile.ServerBlock) error {
 		return fmt.Errorf("%s: plugin \"hosts\" outside the block of the kubernetes plugin is not supported by clusterdns yet", b.Hosts.Pos)
 	case len(b.Rewrites) > 0 && b.Kubernetes == nil:
 		return fmt.Errorf("%s: plugin \"rewrite\" outside the block of the kubernetes plugin is not supported by clusterdns yet", b.Rewrites[0].Pos)
+	case b.Transfer != nil && b.Kubernetes == nil:
+		return fmt.Errorf("%s: plugin \"transfer\" outside the block of the kubernetes plugin: clusterdns transfers only the cluster zones", b.Transfer.Pos)
 	case b.AutoPath != nil && b.Kubernetes == nil:
 		return fmt.Errorf("%s: plugin \"autopath\" outside the block of the kubernetes plugin is not supported by clusterdns", b.AutoPath.Pos)
 	case len(b.Forwards) > 1:
@@ -239,6 +242,15 @@ type rewriterAdapter struct{ rw *rewrite.Rewriter }
 func (a rewriterAdapter) Question(name string) (string, server.Restorer, bool) {
 	n, rev, ok := a.rw.Question(name)
 	return n, rev, ok
+}
+
+// transfer is the kubernetes block's transfer plugin: its targets and
+// zones (the block's by default); nil targets when it has none.
+func (sc *serveCorefile) transfer() ([]transfer.Target, []string) {
+	if t := sc.kube.Transfer; t != nil {
+		return t.To, t.Zones
+	}
+	return nil, nil
 }
 
 // zoneOptions are the kubernetes plugin's options.

@@ -135,6 +135,7 @@ type zoneFlags struct {
 	endpointPodNames bool
 	namespaces       []string
 	ignoreEmpty      bool
+	zonal            bool
 }
 
 func (f *zoneFlags) register(cmd *cobra.Command) {
@@ -147,6 +148,7 @@ func (f *zoneFlags) register(cmd *cobra.Command) {
 	fl.BoolVar(&f.endpointPodNames, "endpoint-pod-names", def.EndpointPodNames, "name endpoints without a hostname after their pod instead of their IP")
 	fl.StringSliceVar(&f.namespaces, "namespaces", def.Namespaces, "serve only these namespaces (default: all)")
 	fl.BoolVar(&f.ignoreEmpty, "ignore-empty-service", def.IgnoreEmptyService, "NXDOMAIN for ClusterIP services with no ready endpoints")
+	fl.BoolVar(&f.zonal, "zonal", def.Zonal, "answer <topology-zone>.pin|prefer._zone.<svc>.<ns>.svc.<zone> for headless services from their endpoints' zone (CoreDNS's zonal)")
 }
 
 // flagZones shows zones as a person types them: without the final dot.
@@ -173,6 +175,7 @@ func (f *zoneFlags) options() (zone.Options, error) {
 	o.EndpointPodNames = f.endpointPodNames
 	o.Namespaces = f.namespaces
 	o.IgnoreEmptyService = f.ignoreEmpty
+	o.Zonal = f.zonal
 	if _, err := zone.Empty(o); err != nil {
 		return o, err
 	}

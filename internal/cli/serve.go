@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -18,6 +19,7 @@ import (
 	"github.com/clusterdns/clusterdns/internal/server"
 	"github.com/clusterdns/clusterdns/internal/source/kube"
 	"github.com/clusterdns/clusterdns/internal/source/manifest"
+	"github.com/clusterdns/clusterdns/internal/transfer"
 	"github.com/clusterdns/clusterdns/internal/zone"
 	"github.com/miekg/dns"
 	"github.com/spf13/cobra"
@@ -25,14 +27,16 @@ import (
 )
 
 type serveFlags struct {
-	state     stateFlags
-	zone      zoneFlags
-	kube      kubeFlags
-	upstream  upstreamFlags
-	autopath  autopathFlags
-	corefile  string
-	core      *serveCorefile
-	readyAddr string
+	state    stateFlags
+	zone     zoneFlags
+	kube     kubeFlags
+	upstream upstreamFlags
+	autopath autopathFlags
+	corefile string
+	core     *serveCorefile
+	// transferTo are --transfer-to's targets (zone transfers, NOTIFY).
+	transferTo []string
+	readyAddr  string
 	// changed reports whether a flag was given on the command line.
 	changed     func(name string) bool
 	listen      string
@@ -104,6 +108,7 @@ func (f *serveFlags) register(cmd *cobra.Command) {
 	fl := cmd.Flags()
 	f.changed = fl.Changed
 	fl.StringVar(&f.corefile, "corefile", "", "read the cluster DNS configuration from this CoreDNS Corefile (the coredns ConfigMap's): zones and kubernetes options, forward, cache, loop, loadbalance, log, health, ready, prometheus; flags that say the same are refused")
+	fl.StringSliceVar(&f.transferTo, "transfer-to", nil, "allow zone transfers (AXFR over TCP) of the cluster zones to these clients: * (anyone), a CIDR range, or an address[:port], which also gets a NOTIFY on every change of the zone; repeatable")
 	fl.StringVar(&f.readyAddr, "ready-addr", "", `another address serving /ready alone (as CoreDNS's ready plugin on :8181); "" for none`)
 	fl.StringVar(&f.listen, "listen", "127.0.0.1:5353", "address to serve DNS on, UDP and TCP")
 	fl.StringVar(&f.healthAddr, "health-addr", "127.0.0.1:8080", `address of the HTTP endpoints /health (alive) and /ready (serving a synced state); "" to disable`)
@@ -281,6 +286,9 @@ func newServing(ctx context.Context, f *serveFlags, st *serveSetup) (*serving, f
 	}
 	if x != nil {
 		sv.srv.SetExpander(x)
+	}
+	if err := f.setupTransfer(ctx, sv, st); err != nil {
+		return nil, closeUpstreams, err
 	}
 	if f.core != nil {
 		rw, err := f.core.rewriter()
@@ -510,4 +518,49 @@ func queryLogger(log *slog.Logger, rate float64) func(*server.QueryEvent) {
 		log.Info("query", "name", string(q.Name), "type", dns.TypeToString[q.Qtype], "rcode", dns.RcodeToString[q.Rcode],
 			"size", q.ResponseSize, "duration", time.Since(q.Start), "client", client, "proto", proto)
 	}
+}
+
+// setupTransfer turns zone transfers on (--transfer-to, or the Corefile's
+// transfer plugin) and starts the NOTIFY loop.
+func (f *serveFlags) setupTransfer(ctx context.Context, sv *serving, st *serveSetup) error {
+	var targets []transfer.Target
+	var zones []string
+	if f.core != nil {
+		targets, zones = f.core.transfer()
+	} else if len(f.transferTo) > 0 {
+		var err error
+		if targets, err = transfer.ParseTargets(f.transferTo); err != nil {
+			return fmt.Errorf("--transfer-to: %w", err)
+		}
+	}
+	if targets == nil {
+		return nil
+	}
+	forward := st.empty.ForwardZones()
+	if zones != nil {
+		var in []string
+		for _, z := range zones {
+			if slices.Contains(forward, z) {
+				in = append(in, z)
+			}
+		}
+		if len(in) == 0 {
+			return fmt.Errorf("transfer: none of its zones (%s) is a cluster zone (%s)", strings.Join(zones, " "), strings.Join(forward, " "))
+		}
+		forward = in
+	}
+	tr := transfer.New(targets, forward)
+	sv.srv.SetTransferer(tr)
+	sv.notifier = transfer.NewNotifier(tr, forward, st.log)
+	go sv.notifier.Run(ctx)
+	st.log.Info("zone transfers on", "zones", forward, "to", f.transferDescription(targets))
+	return nil
+}
+
+func (*serveFlags) transferDescription(ts []transfer.Target) []string {
+	out := make([]string, 0, len(ts))
+	for _, t := range ts {
+		out = append(out, t.String())
+	}
+	return out
 }

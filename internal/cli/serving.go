@@ -19,6 +19,7 @@ import (
 	"github.com/clusterdns/clusterdns/internal/residency"
 	"github.com/clusterdns/clusterdns/internal/server"
 	"github.com/clusterdns/clusterdns/internal/source/manifest"
+	"github.com/clusterdns/clusterdns/internal/transfer"
 	"github.com/clusterdns/clusterdns/internal/zone"
 )
 
@@ -44,6 +45,9 @@ type serving struct {
 	metrics *metrics.Metrics
 	// loop finds a forwarding loop at start (with --upstream).
 	loop *outside.LoopDetector
+	// notifier sends NOTIFY to the zone's secondaries when the serial
+	// moves (--transfer-to); nil without transfers.
+	notifier *transfer.Notifier
 	// reloader re-reads the Corefile (its reload plugin).
 	reloader *corefileReloader
 	// stopHosts ends the reload loop of the hosts table in use.
@@ -97,10 +101,20 @@ func (sv *serving) built(start time.Time, snap *zone.Snapshot) {
 func (sv *serving) Apply(ch zone.Change) {
 	start := time.Now()
 	ch.Serial = sv.nextSerial()
-	sv.cur = sv.cur.Update(ch)
+	prev := sv.cur
+	sv.cur = sv.cur.Update(ch) // keeps the serial when the content is the same
 	sv.built(start, sv.cur)
-	sv.serial.Store(ch.Serial)
+	sv.publish(prev, sv.cur)
 	sv.srv.Swap(sv.cur, sv.synced.Load())
+}
+
+// publish records a new snapshot's serial, and tells the secondaries
+// (NOTIFY) when it moved.
+func (sv *serving) publish(prev, cur *zone.Snapshot) {
+	sv.serial.Store(cur.Serial)
+	if sv.notifier != nil && (prev == nil || prev.Serial != cur.Serial) {
+		sv.notifier.Changed(cur.Serial)
+	}
 }
 
 // Synced marks the live state complete: NXDOMAIN is NXDOMAIN from now on.
@@ -117,13 +131,17 @@ func (sv *serving) Synced() {
 func (sv *serving) serveState(state *cluster.State) (*zone.Snapshot, error) {
 	start := time.Now()
 	o := sv.opts
-	o.Serial = sv.nextSerial()
+	prev := sv.srv.Snapshot()
+	o.Serial = sv.serial.Load()
 	snap, err := zone.Build(state, o)
 	if err != nil {
 		return nil, err
 	}
+	if !snap.SameContent(prev) {
+		snap = snap.WithSerial(sv.nextSerial())
+	}
 	sv.built(start, snap)
-	sv.serial.Store(o.Serial)
+	sv.publish(prev, snap)
 	sv.srv.Swap(snap, true)
 	return snap, nil
 }

@@ -190,6 +190,12 @@ type EndpointSlice struct {
 	Ports       []EndpointPort
 	// ManagedBy is the endpointslice.kubernetes.io/managed-by label.
 	ManagedBy string
+	// ImportName is the multicluster.kubernetes.io/service-name label: the
+	// slice holds endpoints of the ServiceImport of that name, in
+	// SourceCluster (multicluster.kubernetes.io/source-cluster), for the
+	// Multi-Cluster Services API.
+	ImportName    string
+	SourceCluster string
 	// LastChangeTriggerTime is the endpoints.kubernetes.io/last-change-trigger-time
 	// annotation; zero if absent.
 	LastChangeTriggerTime time.Time
@@ -287,6 +293,35 @@ type Namespace struct {
 	Origin Origin
 }
 
+// ServiceImportType is spec.type of a ServiceImport.
+type ServiceImportType string
+
+// ServiceImport types (multicluster.x-k8s.io/v1alpha1).
+const (
+	ServiceImportClusterSetIP ServiceImportType = "ClusterSetIP"
+	ServiceImportHeadless     ServiceImportType = "Headless"
+)
+
+// ServiceImport holds the DNS-relevant part of a Multi-Cluster Services
+// ServiceImport (multicluster.x-k8s.io/v1alpha1): a service exported by
+// the clusters of a clusterset, named in a multicluster zone
+// (clusterset.local). Its endpoints are the EndpointSlices whose ImportName
+// is its name.
+type ServiceImport struct {
+	Name      string
+	Namespace string
+	Type      ServiceImportType
+	// IPs is spec.ips: the clusterset IPs of a ClusterSetIP import.
+	IPs    []netip.Addr
+	Ports  []ServicePort
+	Origin Origin
+}
+
+// Ref returns the object reference of the import.
+func (s *ServiceImport) Ref() ObjectRef {
+	return ObjectRef{Kind: "ServiceImport", Namespace: s.Namespace, Name: s.Name}
+}
+
 // State is a consistent view of the DNS-relevant objects of a cluster at one
 // moment. Sources build it; zone.Build reads it and never changes it.
 type State struct {
@@ -294,6 +329,8 @@ type State struct {
 	Services       []Service
 	EndpointSlices []EndpointSlice
 	Pods           []Pod
+	// ServiceImports are read only when a multicluster zone is served.
+	ServiceImports []ServiceImport
 }
 
 // Bool returns a pointer to b, for EndpointConditions.

@@ -23,8 +23,9 @@ func compareNsName(a, b nsName) int {
 
 // builder derives a State from the objects given.
 type builder struct {
-	opts Options
-	errs []*Error
+	imports []cluster.ServiceImport
+	opts    Options
+	errs    []*Error
 
 	namespaces map[string]cluster.Namespace
 	services   map[nsName]*serviceEntry
@@ -119,6 +120,12 @@ func (b *builder) add(o *Object) {
 		}
 	case o.Workload != nil:
 		b.workloads = append(b.workloads, o)
+	case o.ServiceImport != nil:
+		// Written by a multicluster controller (an MCS implementation);
+		// nothing in the cluster derives or changes it.
+		si := *o.ServiceImport
+		si.Origin = o.Origin
+		b.imports = append(b.imports, si)
 	}
 }
 
@@ -235,6 +242,10 @@ func (b *builder) state() *cluster.State {
 	// Slice names are unique per namespace (written duplicates are the
 	// caller's to drop, derived names are chosen to be), so this order is
 	// total.
+	st.ServiceImports = b.imports
+	slices.SortFunc(st.ServiceImports, func(x, y cluster.ServiceImport) int {
+		return compareNsName(nsName{x.Namespace, x.Name}, nsName{y.Namespace, y.Name})
+	})
 	st.EndpointSlices = b.slices
 	slices.SortFunc(st.EndpointSlices, func(x, y cluster.EndpointSlice) int {
 		return compareNsName(nsName{x.Namespace, x.Name}, nsName{y.Namespace, y.Name})

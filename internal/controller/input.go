@@ -22,6 +22,7 @@ type Object struct {
 	EndpointSlice *cluster.EndpointSlice
 	Endpoints     *Endpoints
 	Workload      *Workload
+	ServiceImport *cluster.ServiceImport
 }
 
 // IPFamilyPolicy is spec.ipFamilyPolicy of a Service.

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/clusterdns/clusterdns/internal/transfer"
 	"github.com/clusterdns/clusterdns/internal/zone"
 )
 
@@ -63,6 +64,7 @@ type ServerBlock struct {
 	// CoreDNS block are: a name one does not take goes to the next.
 	Forwards []Forward
 	AutoPath *AutoPath
+	Transfer *Transfer
 }
 
 // zoneNames returns the block's zones, for plugins that default to them.
@@ -142,6 +144,15 @@ type AutoPath struct {
 	Plugin string
 }
 
+// Transfer is `transfer [ZONES...] { to ADDRESS... }`: zone transfers of
+// the cluster zones under ZONES (the block's by default) to the addresses
+// listed, and NOTIFY to each single address.
+type Transfer struct {
+	Pos   Pos
+	Zones []string
+	To    []transfer.Target
+}
+
 // Kubernetes is the `kubernetes` block: the cluster zones.
 type Kubernetes struct {
 	Pos Pos
@@ -157,6 +168,8 @@ type Kubernetes struct {
 	// (forward) instead of NXDOMAIN; nil is none, ["."] is every zone.
 	Fallthrough        []string
 	IgnoreEmptyService bool
+	// Zonal answers <topology>.pin|prefer._zone names (`zonal`).
+	Zonal bool
 	// Kubeconfig is set by `kubeconfig PATH [CONTEXT]`; nil means in-cluster.
 	Kubeconfig *Kubeconfig
 }
@@ -183,6 +196,7 @@ func (k *Kubernetes) ZoneOptions() zone.Options {
 	o.EndpointPodNames = k.EndpointPodNames
 	o.Namespaces = append([]string(nil), k.Namespaces...)
 	o.IgnoreEmptyService = k.IgnoreEmptyService
+	o.Zonal = k.Zonal
 	return o
 }
 

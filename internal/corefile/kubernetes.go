@@ -51,6 +51,8 @@ func kubernetesOption(c *cursor, k *Kubernetes, o option) {
 		}
 	case "endpoint_pod_names":
 		k.EndpointPodNames = c.nargs(o, 0, 0)
+	case "zonal":
+		k.Zonal = c.nargs(o, 0, 0)
 	case "ttl":
 		if c.nargs(o, 1, -1) {
 			t, _ := c.integer(o.pos, "ttl", o.args[0], 0, zone.MaxTTL)
@@ -95,6 +97,9 @@ func describeKubernetes(k *Kubernetes) string {
 	fmt.Fprintf(&s, "; ttl %d; pods %v", k.TTL, k.PodRecords)
 	if k.EndpointPodNames {
 		s.WriteString("; endpoint_pod_names")
+	}
+	if k.Zonal {
+		s.WriteString("; zonal names of headless services")
 	}
 	if len(k.Namespaces) > 0 {
 		fmt.Fprintf(&s, "; only namespaces %s", strings.Join(k.Namespaces, " "))

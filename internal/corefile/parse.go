@@ -249,6 +249,7 @@ func init() {
 		"rewrite":     {readRewrite, false},
 		"forward":     {readForward, false},
 		"autopath":    {readAutoPath, true},
+		"transfer":    {readTransfer, true},
 	}
 }
 

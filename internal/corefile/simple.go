@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/clusterdns/clusterdns/internal/transfer"
 )
 
 // CoreDNS 1.14.2's defaults for the plugins read in this file.
@@ -244,4 +246,42 @@ func readAutoPath(b *ServerBlock, c *cursor) string {
 	a.Zones = c.zonesOrBlock(a.Pos, "zone", args[:len(args)-1], b)
 	b.AutoPath = a
 	return "expand the first question of a pod's search walk in the kubernetes zones (no pod watch needed; see clusterdns serve --autopath)"
+}
+
+// readTransfer: `transfer [ZONES...] { to ADDRESS... }` (plugin/transfer/setup.go:47-95).
+// A `to` entry may also be a CIDR range (transfers only, no NOTIFY); the
+// `source` option is not supported.
+func readTransfer(b *ServerBlock, c *cursor) string {
+	t := &Transfer{Pos: c.pos()}
+	t.Zones = c.zonesOrBlock(t.Pos, "zone", c.args(), b)
+	c.options(func(o option) {
+		switch o.name {
+		case "to":
+			if !c.nargs(o, 1, -1) {
+				return
+			}
+			for _, a := range o.args {
+				x, err := transfer.ParseTarget(a)
+				if err != nil {
+					c.errorf(o.pos, "%v", err)
+					continue
+				}
+				t.To = append(t.To, x)
+			}
+		case "source":
+			c.unsupported(o)
+		default:
+			c.unknown(o)
+		}
+	})
+	if len(t.To) == 0 {
+		c.errorf(t.Pos, "'to' is required")
+		return ""
+	}
+	b.Transfer = t
+	to := make([]string, 0, len(t.To))
+	for _, x := range t.To {
+		to = append(to, x.String())
+	}
+	return fmt.Sprintf("zone transfers (AXFR over TCP) of %s to %s; NOTIFY on every change", strings.Join(t.Zones, " "), strings.Join(to, " "))
 }

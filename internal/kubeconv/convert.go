@@ -59,6 +59,9 @@ func convertObject(obj runtime.Object, o *controller.Object, ps *Problems) (stri
 	case *corev1.Endpoints:
 		o.Endpoints = convertEndpoints(t, ps)
 		return "Endpoints", true
+	case *ServiceImport:
+		o.ServiceImport = convertServiceImport(t, ps)
+		return "ServiceImport", true
 	}
 	return convertWorkloadObject(obj, o, ps)
 }

@@ -21,6 +21,9 @@ func convertEndpointSlice(es *discoveryv1.EndpointSlice, ps *Problems) *cluster.
 		ServiceName: es.Labels[discoveryv1.LabelServiceName],
 		AddressType: cluster.AddressType(es.AddressType),
 		ManagedBy:   es.Labels[discoveryv1.LabelManagedBy],
+		// An MCS implementation's slice for a ServiceImport.
+		ImportName:    es.Labels[LabelImportServiceName],
+		SourceCluster: es.Labels[LabelSourceCluster],
 	}
 	if ts, ok := es.Annotations[corev1.EndpointsLastChangeTriggerTime]; ok {
 		if t, err := time.Parse(time.RFC3339Nano, ts); err == nil {

@@ -88,6 +88,11 @@ func Port(port, proto, service string) string {
 	return "_" + lower(port) + "._" + lower(proto) + "." + service
 }
 
+// ClusterEndpointLabel is "<label>.<cluster>": what stands for an
+// endpoint's label below a service in a multicluster zone
+// (<endpoint>.<cluster>.<svc>.<ns>.svc.<zone>).
+func ClusterEndpointLabel(label, cluster string) string { return lower(label) + "." + lower(cluster) }
+
 // Endpoint is "<label>.<service name>": the per-endpoint (per-pod) name.
 // service is a name made by Service.
 func Endpoint(label, service string) string { return lower(label) + "." + service }
@@ -164,9 +169,29 @@ const (
 	PodName
 	// BelowPod is a name deeper than a pod record.
 	BelowPod
+	// ZonalName is "<topology-zone>.pin|prefer._zone.<svc>.<ns>.svc.<zone>":
+	// a headless Service's endpoints in one topology zone (CoreDNS's
+	// "zonal" option). The topology zone may span labels (zone label
+	// values may hold dots); the engine decides whether the name exists.
+	ZonalName
 )
 
-var kindNames = [...]string{"unknown", "apex", "dns-version", "nameserver", "svc tree", "namespace", "service", "endpoint", "port", "below a service", "pod tree", "pod namespace", "pod", "below a pod"}
+var kindNames = [...]string{"unknown", "apex", "dns-version", "nameserver", "svc tree", "namespace", "service", "endpoint", "port", "below a service", "pod tree", "pod namespace", "pod", "below a pod", "zonal"}
+
+// The labels of a zonal name: the "_zone" label below the service and the
+// two directives before it.
+const (
+	ZoneLabel       = "_zone"
+	DirectivePin    = "pin"
+	DirectivePrefer = "prefer"
+)
+
+// Zonal is "<topology>.<directive>._zone.<service>": the zonal name of a
+// Service name for a topology zone (lower-cased, as the engine compares it)
+// and DirectivePin or DirectivePrefer.
+func Zonal(topology, directive, service string) string {
+	return lower(topology) + "." + directive + "." + ZoneLabel + "." + service
+}
 
 func (k Kind) String() string {
 	if int(k) < len(kindNames) {
@@ -187,11 +212,16 @@ type Name struct {
 	// Port and Proto are a PortName's labels with at most one leading
 	// underscore removed each, as CoreDNS reads them.
 	Port, Proto string
+	// Topology is a ZonalName's topology zone (its labels joined by dots)
+	// and Prefer its directive (false: pin).
+	Topology string
+	Prefer   bool
 }
 
 // Parse reads the labels of a name below a zone, leftmost first (as
 // dns.SplitDomainName gives them for the name with the zone removed). It
-// expects lower case and allocates nothing.
+// expects lower case and allocates nothing (but for the topology of a
+// zonal name whose topology zone spans labels).
 func Parse(labels []string) Name {
 	n := len(labels)
 	if n == 0 {
@@ -234,6 +264,11 @@ func parseSvc(l []string) Name {
 		out.Proto = strings.TrimPrefix(l[1], "_")
 	default:
 		out.Kind = BelowService
+		if l[n-3] == ZoneLabel && (l[n-4] == DirectivePin || l[n-4] == DirectivePrefer) {
+			out.Kind = ZonalName
+			out.Prefer = l[n-4] == DirectivePrefer
+			out.Topology = strings.Join(l[:n-4], ".")
+		}
 	}
 	return out
 }

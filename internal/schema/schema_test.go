@@ -57,6 +57,12 @@ func TestParseOtherShapes(t *testing.T) {
 		{"__http._tcp.web.ns.svc", Name{Kind: PortName, Namespace: "ns", Service: "web", Port: "_http", Proto: "tcp"}},
 		{"x.y.ns.pod", Name{Kind: BelowPod, Namespace: "ns"}},
 		{"ns.pod", Name{Kind: PodNamespaceName, Namespace: "ns"}},
+		{"us-east-1a.pin._zone.db.ns.svc", Name{Kind: ZonalName, Namespace: "ns", Service: "db", Topology: "us-east-1a"}},
+		{"us-east-1a.prefer._zone.db.ns.svc", Name{Kind: ZonalName, Namespace: "ns", Service: "db", Topology: "us-east-1a", Prefer: true}},
+		{"rack.7.room-2.pin._zone.db.ns.svc", Name{Kind: ZonalName, Namespace: "ns", Service: "db", Topology: "rack.7.room-2"}},
+		{"us-east-1a.florp._zone.db.ns.svc", Name{Kind: BelowService, Namespace: "ns", Service: "db"}},
+		{"us-east-1a.pin.zone.db.ns.svc", Name{Kind: BelowService, Namespace: "ns", Service: "db"}},
+		{"pin._zone.db.ns.svc", Name{Kind: PortName, Namespace: "ns", Service: "db", Port: "pin", Proto: "zone"}},
 	}
 	for _, tt := range tests {
 		var labels []string
@@ -66,6 +72,17 @@ func TestParseOtherShapes(t *testing.T) {
 		if got := Parse(labels); got != tt.want {
 			t.Errorf("Parse(%q) = %+v, want %+v", tt.labels, got, tt.want)
 		}
+	}
+}
+
+func TestZonalReadsBack(t *testing.T) {
+	name := Zonal("US-East-1a", DirectivePrefer, Service("db", "ns", "cluster.local."))
+	if name != "us-east-1a.prefer._zone.db.ns.svc.cluster.local." {
+		t.Fatalf("Zonal = %q", name)
+	}
+	got := Parse(strings.Split(strings.TrimSuffix(name, ".cluster.local."), "."))
+	if want := (Name{Kind: ZonalName, Namespace: "ns", Service: "db", Topology: "us-east-1a", Prefer: true}); got != want {
+		t.Fatalf("Parse = %+v, want %+v", got, want)
 	}
 }
 

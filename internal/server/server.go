@@ -121,6 +121,8 @@ type Server struct {
 	hosts atomic.Pointer[HostsTable]
 	// expander, when set, expands first steps of search walks.
 	expander atomic.Pointer[expanderBox]
+	// transferer serves AXFR/IXFR over TCP; nil: they are REFUSED.
+	transferer atomic.Pointer[transfererBox]
 }
 
 // Defaults of the TCP limits (Config).

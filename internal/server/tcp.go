@@ -270,6 +270,12 @@ func (s *Server) answerBatch(c *tcpConn, buf []byte, r int, remote netip.AddrPor
 		}
 		msg := buf[r+2 : r+2+n]
 		r += 2 + n
+		if tb := s.transferer.Load(); tb != nil && isTransfer(msg) {
+			if !s.flush(c, b) || !s.serveTransfer(c, tb.t, msg, remote) {
+				return r, false
+			}
+			continue
+		}
 		var start time.Time
 		if o != nil {
 			start = time.Now()

@@ -97,7 +97,7 @@ func (s *Snapshot) answer(name string, qtype uint16, z *servedZone, n *node) *An
 	if qtype == dns.TypeSOA {
 		return z.nodata
 	}
-	if !z.reverse && mayBeDynamic(name, z) {
+	if !z.reverse && s.mayBeDynamic(name, z) {
 		if a := s.dynamic(strings.Clone(name), qtype, z); a != nil {
 			return a
 		}
@@ -192,20 +192,21 @@ func (s *Snapshot) find(name string, z *servedZone) (*node, leaf) {
 			return nil, leaf{}
 		}
 		svcStart := strings.LastIndexByte(r[:nsStart-1], '.') + 1
-		f := s.services.get(r[svcStart : len(r)-1])
+		f := s.table(z).get(r[svcStart : len(r)-1])
 		if f == nil {
 			return nil, leaf{}
 		}
 		if n := f.node(name); n != nil {
 			return n, leaf{}
 		}
-		// One label below the service: a per-endpoint name.
-		if svcStart > 1 && strings.IndexByte(r[:svcStart-1], '.') < 0 && f.data.exists && !f.data.external() {
+		// One label below the service (two in a multicluster zone, the
+		// endpoint's and its cluster's): a per-endpoint name.
+		if svcStart > 1 && f.data.exists && !f.data.external() && endpointShape(r[:svcStart-1], z.multicluster) {
 			if lo, hi := f.data.labelRange(r[:svcStart-1]); lo < hi {
 				return nil, leaf{d: f.data, lo: lo, hi: hi}
 			}
 		}
-	case strings.HasSuffix(rel, schema.PodInfix):
+	case strings.HasSuffix(rel, schema.PodInfix) && !z.multicluster:
 		r := rel[:len(rel)-len(schema.PodInfix)+1]
 		if strings.Count(r, ".") != 2 {
 			return nil, leaf{}
@@ -215,6 +216,18 @@ func (s *Snapshot) find(name string, z *servedZone) (*node, leaf) {
 		}
 	}
 	return nil, leaf{}
+}
+
+// endpointShape reports whether the labels below a service name are an
+// endpoint's: one label, or in a multicluster zone the endpoint's and the
+// cluster's, neither starting with an underscore (that is a port name, as
+// CoreDNS reads it).
+func endpointShape(below string, multicluster bool) bool {
+	dot := strings.IndexByte(below, '.')
+	if !multicluster {
+		return dot < 0
+	}
+	return dot > 0 && strings.IndexByte(below[dot+1:], '.') < 0 && below[0] != '_' && dot+1 < len(below) && below[dot+1] != '_'
 }
 
 // Exists reports whether the name exists in a served zone (NODATA rather than
@@ -291,26 +304,29 @@ func (s *Snapshot) chase(n *node, qtype uint16) *Answer {
 
 // mayBeDynamic reports whether a name not stored has the shape of one that
 // dynamic answers, so that other names are NXDOMAIN without allocating.
-func mayBeDynamic(name string, z *servedZone) bool {
+func (s *Snapshot) mayBeDynamic(name string, z *servedZone) bool {
 	rel := name[:len(name)-len(z.name)]
-	switch strings.Count(rel, ".") {
-	case 3:
+	switch n := strings.Count(rel, "."); {
+	case n == 3:
 		return strings.HasSuffix(rel, schema.PodInfix)
-	case 5:
+	case n == 5:
 		return strings.HasSuffix(rel, schema.SvcInfix)
+	case n > 5:
+		return s.opts.Zonal && strings.HasSuffix(rel, schema.SvcInfix) && strings.Contains(rel, "."+schema.ZoneLabel+".")
 	}
 	return false
 }
 
 // dynamic answers the in-zone names that are not listed in the snapshot: pod
-// records in insecure mode and the non-canonical port/protocol forms
+// records in insecure mode, the non-canonical port/protocol forms
 // (CoreDNS strips at most one leading underscore from each, and an empty
-// label matches every port or protocol). nil means NXDOMAIN.
+// label matches every port or protocol) and zonal names. nil means
+// NXDOMAIN.
 func (s *Snapshot) dynamic(name string, qtype uint16, z *servedZone) *Answer {
 	labels := splitLabels(strings.TrimSuffix(name, z.name))
 	switch {
 	case len(labels) == 3 && labels[2] == "pod":
-		if s.opts.PodRecords != PodsInsecure || !s.namespaces[labels[1]] {
+		if s.opts.PodRecords != PodsInsecure || !s.namespaces[labels[1]] || z.multicluster {
 			return nil
 		}
 		ip, ok := schema.ParseDashedIP(labels[0])
@@ -325,7 +341,10 @@ func (s *Snapshot) dynamic(name string, qtype uint16, z *servedZone) *Answer {
 			From: textSource("pod records insecure: the address is read from the name, unchecked"),
 		}}}
 	case len(labels) == 5 && labels[4] == "svc":
-		f := s.services.get(labels[2] + "." + labels[3])
+		if z.multicluster && labels[0][0] != '_' && labels[1][0] != '_' {
+			return nil // an endpoint and its cluster there, not a port
+		}
+		f := s.table(z).get(labels[2] + "." + labels[3])
 		if f == nil || !f.data.exists || f.data.external() {
 			return nil
 		}
@@ -339,8 +358,37 @@ func (s *Snapshot) dynamic(name string, qtype uint16, z *servedZone) *Answer {
 			return z.nodata
 		}
 		return records(name, z, s.opts, items)
+	case s.opts.Zonal && len(labels) > 5 && labels[len(labels)-1] == schema.SvcLabel:
+		return s.zonal(name, qtype, z, schema.Parse(labels))
 	}
 	return nil
+}
+
+// zonal answers a zonal name: the A, AAAA or SRV records of a headless
+// service's ready endpoints in the topology zone the name gives (under
+// prefer, of all of them when none is there). The name exists for every
+// headless service, so a zone without endpoints is NODATA, for every type,
+// as CoreDNS answers it; any other service, or none, is NXDOMAIN.
+func (s *Snapshot) zonal(name string, qtype uint16, z *servedZone, n schema.Name) *Answer {
+	if n.Kind != schema.ZonalName || z.multicluster {
+		return nil
+	}
+	f := s.services.get(schema.ServiceKey(n.Namespace, n.Service))
+	if f == nil || !f.data.headless() || f.data.external() {
+		return nil
+	}
+	d, _ := f.data.inTopology(n.Topology, n.Prefer)
+	var items []item
+	switch qtype {
+	case dns.TypeA, dns.TypeAAAA:
+		items = d.addressItems(nil, qtype)
+	case dns.TypeSRV:
+		items = d.srvItems(nil, "", "", true)
+	}
+	if answerCount(items) == 0 {
+		return z.nodata
+	}
+	return records(name, z, s.opts, items)
 }
 
 // nameInfo is one name of the zone, stored or not, with the types it has
@@ -369,14 +417,16 @@ func (s *Snapshot) eachName(f func(nameInfo)) {
 	for _, n := range s.static {
 		node(n)
 	}
-	s.services.each(func(_ string, fr *fragment) {
-		for _, n := range fr.nodes {
-			node(n)
-		}
-		s.eachEndpointName(fr, func(name string, types []uint16) {
-			f(nameInfo{name: name, kind: KindEndpoint, service: fr.data.svc, types: types})
+	for _, t := range []*shards[string, *fragment]{&s.services, &s.imports} {
+		t.each(func(_ string, fr *fragment) {
+			for _, n := range fr.nodes {
+				node(n)
+			}
+			s.eachEndpointName(fr, func(name string, types []uint16) {
+				f(nameInfo{name: name, kind: KindEndpoint, service: fr.data.svc, types: types})
+			})
 		})
-	})
+	}
 	s.ptrs.each(func(ip netip.Addr, _ []ptrEntry) {
 		f(nameInfo{name: reverseName(ip), kind: KindReverse, types: []uint16{dns.TypePTR}})
 	})
@@ -395,7 +445,7 @@ func (s *Snapshot) eachEndpointName(fr *fragment, f func(name string, types []ui
 		return
 	}
 	for _, z := range s.zones {
-		if z.reverse {
+		if z.reverse || z.multicluster != d.imported {
 			continue
 		}
 		d.eachEndpoint(func(label string, counts [len(leafTypes)]int) {

@@ -3,6 +3,7 @@ package zone
 import (
 	"fmt"
 	"net/netip"
+	"slices"
 	"strings"
 
 	"github.com/miekg/dns"
@@ -69,6 +70,15 @@ type Options struct {
 	// IgnoreEmptyService makes ClusterIP services with no ready endpoints not
 	// exist, as CoreDNS's "ignore empty_service".
 	IgnoreEmptyService bool
+	// MulticlusterZones are forward zones (each one of Zones) answered from
+	// the Multi-Cluster Services API's ServiceImports and their
+	// EndpointSlices instead of Services, as CoreDNS's "multicluster"
+	// option: <svc>.<ns>.svc.<zone> and <endpoint>.<cluster>.<svc>...
+	MulticlusterZones []string
+	// Zonal answers <topology-zone>.pin|prefer._zone.<svc>.<ns>.svc.<zone>
+	// for headless services from their endpoints' zone field, as CoreDNS's
+	// "zonal" option.
+	Zonal bool
 	// NameserverIPs are the server's own addresses. The apex NS set names
 	// the Services whose endpoints carry one of them, else ns.dns.<zone>
 	// with these addresses.
@@ -131,6 +141,19 @@ func (o Options) normalize() (Options, error) {
 		}
 		seen[c] = true
 		n.ReverseZones = append(n.ReverseZones, c)
+	}
+	n.MulticlusterZones = nil
+	for _, z := range o.MulticlusterZones {
+		c, err := canonicalZone(z)
+		if err != nil {
+			return o, err
+		}
+		if !slices.Contains(n.Zones, c) {
+			return o, fmt.Errorf("multicluster zone %q is not one of the served zones (%s)", z, strings.Join(n.Zones, " "))
+		}
+		if !slices.Contains(n.MulticlusterZones, c) {
+			n.MulticlusterZones = append(n.MulticlusterZones, c)
+		}
 	}
 	n.Namespaces = append([]string(nil), o.Namespaces...)
 	for i, ns := range n.Namespaces {

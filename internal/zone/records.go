@@ -30,6 +30,12 @@ type readySlice struct {
 
 func (r *readyAddr) ports() []slicePort { return r.slice.ports }
 
+// topology is the endpoint's zone field, lower case as zonal names
+// compare it ("" when unset).
+func (r *readyAddr) topology() string {
+	return strings.ToLower(r.slice.es.Endpoints[r.epIdx].Zone)
+}
+
 func (r *readyAddr) source() Source {
 	return objSource(r.slice.src, "endpoints[%d].addresses[%d]", int(r.epIdx), int(r.addrIdx))
 }
@@ -58,6 +64,9 @@ type serviceData struct {
 	key string
 	// src is the service as the source of its records.
 	src *SourceObject
+	// imported: a ServiceImport's data, answered in the multicluster
+	// zones; its endpoint labels are "<endpoint>.<cluster>".
+	imported bool
 }
 
 func (d *serviceData) headless() bool { return d.svc.Headless }
@@ -339,6 +348,25 @@ func (s *srvSeen) appendGlue(dst []item, it item) []item {
 	}
 	s.glue[k] = true
 	return append(dst, it)
+}
+
+// inTopology is the service as a zonal name sees it: only its ready
+// addresses whose endpoint is in the topology zone (lower case); under
+// prefer, when none is, all of them (fellBack). The copy shares the
+// addresses' slices and is for one answer.
+func (d *serviceData) inTopology(topology string, prefer bool) (in *serviceData, fellBack bool) {
+	var ready []readyAddr
+	for i := range d.ready {
+		if d.ready[i].topology() == topology {
+			ready = append(ready, d.ready[i])
+		}
+	}
+	if len(ready) == 0 && prefer {
+		return d, true
+	}
+	c := *d
+	c.ready, c.order = ready, nil
+	return &c, false
 }
 
 // namedPorts lists the distinct (name, protocol) pairs, lower case, that have

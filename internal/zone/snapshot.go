@@ -136,6 +136,8 @@ type servedZone struct {
 	name    string
 	labels  int
 	reverse bool
+	// multicluster: the zone is answered from ServiceImports.
+	multicluster bool
 	// prefix is the addresses a reverse zone holds the names of (invalid
 	// when the zone is not whole octets or nibbles).
 	prefix netip.Prefix
@@ -162,6 +164,8 @@ type fragment struct {
 	// nameservers is set when an endpoint carries one of the server's own
 	// addresses, so the fragment names the apex NS set.
 	nameservers bool
+	// digest is the hash of the fragment's content (see SameContent).
+	digest uint64
 }
 
 // podSet is a <a-b-c-d>.<ns>.pod.<zone> name (verified pod records) with the
@@ -194,7 +198,10 @@ type Snapshot struct {
 	static     map[string]*node
 	namespaces map[string]bool
 	services   shards[string, *fragment]
-	ptrs       ptrTable
+	// imports are the ServiceImports' fragments, answered in the
+	// multicluster zones (services are answered in the others).
+	imports shards[string, *fragment]
+	ptrs    ptrTable
 	// pods maps "<dashed-ip>.<ns>" to verified pod records; podIPs maps
 	// "<ns>/<name>" to the keys a pod holds, to remove them on change.
 	pods   shards[string, *podSet]
@@ -205,6 +212,9 @@ type Snapshot struct {
 	refused *Answer
 	// Serial is the SOA serial of this snapshot.
 	Serial uint32
+	// digest sums the hashes of the parts the records are made of (see
+	// SameContent).
+	digest uint64
 	// Stats counts what the snapshot holds.
 	Stats Stats
 }
@@ -295,6 +305,9 @@ type Change struct {
 	Services []ServiceUpdate
 	// Pods replaces each listed pod (pod records in verified mode).
 	Pods []PodUpdate
+	// Imports replaces each listed ServiceImport (and its EndpointSlices);
+	// read only when a multicluster zone is served.
+	Imports []ImportUpdate
 	// Serial is the SOA serial of the new snapshot.
 	Serial uint32
 }
@@ -304,6 +317,15 @@ type Change struct {
 type ServiceUpdate struct {
 	Namespace, Name string
 	Service         *cluster.Service
+	Slices          []*cluster.EndpointSlice
+}
+
+// ImportUpdate is the current state of one ServiceImport: nil Import means
+// it is gone. Slices are all the EndpointSlices whose ImportName is its
+// name.
+type ImportUpdate struct {
+	Namespace, Name string
+	Import          *cluster.ServiceImport
 	Slices          []*cluster.EndpointSlice
 }
 
@@ -340,6 +362,19 @@ func Build(state *cluster.State, opts Options) (*Snapshot, error) {
 		p := &state.Pods[i]
 		ch.Pods = append(ch.Pods, PodUpdate{Namespace: p.Namespace, Name: p.Name, Pod: p})
 	}
+	if len(s.opts.MulticlusterZones) > 0 {
+		importSlices := map[string][]*cluster.EndpointSlice{}
+		for i := range state.EndpointSlices {
+			if es := &state.EndpointSlices[i]; es.ImportName != "" {
+				k := ServiceKey(es.Namespace, es.ImportName)
+				importSlices[k] = append(importSlices[k], es)
+			}
+		}
+		for i := range state.ServiceImports {
+			si := &state.ServiceImports[i]
+			ch.Imports = append(ch.Imports, ImportUpdate{Namespace: si.Namespace, Name: si.Name, Import: si, Slices: importSlices[ServiceKey(si.Namespace, si.Name)]})
+		}
+	}
 	return s.Update(ch), nil
 }
 
@@ -358,6 +393,7 @@ func Empty(opts Options) (*Snapshot, error) {
 	seed := maphash.MakeSeed()
 	// Parts for about 10-50 keys each at 10k services and 150k endpoints.
 	s.services = newShards[string, *fragment](seed, 256)
+	s.imports = newShards[string, *fragment](seed, 16)
 	s.ptrs = newPTRTable(seed)
 	s.pods = newShards[string, *podSet](seed, 4096)
 	s.podIPs = newShards[string, []string](seed, 4096)
@@ -377,7 +413,7 @@ func newServedZone(name string, reverse bool, o Options, serial uint32) *servedZ
 	if soaTTL > 300 {
 		soaTTL = 300
 	}
-	z := &servedZone{name: name, labels: dns.CountLabel(name), reverse: reverse}
+	z := &servedZone{name: name, labels: dns.CountLabel(name), reverse: reverse, multicluster: !reverse && slices.Contains(o.MulticlusterZones, name)}
 	if reverse {
 		z.prefix = reversePrefix(name)
 	}
@@ -403,17 +439,13 @@ func newServedZone(name string, reverse bool, o Options, serial uint32) *servedZ
 // the namespace set changes.
 func (s *Snapshot) Update(ch Change) *Snapshot {
 	n := *s
-	n.Serial = ch.Serial
-	if ch.Serial != s.Serial {
-		// The SOA carries the serial: new zone objects, same names.
-		n.zones = nil
-		for _, z := range s.zones {
-			n.zones = append(n.zones, newServedZone(z.name, z.reverse, s.opts, ch.Serial))
-		}
-	}
-	staticDirty := ch.Serial != s.Serial
+	staticDirty := false
 	svcUpd := map[string]*fragment{}
+	importUpd := map[string]*fragment{}
 	if ch.Namespaces != nil {
+		for ns := range s.namespaces {
+			n.digest -= nameDigest(digestNamespace, ns)
+		}
 		n.namespaces = map[string]bool{}
 		filter := map[string]bool{}
 		for _, ns := range s.opts.Namespaces {
@@ -425,6 +457,9 @@ func (s *Snapshot) Update(ch Change) *Snapshot {
 				n.namespaces[ns] = true
 			}
 		}
+		for ns := range n.namespaces {
+			n.digest += nameDigest(digestNamespace, ns)
+		}
 		staticDirty = true
 		// Services of namespaces that went away are dropped.
 		s.services.each(func(k string, f *fragment) {
@@ -432,6 +467,27 @@ func (s *Snapshot) Update(ch Change) *Snapshot {
 				svcUpd[k] = nil
 			}
 		})
+		s.imports.each(func(k string, f *fragment) {
+			if !n.namespaces[strings.ToLower(f.data.svc.Namespace)] {
+				importUpd[k] = nil
+			}
+		})
+	}
+	for _, u := range ch.Imports {
+		importUpd[ServiceKey(u.Namespace, u.Name)] = n.newImportFragment(u)
+	}
+	for k, f := range importUpd {
+		if old := s.imports.get(k); old != nil {
+			n.Stats.add(old.stats, -1)
+			n.digest -= old.digest
+		}
+		if f != nil {
+			n.Stats.add(f.stats, 1)
+			n.digest += f.digest
+		}
+	}
+	if len(importUpd) > 0 {
+		n.imports = s.imports.with(importUpd)
 	}
 	frags := n.newFragments(ch.Services)
 	for i, u := range ch.Services {
@@ -458,9 +514,11 @@ func (s *Snapshot) Update(ch Change) *Snapshot {
 	for k, f := range svcUpd {
 		if old := s.services.get(k); old != nil {
 			n.Stats.add(old.stats, -1)
+			n.digest -= old.digest
 		}
 		if f != nil {
 			n.Stats.add(f.stats, 1)
+			n.digest += f.digest
 		}
 	}
 	n.services = s.services.with(svcUpd)
@@ -472,6 +530,11 @@ func (s *Snapshot) Update(ch Change) *Snapshot {
 	n.ptrs = s.ptrs.apply(&pc, &n.Stats)
 	if len(ch.Pods) > 0 {
 		n.updatePods(s, ch.Pods)
+	}
+	// A new serial only with new content (SameContent).
+	if ch.Serial != s.Serial && n.digest != s.digest {
+		n.renumber(ch.Serial)
+		staticDirty = true
 	}
 	if staticDirty || nsDirty {
 		n.rebuildStatic()
@@ -533,14 +596,14 @@ func (s *Snapshot) newFragment(u ServiceUpdate) *fragment {
 		return nil
 	}
 	d := s.serviceData(svc, u.Slices)
-	f := &fragment{data: d}
+	f := &fragment{data: d, digest: d.digest(s.opts.Zonal)}
 	f.stats.Services = 1
 	if !d.exists {
 		return f
 	}
 	d.indexLabels()
 	for _, z := range s.zones {
-		if !z.reverse {
+		if !z.reverse && !z.multicluster {
 			s.addServiceNames(f, z)
 		}
 	}
@@ -718,11 +781,13 @@ func (s *Snapshot) updatePods(prev *Snapshot, pods []PodUpdate) {
 			for _, nd := range old.nodes {
 				s.Stats.addNode(nd, -1)
 			}
+			s.digest -= nameDigest(digestPod, k)
 		}
 		if set != nil {
 			for _, nd := range set.nodes {
 				s.Stats.addNode(nd, 1)
 			}
+			s.digest += nameDigest(digestPod, k)
 		}
 	}
 	s.pods = prev.pods.with(setUpd)
@@ -787,7 +852,7 @@ func (s *Snapshot) podSetNodes(k string, set *podSet) {
 	}
 	sort.Strings(names)
 	for _, z := range s.zones {
-		if z.reverse {
+		if z.reverse || z.multicluster {
 			continue
 		}
 		owner := label + "." + schema.PodNamespace(ns, z.name)

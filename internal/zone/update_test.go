@@ -218,6 +218,7 @@ func TestUpdateMatchesFullBuild(t *testing.T) {
 					desc = "serial"
 					ch = Change{Serial: serial}
 				}
+				prev := inc
 				inc = inc.Update(ch)
 				o := opts
 				o.Serial = serial
@@ -225,7 +226,20 @@ func TestUpdateMatchesFullBuild(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				sameAnswers(t, fmt.Sprintf("step %d (%s)", step, desc), inc, full)
+				what := fmt.Sprintf("step %d (%s)", step, desc)
+				// The serial moves when, and only when, the content does.
+				if !inc.SameContent(full) {
+					t.Errorf("%s: the incremental snapshot's content digest differs from the full build's", what)
+				}
+				if inc.SameContent(prev) {
+					if inc.Serial != prev.Serial {
+						t.Errorf("%s: content unchanged, serial %d -> %d", what, prev.Serial, inc.Serial)
+					}
+					sameAnswers(t, what+", same content as before", inc, prev)
+				} else if inc.Serial != serial {
+					t.Errorf("%s: content changed, serial %d, want %d", what, inc.Serial, serial)
+				}
+				sameAnswers(t, what, inc, full.WithSerial(inc.Serial))
 			}
 		})
 	}

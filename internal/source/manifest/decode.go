@@ -93,6 +93,7 @@ var knownKinds = map[string]kindInfo{
 	"ReplicaSet":    {"apps/v1", true, func() runtime.Object { return new(appsv1.ReplicaSet) }},
 	"DaemonSet":     {"apps/v1", true, func() runtime.Object { return new(appsv1.DaemonSet) }},
 	"Job":           {"batch/v1", true, func() runtime.Object { return new(batchv1.Job) }},
+	"ServiceImport": {"multicluster.x-k8s.io/v1alpha1", true, func() runtime.Object { return new(kubeconv.ServiceImport) }},
 }
 
 // document is one YAML document or JSON value of a file.

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"testing/fstest"
 
 	corev1 "k8s.io/api/core/v1"
 
@@ -345,11 +346,42 @@ func TestUnknownKindsAreSkipped(t *testing.T) {
 	st := load(t, docs(
 		"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata: {a: b}",
 		"apiVersion: batch/v1\nkind: CronJob\nmetadata: {name: c}\nspec: {schedule: '* * * * *'}",
-		"apiVersion: multicluster.x-k8s.io/v1alpha1\nkind: ServiceImport\nmetadata: {name: s}\nspec: {ips: [1.2.3.4]}",
+		"apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata: {name: s}\nspec: {rules: []}",
 		"apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w}\nspec: {anything: [goes]}",
 	))
 	if len(st.Services) != 1 || st.Services[0].Name != "kubernetes" || len(st.Pods)+len(st.EndpointSlices) != 0 {
 		t.Errorf("state %+v, want nothing from unknown kinds (only the API server's Service)", st)
+	}
+}
+
+func TestServiceImportsAndTheirSlicesAreRead(t *testing.T) {
+	st := load(t, docs(
+		"apiVersion: multicluster.x-k8s.io/v1alpha1\nkind: ServiceImport\nmetadata: {name: db, namespace: prod}\nspec: {type: ClusterSetIP, ips: [10.42.0.7], ports: [{name: pg, port: 5432, protocol: TCP}]}",
+		"apiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\nmetadata:\n  name: db-east\n  namespace: prod\n  labels: {multicluster.kubernetes.io/service-name: db, multicluster.kubernetes.io/source-cluster: east}\naddressType: IPv4\nendpoints: [{addresses: [10.1.0.5]}]",
+	))
+	if len(st.ServiceImports) != 1 {
+		t.Fatalf("imports %+v, want db", st.ServiceImports)
+	}
+	si := st.ServiceImports[0]
+	if si.Ref() != (cluster.ObjectRef{Kind: "ServiceImport", Namespace: "prod", Name: "db"}) || si.Type != cluster.ServiceImportClusterSetIP ||
+		len(si.IPs) != 1 || si.IPs[0].String() != "10.42.0.7" || len(si.Ports) != 1 || si.Ports[0].Port != 5432 || si.Origin.Line == 0 {
+		t.Errorf("import %+v", si)
+	}
+	var found bool
+	for _, es := range st.EndpointSlices {
+		if es.Name == "db-east" {
+			found = es.ImportName == "db" && es.SourceCluster == "east" && es.ServiceName == ""
+		}
+	}
+	if !found {
+		t.Errorf("slice db-east not read as an import's slice: %+v", st.EndpointSlices)
+	}
+}
+
+func TestServiceImportErrorsNameTheField(t *testing.T) {
+	_, err := LoadFS(context.Background(), fstest.MapFS{"m.yaml": {Data: []byte("apiVersion: multicluster.x-k8s.io/v1alpha1\nkind: ServiceImport\nmetadata: {name: db}\nspec:\n  type: Global\n  ips: [not-an-ip]\n")}}, DefaultOptions())
+	if err == nil || !strings.Contains(err.Error(), "m.yaml:5") || !strings.Contains(err.Error(), "spec.type") || !strings.Contains(err.Error(), "m.yaml:6") {
+		t.Errorf("error %v, want spec.type at m.yaml:5 and spec.ips at m.yaml:6", err)
 	}
 }
 
