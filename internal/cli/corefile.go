@@ -23,7 +23,7 @@ import (
 // error, so that nothing silently differs from the file.
 var corefileSays = []string{"zone", "reverse-zone", "ttl", "pod-records", "endpoint-pod-names", "namespaces", "ignore-empty-service",
 	"kubeconfig", "context", "in-cluster", "upstream", "stub-domain", "cache", "fallthrough", "upstream-policy", "upstream-max-concurrent",
-	"loadbalance", "lameduck", "log-queries", "zonal", "transfer-to"}
+	"loadbalance", "lameduck", "log-queries", "zonal", "transfer-to", "multicluster-zone"}
 
 // serveCorefile is what serve takes from a Corefile.
 type serveCorefile struct {

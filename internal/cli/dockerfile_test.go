@@ -742,6 +742,8 @@ var (
 	readVerbs     = []string{"get", "list", "watch"}
 	baseResources = []string{"/namespaces", "/services", "discovery.k8s.io/endpointslices"}
 	podResources  = []string{"/pods"}
+	// importResources are what multicluster zones read.
+	importResources = []string{"multicluster.x-k8s.io/serviceimports"}
 )
 
 type kustomization struct {
@@ -1084,6 +1086,8 @@ type deployWant struct {
 	ttl           string // "" = not checked
 	priorityClass string
 	kubeDNSLabel  bool // pods carry k8s-app=kube-dns
+	// multicluster is the --multicluster-zone wanted ("" none).
+	multicluster string
 }
 
 func checkReadOnlyRole(t *testing.T, where string, r *rbacv1.ClusterRole) {
@@ -1169,6 +1173,9 @@ func checkDeployObjects(t *testing.T, where string, objs *deployObjects, want de
 	if pr, _ := flagValue(args, "pod-records"); pr != want.podRecords && !(pr == "" && want.podRecords == "disabled") {
 		t.Errorf("%s: --pod-records %q, want %q", where, pr, want.podRecords)
 	}
+	if mc, _ := flagValue(args, "multicluster-zone"); mc != want.multicluster {
+		t.Errorf("%s: --multicluster-zone %q, want %q", where, mc, want.multicluster)
+	}
 	if want.ttl != "" {
 		if ttl, _ := flagValue(args, "ttl"); ttl != want.ttl {
 			t.Errorf("%s: --ttl %q, want %q", where, ttl, want.ttl)
@@ -1186,7 +1193,7 @@ func checkDeployObjects(t *testing.T, where string, objs *deployObjects, want de
 		seen := map[string]bool{}
 		for _, a := range args[1:] {
 			n, _, _ := strings.Cut(strings.TrimLeft(a, "-"), "=")
-			if strings.HasPrefix(a, "--") && n != "zone" && n != "reverse-zone" && seen[n] {
+			if strings.HasPrefix(a, "--") && n != "zone" && n != "reverse-zone" && n != "multicluster-zone" && seen[n] {
 				t.Errorf("%s: --%s given twice: overlays replace arguments, they do not append", where, n)
 			}
 			seen[n] = true
@@ -1360,6 +1367,9 @@ func checkDeployObjects(t *testing.T, where string, objs *deployObjects, want de
 	if want.podRecords == "verified" {
 		wantRes = append(wantRes, podResources...)
 	}
+	if want.multicluster != "" {
+		wantRes = append(wantRes, importResources...)
+	}
 	slices.Sort(wantRes)
 	var got []string
 	for r := range granted {
@@ -1415,6 +1425,7 @@ func TestDeployOverlays(t *testing.T) {
 		{"base", []string{"verified-pods"}, verified(deployWant{podRecords: "disabled", listenPort: 5353, ttl: "5"})},
 		{"base", []string{"kube-dns-takeover"}, deployWant{podRecords: "disabled", listenPort: 53, ttl: "5", kubeDNSLabel: true}},
 		{"overlays/kubeadm-kube-system", []string{"verified-pods"}, verified(takeover)},
+		{"base", []string{"multicluster"}, deployWant{podRecords: "disabled", listenPort: 5353, ttl: "5", multicluster: "clusterset.local"}},
 	}
 	overlays, _ := os.ReadDir(filepath.Join(deploy, "overlays"))
 	for _, o := range overlays {

@@ -136,6 +136,7 @@ type zoneFlags struct {
 	namespaces       []string
 	ignoreEmpty      bool
 	zonal            bool
+	multicluster     []string
 }
 
 func (f *zoneFlags) register(cmd *cobra.Command) {
@@ -148,6 +149,7 @@ func (f *zoneFlags) register(cmd *cobra.Command) {
 	fl.BoolVar(&f.endpointPodNames, "endpoint-pod-names", def.EndpointPodNames, "name endpoints without a hostname after their pod instead of their IP")
 	fl.StringSliceVar(&f.namespaces, "namespaces", def.Namespaces, "serve only these namespaces (default: all)")
 	fl.BoolVar(&f.ignoreEmpty, "ignore-empty-service", def.IgnoreEmptyService, "NXDOMAIN for ClusterIP services with no ready endpoints")
+	fl.StringArrayVar(&f.multicluster, "multicluster-zone", nil, "a served zone (--zone) answered from Multi-Cluster Services ServiceImports and their EndpointSlices, e.g. clusterset.local (CoreDNS's multicluster); repeatable")
 	fl.BoolVar(&f.zonal, "zonal", def.Zonal, "answer <topology-zone>.pin|prefer._zone.<svc>.<ns>.svc.<zone> for headless services from their endpoints' zone (CoreDNS's zonal)")
 }
 
@@ -176,6 +178,7 @@ func (f *zoneFlags) options() (zone.Options, error) {
 	o.Namespaces = f.namespaces
 	o.IgnoreEmptyService = f.ignoreEmpty
 	o.Zonal = f.zonal
+	o.MulticlusterZones = f.multicluster
 	if _, err := zone.Empty(o); err != nil {
 		return o, err
 	}

@@ -53,7 +53,9 @@ func (f *kubeFlags) options(z zone.Options, log *slog.Logger) kube.Options {
 		InCluster:  f.inCluster && f.kubeconfig == "",
 		Pods:       z.PodRecords == zone.PodsVerified,
 		TargetRefs: z.EndpointPodNames,
-		UserAgent:  "clusterdns/" + versionString(),
-		Logger:     log,
+		// The ServiceImport informer starts only for multicluster zones.
+		Multicluster: len(z.MulticlusterZones) > 0,
+		UserAgent:    "clusterdns/" + versionString(),
+		Logger:       log,
 	}
 }

@@ -170,6 +170,9 @@ type Kubernetes struct {
 	IgnoreEmptyService bool
 	// Zonal answers <topology>.pin|prefer._zone names (`zonal`).
 	Zonal bool
+	// Multicluster are the zones answered from ServiceImports
+	// (`multicluster ZONES...`), canonical.
+	Multicluster []string
 	// Kubeconfig is set by `kubeconfig PATH [CONTEXT]`; nil means in-cluster.
 	Kubeconfig *Kubeconfig
 }
@@ -197,6 +200,7 @@ func (k *Kubernetes) ZoneOptions() zone.Options {
 	o.Namespaces = append([]string(nil), k.Namespaces...)
 	o.IgnoreEmptyService = k.IgnoreEmptyService
 	o.Zonal = k.Zonal
+	o.MulticlusterZones = append([]string(nil), k.Multicluster...)
 	return o
 }
 

@@ -461,3 +461,47 @@ func TestBind(t *testing.T) {
 		}
 	}
 }
+
+// The kubernetes plugin's multicluster and zonal options and the transfer
+// plugin are read into the engine's options and the transfer targets.
+func TestParseMulticlusterZonalAndTransfer(t *testing.T) {
+	cfg, ps := parseString(t, `cluster.local clusterset.local {
+    kubernetes cluster.local clusterset.local {
+        multicluster clusterset.local
+        zonal
+    }
+    transfer {
+        to * 10.0.0.0/8 192.0.2.7:5353
+    }
+}
+`)
+	if ps != nil {
+		t.Fatalf("problems: %v", ps)
+	}
+	b := cfg.Blocks[0]
+	o := b.Kubernetes.ZoneOptions()
+	if !o.Zonal || !reflect.DeepEqual(o.MulticlusterZones, []string{"clusterset.local."}) {
+		t.Errorf("zone options: zonal %v, multicluster %v", o.Zonal, o.MulticlusterZones)
+	}
+	if b.Transfer == nil || !reflect.DeepEqual(b.Transfer.Zones, []string{"cluster.local.", "clusterset.local."}) || len(b.Transfer.To) != 3 {
+		t.Fatalf("transfer %+v", b.Transfer)
+	}
+	if to := b.Transfer.To; !to[0].Any || to[1].Prefix.String() != "10.0.0.0/8" || to[2].Notify.String() != "192.0.2.7:5353" {
+		t.Errorf("targets %+v", to)
+	}
+}
+
+func TestMulticlusterZoneMustBeAPluginZone(t *testing.T) {
+	_, ps := parseString(t, ".:53 {\n  kubernetes cluster.local {\n    multicluster clusterset.local\n  }\n}\n")
+	if ps == nil || !strings.Contains(ps.Error(), "Corefile:2:") || !strings.Contains(ps.Error(), "clusterset.local") {
+		t.Errorf("problems %v, want the multicluster zone named at the kubernetes line", ps)
+	}
+	_, ps = parseString(t, ".:53 {\n  transfer\n}\n")
+	if ps == nil || !strings.Contains(ps.Error(), "Corefile:2:") || !strings.Contains(ps.Error(), "'to' is required") {
+		t.Errorf("problems %v, want 'to' required", ps)
+	}
+	_, ps = parseString(t, ".:53 {\n  transfer {\n    to 10.0.0.1:99999\n    source 10.0.0.2\n  }\n}\n")
+	if ps == nil || !strings.Contains(ps.Error(), "Corefile:3:") || !strings.Contains(ps.Error(), `option "source" of plugin "transfer" is not supported`) {
+		t.Errorf("problems %v", ps)
+	}
+}

@@ -15,7 +15,7 @@ const DefaultKubernetesTTL = 5
 // (plugin/kubernetes/setup.go:117-288) that clusterdns does not implement.
 var kubernetesUnsupported = map[string]bool{
 	"endpoint": true, "tls": true, "labels": true, "namespace_labels": true,
-	"noendpoints": true, "multicluster": true, "startup_timeout": true,
+	"noendpoints": true, "startup_timeout": true,
 	"apiserver_qps": true, "apiserver_burst": true, "apiserver_max_inflight": true,
 }
 
@@ -53,6 +53,10 @@ func kubernetesOption(c *cursor, k *Kubernetes, o option) {
 		k.EndpointPodNames = c.nargs(o, 0, 0)
 	case "zonal":
 		k.Zonal = c.nargs(o, 0, 0)
+	case "multicluster":
+		// Each zone must be one of the plugin's (setup.go:299-303):
+		// zone.Empty below checks it.
+		k.Multicluster = append(k.Multicluster, c.zones(o.pos, "multicluster zone", o.args)...)
 	case "ttl":
 		if c.nargs(o, 1, -1) {
 			t, _ := c.integer(o.pos, "ttl", o.args[0], 0, zone.MaxTTL)
@@ -100,6 +104,9 @@ func describeKubernetes(k *Kubernetes) string {
 	}
 	if k.Zonal {
 		s.WriteString("; zonal names of headless services")
+	}
+	if len(k.Multicluster) > 0 {
+		fmt.Fprintf(&s, "; multicluster zones %s (ServiceImports)", strings.Join(k.Multicluster, " "))
 	}
 	if len(k.Namespaces) > 0 {
 		fmt.Fprintf(&s, "; only namespaces %s", strings.Join(k.Namespaces, " "))

@@ -29,7 +29,10 @@ import (
 	"github.com/clusterdns/clusterdns/internal/zone"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/dynamic/dynamicinformer"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
@@ -48,6 +51,9 @@ type Options struct {
 	InCluster bool
 	// Pods starts the Pod informer (needed for verified pod records).
 	Pods bool
+	// Multicluster starts the ServiceImport informer (multicluster zones);
+	// the Multi-Cluster Services CRD must be installed.
+	Multicluster bool
 	// TargetRefs keeps the endpoints' targetRefs (needed to name endpoints
 	// after their pods); without it they are dropped as objects arrive.
 	TargetRefs bool
@@ -129,6 +135,10 @@ type Source struct {
 	log    *slog.Logger
 
 	svcInf, sliceInf, nsInf, podInf cache.SharedIndexInformer
+	// dyn reads ServiceImports (Options.Multicluster); importInf watches
+	// them.
+	dyn       dynamic.Interface
+	importInf cache.SharedIndexInformer
 
 	mu      sync.Mutex
 	pending pendingSet
@@ -141,6 +151,7 @@ type Source struct {
 type pendingSet struct {
 	namespaces bool
 	services   map[string]bool // "<ns>/<name>"
+	imports    map[string]bool // "<ns>/<name>"
 	pods       map[string]bool // "<ns>/<name>"
 	slices     []sliceEvent
 }
@@ -162,8 +173,18 @@ func New(o Options) (*Source, error) {
 	if err != nil {
 		return nil, fmt.Errorf("creating the Kubernetes client: %w", err)
 	}
-	return NewForClient(client, cfg.Host, o), nil
+	s := NewForClient(client, cfg.Host, o)
+	if o.Multicluster {
+		if s.dyn, err = dynamic.NewForConfig(cfg); err != nil {
+			return nil, fmt.Errorf("creating the Kubernetes client for ServiceImports: %w", err)
+		}
+	}
+	return s, nil
 }
+
+// SetDynamic gives the source the client it reads ServiceImports with
+// (tests use a fake one).
+func (s *Source) SetDynamic(d dynamic.Interface) { s.dyn = d }
 
 // NewForClient makes a source on an existing client (tests use a fake one).
 func NewForClient(client kubernetes.Interface, host string, o Options) *Source {
@@ -177,7 +198,7 @@ func NewForClient(client kubernetes.Interface, host string, o Options) *Source {
 }
 
 func (p *pendingSet) reset() {
-	*p = pendingSet{services: map[string]bool{}, pods: map[string]bool{}}
+	*p = pendingSet{services: map[string]bool{}, imports: map[string]bool{}, pods: map[string]bool{}}
 }
 
 // Host is the API server address.
@@ -190,6 +211,9 @@ const (
 // Run starts the informers, applies the full state once they have synced,
 // then applies changes as they come, until ctx is done.
 func (s *Source) Run(ctx context.Context, sink Sink) error {
+	if err := s.checkMulticlusterAPI(); err != nil {
+		return err
+	}
 	infs, err := s.informers()
 	if err != nil {
 		return err
@@ -242,6 +266,11 @@ func (s *Source) informers() ([]cache.SharedIndexInformer, error) {
 			})).Core().V1().Pods().Informer()
 		infs = append(infs, s.podInf)
 	}
+	if s.opts.Multicluster && s.dyn != nil {
+		s.importInf = dynamicinformer.NewDynamicSharedInformerFactory(s.dyn, 0).
+			ForResource(kubeconv.ServiceImportResource).Informer()
+		infs = append(infs, s.importInf)
+	}
 	for _, inf := range infs {
 		if err := inf.SetTransform(transform(s.log, inf.GetIndexer(), s.opts.TargetRefs)); err != nil {
 			return nil, fmt.Errorf("setting informer transform: %w", err)
@@ -285,6 +314,17 @@ func (s *Source) eventHandlers() map[cache.SharedIndexInformer]cache.ResourceEve
 			AddFunc:    func(o any) { s.namespaceChanged() },
 			DeleteFunc: func(o any) { s.namespaceChanged() },
 		},
+	}
+	if s.importInf != nil {
+		handlers[s.importInf] = cache.ResourceEventHandlerFuncs{
+			AddFunc: func(o any) { s.importChanged(o) },
+			UpdateFunc: func(old, o any) {
+				if old != o {
+					s.importChanged(o)
+				}
+			},
+			DeleteFunc: func(o any) { s.importChanged(o) },
+		}
 	}
 	if s.podInf != nil {
 		handlers[s.podInf] = cache.ResourceEventHandlerFuncs{
@@ -354,6 +394,30 @@ func (s *Source) serviceChanged(o any) {
 	s.markChanged(o, func(p *pendingSet) map[string]bool { return p.services })
 }
 
+func (s *Source) importChanged(o any) {
+	s.markChanged(o, func(p *pendingSet) map[string]bool { return p.imports })
+}
+
+// checkMulticlusterAPI makes sure the API server serves ServiceImports
+// when multicluster zones are asked for: without the CRD the informer
+// would never sync, and the server never be ready, with nothing said.
+func (s *Source) checkMulticlusterAPI() error {
+	if !s.opts.Multicluster || s.dyn == nil {
+		return nil
+	}
+	gv := kubeconv.ServiceImportGroupVersion.String()
+	rl, err := s.client.Discovery().ServerResourcesForGroupVersion(gv)
+	if err != nil {
+		return fmt.Errorf("multicluster zones need the Multi-Cluster Services API (the ServiceImport CRD, %s) on %s: %w", gv, s.host, err)
+	}
+	for _, r := range rl.APIResources {
+		if r.Name == kubeconv.ServiceImportResource.Resource {
+			return nil
+		}
+	}
+	return fmt.Errorf("multicluster zones need the Multi-Cluster Services API: %s on %s has no %s", gv, s.host, kubeconv.ServiceImportResource.Resource)
+}
+
 func (s *Source) podChanged(o any) {
 	s.markChanged(o, func(p *pendingSet) map[string]bool { return p.pods })
 }
@@ -379,11 +443,26 @@ func (s *Source) sliceChanged(old, o any) {
 		o = d.Obj
 		tombstone = true
 	}
+	var imports []string
 	if st, ok := o.(*storedSlice); ok {
 		if st.service != "" {
 			keys = append(keys, st.service)
 		}
+		if st.imported != "" {
+			imports = append(imports, st.imported)
+		}
 		trigger = st.trigger
+	}
+	if st, ok := old.(*storedSlice); ok && st.imported != "" && (len(imports) == 0 || imports[0] != st.imported) {
+		imports = append(imports, st.imported)
+	}
+	if len(imports) > 0 && s.importInf != nil {
+		s.mu.Lock()
+		for _, k := range imports {
+			s.pending.imports[k] = true
+		}
+		s.mu.Unlock()
+		s.notify()
 	}
 	if st, ok := old.(*storedSlice); ok {
 		if st.service != "" && (len(keys) == 0 || keys[0] != st.service) {
@@ -413,9 +492,14 @@ func (s *Source) namespaceChanged() {
 
 // fullChange lists everything in the caches.
 func (s *Source) fullChange() zone.Change {
-	p := pendingSet{namespaces: true, services: map[string]bool{}, pods: map[string]bool{}}
+	p := pendingSet{namespaces: true, services: map[string]bool{}, imports: map[string]bool{}, pods: map[string]bool{}}
 	for _, k := range s.svcInf.GetStore().ListKeys() {
 		p.services[k] = true
+	}
+	if s.importInf != nil {
+		for _, k := range s.importInf.GetStore().ListKeys() {
+			p.imports[k] = true
+		}
 	}
 	if s.podInf != nil {
 		for _, k := range s.podInf.GetStore().ListKeys() {
@@ -440,6 +524,14 @@ func (s *Source) change(p pendingSet) zone.Change {
 						p.services[k] = true
 					}
 				}
+				if s.importInf != nil {
+					objs, _ := s.importInf.GetIndexer().ByIndex(cache.NamespaceIndex, ns.name)
+					for _, so := range objs {
+						if k, ok := objectKey(so); ok {
+							p.imports[k] = true
+						}
+					}
+				}
 			}
 		}
 		sort.Strings(ch.Namespaces)
@@ -462,6 +554,25 @@ func (s *Source) change(p pendingSet) zone.Change {
 			u.Slices = slicesOf[k]
 		}
 		ch.Services = append(ch.Services, u)
+	}
+	if s.importInf != nil && len(p.imports) > 0 {
+		ikeys := make([]string, 0, len(p.imports))
+		for k := range p.imports {
+			ikeys = append(ikeys, k)
+		}
+		sort.Strings(ikeys)
+		slicesOf := s.importSlicesOf(ikeys)
+		for _, k := range ikeys {
+			ns, name, _ := strings.Cut(k, "/")
+			u := zone.ImportUpdate{Namespace: ns, Name: name}
+			if o, ok, _ := s.importInf.GetStore().GetByKey(k); ok {
+				if st, ok := o.(*storedImport); ok {
+					u.Import = &st.imp
+					u.Slices = slicesOf[k]
+				}
+			}
+			ch.Imports = append(ch.Imports, u)
+		}
 	}
 	for k := range p.pods {
 		ns, name, _ := strings.Cut(k, "/")
@@ -493,6 +604,31 @@ func (s *Source) slicesOf(services []string) map[string][]*cluster.EndpointSlice
 		for _, o := range objs {
 			if st, ok := o.(*storedSlice); ok && st.slice != nil && want[st.service] {
 				out[st.service] = append(out[st.service], st.slice)
+			}
+		}
+	}
+	for _, l := range out {
+		sort.Slice(l, func(i, j int) bool { return l[i].Name < l[j].Name })
+	}
+	return out
+}
+
+// importSlicesOf is slicesOf for ServiceImports: the slices labelled with
+// each import's name.
+func (s *Source) importSlicesOf(imports []string) map[string][]*cluster.EndpointSlice {
+	want := make(map[string]bool, len(imports))
+	namespaces := map[string]bool{}
+	for _, k := range imports {
+		want[k] = true
+		ns, _, _ := strings.Cut(k, "/")
+		namespaces[ns] = true
+	}
+	out := make(map[string][]*cluster.EndpointSlice, len(imports))
+	for ns := range namespaces {
+		objs, _ := s.sliceInf.GetIndexer().ByIndex(cache.NamespaceIndex, ns)
+		for _, o := range objs {
+			if st, ok := o.(*storedSlice); ok && st.slice != nil && want[st.imported] {
+				out[st.imported] = append(out[st.imported], st.slice)
 			}
 		}
 	}
@@ -582,6 +718,24 @@ func ListState(ctx context.Context, o Options) (*cluster.State, error) {
 	for i := range pods.Items {
 		p, _ := kubeconv.Pod(&pods.Items[i])
 		st.Pods = append(st.Pods, p)
+	}
+	if o.Multicluster {
+		dyn, err := dynamic.NewForConfig(cfg)
+		if err != nil {
+			return nil, fmt.Errorf("creating the Kubernetes client for ServiceImports: %w", err)
+		}
+		list, err := dyn.Resource(kubeconv.ServiceImportResource).Namespace("").List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return nil, fmt.Errorf("listing ServiceImports (%s) on %s: %w", kubeconv.ServiceImportGroupVersion, cfg.Host, err)
+		}
+		for i := range list.Items {
+			var si kubeconv.ServiceImport
+			if err := runtime.DefaultUnstructuredConverter.FromUnstructured(list.Items[i].Object, &si); err != nil {
+				return nil, fmt.Errorf("reading ServiceImport %s/%s: %w", list.Items[i].GetNamespace(), list.Items[i].GetName(), err)
+			}
+			imp, _ := kubeconv.ServiceImportOf(&si)
+			st.ServiceImports = append(st.ServiceImports, imp)
+		}
 	}
 	return st, nil
 }

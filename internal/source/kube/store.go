@@ -10,6 +10,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/tools/cache"
 )
 
@@ -55,11 +57,20 @@ type storedSlice struct {
 	// service is "<ns>/<name>" of the service the slice belongs to (its
 	// kubernetes.io/service-name label); empty when it has no label.
 	service string
+	// imported is "<ns>/<name>" of the ServiceImport the slice holds
+	// endpoints of (multicluster.kubernetes.io/service-name); usually "".
+	imported string
 	// trigger is the endpoints.kubernetes.io/last-change-trigger-time
 	// annotation; zero when absent or unparsable.
 	trigger time.Time
 	// slice is nil for FQDN slices, which no DNS server reads.
 	slice *cluster.EndpointSlice
+}
+
+// storedImport is a cached ServiceImport (multicluster zones only).
+type storedImport struct {
+	objectID
+	imp cluster.ServiceImport
 }
 
 // storedNamespace is a cached Namespace: its name is all DNS reads.
@@ -104,6 +115,9 @@ func transform(log *slog.Logger, stored cache.KeyGetter, targetRefs bool) func(a
 			if name := o.Labels[discoveryv1.LabelServiceName]; name != "" {
 				st.service = o.Namespace + "/" + name
 			}
+			if name := o.Labels[kubeconv.LabelImportServiceName]; name != "" {
+				st.imported = o.Namespace + "/" + name
+			}
 			if ts, ok := o.Annotations[annTrigger]; ok {
 				if t, err := time.Parse(time.RFC3339Nano, ts); err == nil {
 					st.trigger = t
@@ -119,6 +133,20 @@ func transform(log *slog.Logger, stored cache.KeyGetter, targetRefs bool) func(a
 			return st, nil
 		case *corev1.Namespace:
 			return &storedNamespace{idOf(&o.ObjectMeta)}, nil
+		case *unstructured.Unstructured:
+			// The dynamic informer's objects: ServiceImports.
+			if o.GetKind() != "ServiceImport" {
+				return obj, nil
+			}
+			var si kubeconv.ServiceImport
+			if err := runtime.DefaultUnstructuredConverter.FromUnstructured(o.Object, &si); err != nil {
+				log.Warn("ServiceImport cannot be read", "serviceimport", o.GetNamespace()+"/"+o.GetName(), "err", err)
+			}
+			imp, err := kubeconv.ServiceImportOf(&si)
+			if err != nil {
+				log.Warn("ServiceImport has values DNS cannot use", "serviceimport", o.GetNamespace()+"/"+o.GetName(), "err", err)
+			}
+			return &storedImport{objectID: objectID{namespace: o.GetNamespace(), name: o.GetName(), resourceVersion: o.GetResourceVersion()}, imp: imp}, nil
 		case *corev1.Pod:
 			// Converted from the fields pod records read only, so that the
 			// model holds no labels, container ports or owners it does not
