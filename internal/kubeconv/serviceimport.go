@@ -55,7 +55,8 @@ type ServiceImportPort struct {
 
 // ServiceImportStatus is status of a ServiceImport.
 type ServiceImportStatus struct {
-	Clusters []ClusterStatus `json:"clusters,omitempty"`
+	Clusters   []ClusterStatus    `json:"clusters,omitempty"`
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
 }
 
 // ClusterStatus names a cluster exporting the service.

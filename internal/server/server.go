@@ -327,6 +327,11 @@ func (s *Server) respond(msg []byte, out []byte, t Transport, rp *request, canon
 		}
 		return r.errorResponse(out, ans.Rcode, false, maxUDP)
 	}
+	if ans.External != "" {
+		if ost := s.outside.Load(); ost != nil {
+			return s.goOutside(&externalChain{o: ost.o, chain: ans.Answer, target: ans.External}, r, msg, out, t)
+		}
+	}
 	zoneOff := headerLen + len(r.qname) - wireLen(ans.Zone)
 	var resp []byte
 	switch {

@@ -53,8 +53,22 @@ func isTransfer(msg []byte) bool {
 // connection may go on.
 func (s *Server) serveTransfer(c *tcpConn, tr Transferer, msg []byte, remote netip.AddrPort) bool {
 	snap := s.snap.Load()
-	if snap == nil {
-		return false
+	if snap == nil || !s.synced.Load() {
+		// Not the cluster's state yet: a secondary bootstrapping now
+		// would load an empty zone as the authority's. SERVFAIL, as
+		// queries get.
+		req := new(dns.Msg)
+		if req.Unpack(msg) != nil {
+			return false
+		}
+		m := new(dns.Msg)
+		m.SetRcode(req, dns.RcodeServerFailure)
+		resp, err := m.Pack()
+		if err != nil {
+			return false
+		}
+		framed := binary.BigEndian.AppendUint16(make([]byte, 0, 2+len(resp)), uint16(len(resp)))
+		return c.write(append(framed, resp...), s.cfg.TCPIdleTimeout) == nil
 	}
 	err := tr.ServeTransfer(snap, msg, remote, func(m []byte) error {
 		framed := binary.BigEndian.AppendUint16(make([]byte, 0, 2+len(m)), uint16(len(m)))

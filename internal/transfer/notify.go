@@ -111,7 +111,7 @@ func Notify(ctx context.Context, zone string, to netip.AddrPort) error {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		r, _, err := c.ExchangeContext(ctx, m, to.String())
+		r, err := exchange(ctx, c, m, to.String())
 		switch {
 		case err != nil:
 			last = err
@@ -122,4 +122,25 @@ func Notify(ctx context.Context, zone string, to netip.AddrPort) error {
 		}
 	}
 	return fmt.Errorf("NOTIFY for %s to %s: %w", zone, to, last)
+}
+
+// exchange is c.ExchangeContext that returns when ctx is cancelled, not
+// only at its deadline (miekg/dns reads only the deadline); the exchange
+// left behind ends at its own timeout.
+func exchange(ctx context.Context, c *dns.Client, m *dns.Msg, addr string) (*dns.Msg, error) {
+	type result struct {
+		r   *dns.Msg
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		r, _, err := c.ExchangeContext(ctx, m, addr)
+		done <- result{r, err}
+	}()
+	select {
+	case res := <-done:
+		return res.r, res.err
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
 }

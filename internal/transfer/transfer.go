@@ -46,9 +46,17 @@ func ParseTarget(s string) (Target, error) {
 		if err != nil {
 			return Target{}, fmt.Errorf("transfer target %q: not an address, a CIDR range or *", s)
 		}
+		if a := p.Addr(); a.Is4In6() && p.Bits() >= 96 {
+			// Written IPv4-mapped: clients are compared unmapped.
+			p = netip.PrefixFrom(a.Unmap(), p.Bits()-96)
+		}
 		return Target{Prefix: p.Masked()}, nil
 	}
-	if a, err := netip.ParseAddr(strings.Trim(s, "[]")); err == nil && a.Zone() == "" {
+	bare := s
+	if strings.HasPrefix(s, "[") && strings.HasSuffix(s, "]") {
+		bare = s[1 : len(s)-1] // one balanced pair around an IPv6 address
+	}
+	if a, err := netip.ParseAddr(bare); err == nil && a.Zone() == "" && (bare == s || a.Is6()) {
 		a = a.Unmap()
 		return Target{Prefix: netip.PrefixFrom(a, a.BitLen()), Notify: netip.AddrPortFrom(a, 53)}, nil
 	}
@@ -146,7 +154,7 @@ func (t *Transfer) ServeTransfer(snap *zone.Snapshot, query []byte, remote netip
 		return writeMsg(write, failure(query, dns.RcodeFormatError))
 	}
 	q := req.Question[0]
-	if !t.Allowed(remote.Addr()) || !t.transfers(q.Name) {
+	if !t.Allowed(remote.Addr()) || !t.transfers(q.Name) || !forwardZone(snap, q.Name) {
 		return writeMsg(write, reply(req, dns.RcodeRefused))
 	}
 	if q.Qtype == dns.TypeIXFR {
@@ -195,6 +203,19 @@ func (t *Transfer) ServeTransfer(snap *zone.Snapshot, query []byte, remote netip
 		return err
 	}
 	return flush()
+}
+
+// forwardZone reports whether name is a forward zone the snapshot serves:
+// the only zones transferred (an IXFR of anything else is refused like
+// its AXFR).
+func forwardZone(snap *zone.Snapshot, name string) bool {
+	name = strings.ToLower(dns.Fqdn(name))
+	for _, z := range snap.ForwardZones() {
+		if z == name {
+			return true
+		}
+	}
+	return false
 }
 
 // olderSerial reports whether a is older than b in RFC 1982 serial

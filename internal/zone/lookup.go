@@ -276,6 +276,9 @@ func (s *Snapshot) chase(n *node, qtype uint16) *Answer {
 		seen[cur.name] = true
 		target := lowerASCII(cn.Answer[0].RR.(*dns.CNAME).Target)
 		tz := s.zoneOf(target)
+		if tz == nil {
+			a.External = target
+		}
 		if seen[target] || tz == nil || tz.reverse {
 			break
 		}

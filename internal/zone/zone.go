@@ -122,6 +122,11 @@ type Answer struct {
 	Extra  []Record
 	// Zone is the served zone the question fell in ("" if none: REFUSED).
 	Zone string
+	// External is the target, outside every served zone, that the CNAME
+	// chain of an ExternalName service ends at (A and AAAA only): its
+	// addresses are the client's resolver's to find, or a forwarding
+	// server's to add (as CoreDNS does through its upstream). "" otherwise.
+	External string
 
 	wire     *template
 	negative bool
