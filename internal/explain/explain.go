@@ -60,6 +60,13 @@ const (
 	CodeServerDisagrees            = "server-disagrees"
 	CodeServerUnreachable          = "server-unreachable"
 	CodeAutopath                   = "autopath"
+	CodeZonalOff                   = "zonal-off"
+	CodeZonalZoneEmpty             = "zonal-zone-empty"
+	CodeZonalFallback              = "zonal-prefer-fallback"
+	CodeImportNotFound             = "serviceimport-not-found"
+	CodeImportNoEndpoints          = "serviceimport-no-endpoints"
+	CodeImportNoPorts              = "serviceimport-no-ports"
+	CodeMulticlusterNoCluster      = "multicluster-endpoint-needs-cluster"
 )
 
 // Codes lists every cause code, for documentation and tests.
@@ -71,7 +78,8 @@ var Codes = []string{
 	CodeEndpointSliceNoHostname, CodePodNotReady, CodePodTerminating, CodePodNoIP,
 	CodePodNotScheduled, CodeNoReadyEndpoints, CodePublishNotReadyInUse, CodeHostnameInvalid,
 	CodeSearchPathExpansion, CodeExternalNameTarget, CodeServerDisagrees, CodeServerUnreachable,
-	CodeAutopath,
+	CodeAutopath, CodeZonalOff, CodeZonalZoneEmpty, CodeZonalFallback, CodeImportNotFound,
+	CodeImportNoEndpoints, CodeImportNoPorts, CodeMulticlusterNoCluster,
 }
 
 // Step is one decision on the path through the tree.
@@ -160,9 +168,13 @@ type Explainer struct {
 	services    map[string]*cluster.Service   // "ns/name"
 	svcsByNS    map[string][]*cluster.Service // ns
 	slicesBySvc map[string][]*cluster.EndpointSlice
-	podsByNS    map[string][]*cluster.Pod
-	pods        map[string]*cluster.Pod // "ns/name"
-	byIP        map[netip.Addr][]string // service keys whose ClusterIPs or slices hold the IP
+	// imports and slicesByImport are the ServiceImports and their MCS
+	// EndpointSlices (multicluster zones).
+	imports        map[string]*cluster.ServiceImport
+	slicesByImport map[string][]*cluster.EndpointSlice
+	podsByNS       map[string][]*cluster.Pod
+	pods           map[string]*cluster.Pod // "ns/name"
+	byIP           map[netip.Addr][]string // service keys whose ClusterIPs or slices hold the IP
 
 	// Search expands short names (nil: names are taken as fully qualified).
 	Search SearchFunc
@@ -190,17 +202,19 @@ func New(state *cluster.State, opts zone.Options) (*Explainer, error) {
 		return nil, err
 	}
 	e := &Explainer{
-		state:       state,
-		opts:        base.Options(),
-		base:        base,
-		zones:       base.Options().Zones,
-		namespaces:  map[string]*cluster.Namespace{},
-		services:    map[string]*cluster.Service{},
-		svcsByNS:    map[string][]*cluster.Service{},
-		slicesBySvc: map[string][]*cluster.EndpointSlice{},
-		podsByNS:    map[string][]*cluster.Pod{},
-		pods:        map[string]*cluster.Pod{},
-		byIP:        map[netip.Addr][]string{},
+		state:          state,
+		opts:           base.Options(),
+		base:           base,
+		zones:          base.Options().Zones,
+		namespaces:     map[string]*cluster.Namespace{},
+		services:       map[string]*cluster.Service{},
+		svcsByNS:       map[string][]*cluster.Service{},
+		slicesBySvc:    map[string][]*cluster.EndpointSlice{},
+		imports:        map[string]*cluster.ServiceImport{},
+		slicesByImport: map[string][]*cluster.EndpointSlice{},
+		podsByNS:       map[string][]*cluster.Pod{},
+		pods:           map[string]*cluster.Pod{},
+		byIP:           map[netip.Addr][]string{},
 	}
 	e.Search = ResolverSearch(e.zones[0])
 	e.index(state)
@@ -222,8 +236,16 @@ func (e *Explainer) index(state *cluster.State) {
 			e.byIP[ip.Unmap()] = appendOnce(e.byIP[ip.Unmap()], k)
 		}
 	}
+	for i := range state.ServiceImports {
+		si := &state.ServiceImports[i]
+		e.imports[key(si.Namespace, si.Name)] = si
+	}
 	for i := range state.EndpointSlices {
 		es := &state.EndpointSlices[i]
+		if es.ImportName != "" {
+			ik := key(es.Namespace, es.ImportName)
+			e.slicesByImport[ik] = append(e.slicesByImport[ik], es)
+		}
 		k := key(es.Namespace, es.ServiceName)
 		e.slicesBySvc[k] = append(e.slicesBySvc[k], es)
 		for _, ep := range es.Endpoints {
@@ -287,6 +309,14 @@ func (e *Explainer) build(svcKeys []string, podNS []string) *zone.Snapshot {
 		}
 		for _, es := range e.slicesBySvc[k] {
 			sub.EndpointSlices = append(sub.EndpointSlices, *es)
+		}
+		if si := e.imports[k]; si != nil {
+			sub.ServiceImports = append(sub.ServiceImports, *si)
+			for _, es := range e.slicesByImport[k] {
+				if es.ServiceName == "" { // not added above
+					sub.EndpointSlices = append(sub.EndpointSlices, *es)
+				}
+			}
 		}
 	}
 	for _, ns := range podNS {

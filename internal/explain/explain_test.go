@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -70,11 +71,12 @@ func TestCauseCatalogue(t *testing.T) {
 			if err := json.Unmarshal(b, &exps); err != nil {
 				t.Fatal(err)
 			}
-			ex, err := New(state, zone.DefaultOptions())
+			opts := caseOptions(t, dir)
+			ex, err := New(state, opts)
 			if err != nil {
 				t.Fatal(err)
 			}
-			full, err := zone.Build(state, zone.DefaultOptions())
+			full, err := zone.Build(state, opts)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -152,6 +154,33 @@ func TestCauseCatalogue(t *testing.T) {
 			t.Errorf("no testdata case produces %s", c)
 		}
 	}
+}
+
+// caseOptions are the zone options of a catalogue case: the defaults, or
+// what its options.json says (zones, zonal, multicluster zones).
+func caseOptions(t *testing.T, dir string) zone.Options {
+	t.Helper()
+	o := zone.DefaultOptions()
+	b, err := os.ReadFile(filepath.Join(dir, "options.json"))
+	if errors.Is(err, fs.ErrNotExist) {
+		return o
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c struct {
+		Zones        []string `json:"zones"`
+		Zonal        bool     `json:"zonal"`
+		Multicluster []string `json:"multicluster"`
+	}
+	if err := json.Unmarshal(b, &c); err != nil {
+		t.Fatalf("%s/options.json: %v", dir, err)
+	}
+	if len(c.Zones) > 0 {
+		o.Zones = c.Zones
+	}
+	o.Zonal, o.MulticlusterZones = c.Zonal, c.Multicluster
+	return o
 }
 
 // exampleExplainer explains the embedded example cluster.

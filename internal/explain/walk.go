@@ -18,7 +18,10 @@ func (e *Explainer) walk(r *Result, n zone.NameFacts) *zone.Snapshot {
 	}
 	s := n.Schema
 	switch s.Kind {
-	case schema.ServiceName, schema.EndpointName, schema.PortName, schema.BelowService:
+	case schema.ServiceName, schema.EndpointName, schema.PortName, schema.BelowService, schema.ZonalName:
+		if n.Multicluster {
+			return e.walkImport(r, n)
+		}
 		return e.walkSvc(r, n)
 	case schema.PodTree, schema.PodNamespaceName, schema.PodName, schema.BelowPod:
 		return e.walkPod(r, n)
@@ -103,6 +106,8 @@ func (e *Explainer) walkSvc(r *Result, n zone.NameFacts) *zone.Snapshot {
 		e.walkEndpoint(r, svc, f, s.Label)
 	case schema.PortName:
 		e.walkPort(r, n, svc, f, s.Port, s.Proto)
+	case schema.ZonalName:
+		e.walkZonal(r, svc, f, s)
 	default:
 		name := schema.Service(s.Service, ns, n.Zone)
 		r.step("name", "too many labels below the service: names under a service are <endpoint>.<service> or _<port>._<proto>.<service>", "", "", cluster.Origin{})

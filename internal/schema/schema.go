@@ -216,6 +216,28 @@ type Name struct {
 	// and Prefer its directive (false: pin).
 	Topology string
 	Prefer   bool
+	// Cluster is an EndpointName's cluster in a multicluster zone
+	// (ParseMulticluster): <label>.<cluster>.<svc>.<ns>.svc.<zone>.
+	Cluster string
+}
+
+// ParseMulticluster is Parse for a name below a multicluster zone
+// (clusterset.local), where the services are ServiceImports: two labels
+// below a service are an endpoint and its cluster unless either starts
+// with an underscore (then a port name, as CoreDNS reads them), and there
+// are no zonal names.
+func ParseMulticluster(labels []string) Name {
+	n := Parse(labels)
+	switch n.Kind {
+	case PortName:
+		l := labels[0:2]
+		if !strings.HasPrefix(l[0], "_") && !strings.HasPrefix(l[1], "_") {
+			n.Kind, n.Label, n.Cluster, n.Port, n.Proto = EndpointName, l[0], l[1], "", ""
+		}
+	case ZonalName:
+		n.Kind, n.Topology, n.Prefer = BelowService, "", false
+	}
+	return n
 }
 
 // Parse reads the labels of a name below a zone, leftmost first (as

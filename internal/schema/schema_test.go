@@ -86,6 +86,25 @@ func TestZonalReadsBack(t *testing.T) {
 	}
 }
 
+func TestParseMulticlusterReadsEndpointAndCluster(t *testing.T) {
+	tests := []struct {
+		labels string
+		want   Name
+	}{
+		{"web-0.east.db.ns.svc", Name{Kind: EndpointName, Namespace: "ns", Service: "db", Label: "web-0", Cluster: "east"}},
+		{"_http._tcp.db.ns.svc", Name{Kind: PortName, Namespace: "ns", Service: "db", Port: "http", Proto: "tcp"}},
+		{"_http.tcp.db.ns.svc", Name{Kind: PortName, Namespace: "ns", Service: "db", Port: "http", Proto: "tcp"}},
+		{"web-0.db.ns.svc", Name{Kind: EndpointName, Namespace: "ns", Service: "db", Label: "web-0"}},
+		{"a.pin._zone.db.ns.svc", Name{Kind: BelowService, Namespace: "ns", Service: "db"}},
+		{"db.ns.svc", Name{Kind: ServiceName, Namespace: "ns", Service: "db"}},
+	}
+	for _, tt := range tests {
+		if got := ParseMulticluster(strings.Split(tt.labels, ".")); got != tt.want {
+			t.Errorf("ParseMulticluster(%q) = %+v, want %+v", tt.labels, got, tt.want)
+		}
+	}
+}
+
 func TestSearchPathIsKubeletOrder(t *testing.T) {
 	got := strings.Join(SearchPath("prod", "cluster.local"), " ")
 	if want := "prod.svc.cluster.local svc.cluster.local cluster.local"; got != want {

@@ -28,6 +28,9 @@ type NameFacts struct {
 	// Addr is the address a reverse name names; invalid when the name is
 	// not one whole address (no PTR can exist there).
 	Addr netip.Addr
+	// Multicluster: the zone is answered from ServiceImports (the Schema
+	// was read by schema.ParseMulticluster).
+	Multicluster bool
 }
 
 // InZone reports whether a served zone holds the name.
@@ -47,7 +50,12 @@ func (s *Snapshot) NameFacts(qname string) NameFacts {
 		}
 		return f
 	}
-	f.Schema = schema.Parse(dns.SplitDomainName(strings.TrimSuffix(f.Name, z.name)))
+	labels := dns.SplitDomainName(strings.TrimSuffix(f.Name, z.name))
+	if f.Multicluster = z.multicluster; f.Multicluster {
+		f.Schema = schema.ParseMulticluster(labels)
+	} else {
+		f.Schema = schema.Parse(labels)
+	}
 	return f
 }
 
@@ -198,3 +206,106 @@ func appendUnpublished(dst []EndpointFacts, es *cluster.EndpointSlice, endpointP
 // ExternalName Service's spec.externalName: "" when the value is not a
 // domain name (empty, an IP literal, a label that is not a DNS label).
 func ExternalTarget(externalName string) string { return externalTarget(externalName) }
+
+// ZonalFacts is what the engine decides for a zonal name
+// (<topology>.pin|prefer._zone.<svc>...) of a Service.
+type ZonalFacts struct {
+	// Enabled: the snapshot answers zonal names (Options.Zonal).
+	Enabled bool
+	// Exists: the name exists (a headless Service in a served namespace,
+	// zonal names on); then an empty answer is NODATA, not NXDOMAIN.
+	Exists bool
+	// Topology is the zone the name asks for, lower case; Prefer its
+	// directive.
+	Topology string
+	Prefer   bool
+	// Answered are the published addresses the name answers: those in the
+	// topology zone, or under prefer when there are none, every one.
+	Answered []EndpointFacts
+	// FellBack: prefer found no address in the zone and answers them all.
+	FellBack bool
+	// ByZone counts the published addresses by their endpoint's zone
+	// (lower case; "" for an endpoint without one).
+	ByZone map[string]int
+}
+
+// ZonalFacts says what a zonal name of svc answers, by the code the server
+// runs for it.
+func (s *Snapshot) ZonalFacts(svc *cluster.Service, slices []*cluster.EndpointSlice, topology string, prefer bool) ZonalFacts {
+	out := ZonalFacts{Enabled: s.opts.Zonal, Topology: strings.ToLower(topology), Prefer: prefer, ByZone: map[string]int{}}
+	f := s.newFragment(ServiceUpdate{Namespace: svc.Namespace, Name: svc.Name, Service: svc, Slices: slices})
+	if f == nil || !f.data.headless() || f.data.external() {
+		return out
+	}
+	out.Exists = out.Enabled
+	d := f.data
+	for i := range d.ready {
+		out.ByZone[d.ready[i].topology()]++
+	}
+	in, fellBack := d.inTopology(out.Topology, prefer)
+	out.FellBack = fellBack
+	for i := range in.ready {
+		r := &in.ready[i]
+		ep := &r.slice.es.Endpoints[r.epIdx]
+		_, from := EndpointName(ep, r.addr, s.opts.EndpointPodNames)
+		out.Answered = append(out.Answered, EndpointFacts{Slice: r.slice.es, Endpoint: int(r.epIdx), Address: int(r.addrIdx), Addr: r.addr, Label: r.label, LabelFrom: from})
+	}
+	return out
+}
+
+// ImportFacts is what the engine decided about one ServiceImport in the
+// multicluster zones.
+type ImportFacts struct {
+	Import *cluster.ServiceImport
+	// Served is false when its namespace is not served or its name is not
+	// a DNS label, or no multicluster zone is served.
+	Served bool
+	// Exists: the import's name has records (a ClusterSetIP import with
+	// ports, a Headless one with published endpoints).
+	Exists bool
+	// Slices are the EndpointSlices labelled with its name (those without
+	// a source cluster are in Unattached).
+	Slices, Unattached []*cluster.EndpointSlice
+	// Published are the addresses with records, their Label being
+	// "<endpoint>.<cluster>".
+	Published []EndpointFacts
+}
+
+// ImportFacts says what the engine decides for a ServiceImport and the
+// EndpointSlices labelled with its name (cluster.EndpointSlice.ImportName).
+func (s *Snapshot) ImportFacts(si *cluster.ServiceImport, slices []*cluster.EndpointSlice) ImportFacts {
+	out := ImportFacts{Import: si}
+	for _, es := range slices {
+		switch {
+		case importAttached(es, si):
+			out.Slices = append(out.Slices, es)
+		case strings.EqualFold(es.ImportName, si.Name) && strings.EqualFold(es.Namespace, si.Namespace):
+			out.Unattached = append(out.Unattached, es)
+		}
+	}
+	if len(s.opts.MulticlusterZones) == 0 {
+		return out
+	}
+	f := s.newImportFragment(ImportUpdate{Namespace: si.Namespace, Name: si.Name, Import: si, Slices: slices})
+	if f == nil {
+		return out
+	}
+	out.Served, out.Exists = true, f.data.exists
+	for i := range f.data.ready {
+		r := &f.data.ready[i]
+		ep := &r.slice.es.Endpoints[r.epIdx]
+		_, from := EndpointName(ep, r.addr, s.opts.EndpointPodNames)
+		out.Published = append(out.Published, EndpointFacts{Slice: r.slice.es, Endpoint: int(r.epIdx), Address: int(r.addrIdx), Addr: r.addr, Label: r.label, LabelFrom: from})
+	}
+	return out
+}
+
+// Multicluster reports whether a served zone is a multicluster one.
+func (s *Snapshot) Multicluster(zoneName string) bool {
+	for _, z := range s.zones {
+		if z.name == zoneName {
+			return z.multicluster
+		}
+	}
+	return false
+}
