@@ -209,6 +209,7 @@ func run(in *inputs, opts Options, enabled map[string]bool, zopts zone.Options) 
 	l.collect()
 	l.checkWorkloads()
 	l.checkServices()
+	l.checkImports()
 
 	rep.Findings = l.findings
 	slices.SortStableFunc(rep.Findings, func(a, b Finding) int {

@@ -30,6 +30,17 @@ type want struct {
 // positives are the exact findings of testdata/lint/<rule>/positive. Every
 // negative set has none.
 var positives = map[string][]want{
+	RuleImportNoEndpoints: {
+		{"imports.yaml:5", Warning, RuleImportNoEndpoints, `no EndpointSlice in the inputs is labelled multicluster.kubernetes.io/service-name=cache with a multicluster.kubernetes.io/source-cluster: a Headless import has no names at all (NXDOMAIN)`},
+		{"imports.yaml:16", Info, RuleImportNoEndpoints, `the clusterset IP still answers, but no per-cluster endpoint names exist`},
+	},
+	RuleImportNoHostnames: {
+		{"imports.yaml:8", Warning, RuleImportNoHostnames, `2 of 2 endpoint(s) have no hostname, so their names in the multicluster zone are their addresses (10-1-0-7.east.workers, 10-1-0-8.east.workers)`},
+		{"imports.yaml:36", Info, RuleImportNoHostnames, `1 of 2 endpoint(s) have no hostname`},
+	},
+	RuleImportSliceNoCluster: {
+		{"imports.yaml:19", Error, RuleImportSliceNoCluster, `EndpointSlice db-lost is labelled multicluster.kubernetes.io/service-name=db but has no multicluster.kubernetes.io/source-cluster label`},
+	},
 	RuleSubdomainNoService: {
 		{"db.yaml:25", Error, RuleSubdomainNoService, `spec.subdomain "dbs" names no Service in namespace subdomain-no-service, so db-0.dbs.subdomain-no-service.svc.cluster.local is NXDOMAIN; the headless Service "db" selects this pod`},
 		{"job.yaml:13", Error, RuleSubdomainNoService, `the pods get no per-pod DNS name`},

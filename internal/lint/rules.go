@@ -82,6 +82,9 @@ const (
 	RuleLabelInvalid                = "label-invalid"
 	RuleNdotsShortNames             = "ndots-short-names"
 	RuleDNSConfigInvalid            = "dnsconfig-invalid"
+	RuleImportNoEndpoints           = "serviceimport-no-endpoints"
+	RuleImportNoHostnames           = "serviceimport-headless-no-hostnames"
+	RuleImportSliceNoCluster        = "serviceimport-slice-no-cluster"
 )
 
 var rules = []Rule{
@@ -130,6 +133,15 @@ var rules = []Rule{
 	{RuleDNSConfigInvalid, Error,
 		"`dnsPolicy`/`dnsConfig` the API server rejects or the kubelet ignores (None without nameservers, more than 3 nameservers, ClusterFirst with hostNetwork, ...)",
 		"fix `dnsPolicy` and `dnsConfig` as the message says"},
+	{RuleImportNoEndpoints, Warning,
+		"a ServiceImport (Multi-Cluster Services) has no EndpointSlice labelled `multicluster.kubernetes.io/service-name` in the inputs: a Headless import has no names in the multicluster zone (info for a ClusterSetIP import, whose clusterset IP still answers)",
+		"export the Service from the clusters that serve it; the MCS implementation writes the slices"},
+	{RuleImportNoHostnames, Warning,
+		"a Headless ServiceImport's endpoints have no `hostname`: their `<endpoint>.<cluster>.<svc>` names are dashed IPs that change when a pod moves (info when only some lack one)",
+		"back the exported Service with a StatefulSet (its pods get hostnames), or give the endpoints hostnames"},
+	{RuleImportSliceNoCluster, Error,
+		"an EndpointSlice labelled `multicluster.kubernetes.io/service-name` lacks `multicluster.kubernetes.io/source-cluster`: its endpoints are not published",
+		"set the source-cluster label (the MCS implementation does)"},
 }
 
 // Rules returns every rule, in a stable order.
