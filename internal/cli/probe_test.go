@@ -117,3 +117,51 @@ func TestProbeUsage(t *testing.T) {
 		}
 	}
 }
+
+// probeImport is a Headless ServiceImport with one endpoint in cluster east.
+const probeImport = `apiVersion: multicluster.x-k8s.io/v1alpha1
+kind: ServiceImport
+metadata:
+  name: db
+  namespace: default
+spec:
+  type: Headless
+  ports:
+    - name: pg
+      port: 5432
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata:
+  name: db-east
+  namespace: default
+  labels:
+    multicluster.kubernetes.io/service-name: db
+    multicluster.kubernetes.io/source-cluster: east
+addressType: IPv4
+ports:
+  - name: pg
+    port: 5432
+endpoints:
+  - addresses: ["%s"]
+    hostname: db-0
+`
+
+// probe asks a server the names of the multicluster zone's ServiceImports
+// too, and names the stale per-cluster endpoint.
+func TestProbeAsksMulticlusterNames(t *testing.T) {
+	mc := []string{"--zone", "cluster.local", "--zone", "clusterset.local", "--multicluster-zone", "clusterset.local"}
+	old := t.TempDir()
+	writeFile(t, filepath.Join(old, "db.yaml"), strings.Replace(probeImport, "%s", "10.1.1.1", 1))
+	cur := t.TempDir()
+	writeFile(t, filepath.Join(cur, "db.yaml"), strings.Replace(probeImport, "%s", "10.1.1.2", 1))
+	stale, _, _ := startServe(t, append([]string{"--manifests", old}, mc...)...)
+	code, out, _ := runCLI(t, append([]string{"probe", "--server", stale, "--manifests", cur}, mc...)...)
+	if code != 1 || !strings.Contains(out, "db-0.east.db.default.svc.clusterset.local.") || !strings.Contains(out, "10.1.1.2") {
+		t.Fatalf("exit %d, want 1 naming db-0.east.db.default.svc.clusterset.local. and 10.1.1.2:\n%s", code, out)
+	}
+	fresh, _, _ := startServe(t, append([]string{"--manifests", cur}, mc...)...)
+	if code, out, _ := runCLI(t, append([]string{"probe", "--server", fresh, "--manifests", cur}, mc...)...); code != 0 || !strings.Contains(out, "_pg._tcp.db.default.svc.clusterset.local.") {
+		t.Fatalf("exit %d against an up-to-date server, want 0 with the import's SRV name asked:\n%s", code, out)
+	}
+}

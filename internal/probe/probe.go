@@ -60,9 +60,9 @@ type Report struct {
 func (r *Report) OK() bool { return r.Drifts == 0 }
 
 // Target selects what to probe: the services given, or every headless
-// service of the state.
+// service of the state and every ServiceImport of its multicluster zones.
 type Target struct {
-	Services []string // "ns/name"; empty means every headless service
+	Services []string // "ns/name" of Services or ServiceImports; empty means every headless service and import
 }
 
 // Questions lists what to ask for the targets: for each service, its name
@@ -70,8 +70,9 @@ type Target struct {
 // answering them), its SRV names and every per-pod name the engine says
 // exists.
 func Questions(snap *zone.Snapshot, t Target) ([]zone.Question, error) {
-	var keys [][2]string
+	var keys, importKeys [][2]string
 	services := snap.Services()
+	imports := snap.Imports()
 	if len(t.Services) > 0 {
 		for _, s := range t.Services {
 			ns, name, ok := strings.Cut(s, "/")
@@ -82,18 +83,28 @@ func Questions(snap *zone.Snapshot, t Target) ([]zone.Question, error) {
 			for _, svc := range services {
 				if strings.EqualFold(svc.Namespace, ns) && strings.EqualFold(svc.Name, name) {
 					found = true
+					keys = append(keys, [2]string{ns, name})
+				}
+			}
+			for _, k := range imports {
+				if strings.EqualFold(k, s) {
+					found = true
+					importKeys = append(importKeys, [2]string{ns, name})
 				}
 			}
 			if !found {
-				return nil, fmt.Errorf("no Service %s in the served cluster state", s)
+				return nil, fmt.Errorf("no Service or ServiceImport %s in the served cluster state", s)
 			}
-			keys = append(keys, [2]string{ns, name})
 		}
 	} else {
 		for _, s := range services {
 			if s.Headless {
 				keys = append(keys, [2]string{s.Namespace, s.Name})
 			}
+		}
+		for _, k := range imports {
+			ns, name, _ := strings.Cut(k, "/")
+			importKeys = append(importKeys, [2]string{ns, name})
 		}
 	}
 	zones := snap.Options().Zones
@@ -115,6 +126,18 @@ func Questions(snap *zone.Snapshot, t Target) ([]zone.Question, error) {
 			add(zone.Question{Name: base, Type: dns.TypeAAAA})
 		}
 		for _, q := range snap.ServiceQuestions(k[0], k[1]) {
+			if q.Type == dns.TypeA || q.Type == dns.TypeAAAA || q.Type == dns.TypeSRV {
+				add(q)
+			}
+		}
+	}
+	for _, k := range importKeys {
+		for _, z := range snap.Options().MulticlusterZones {
+			base := schema.Service(k[1], k[0], z)
+			add(zone.Question{Name: base, Type: dns.TypeA})
+			add(zone.Question{Name: base, Type: dns.TypeAAAA})
+		}
+		for _, q := range snap.ImportQuestions(k[0], k[1]) {
 			if q.Type == dns.TypeA || q.Type == dns.TypeAAAA || q.Type == dns.TypeSRV {
 				add(q)
 			}

@@ -87,7 +87,26 @@ func (s *Snapshot) Examples(n int) []Question {
 // per-endpoint names), sorted; nil if the service has no names. A headless
 // service without ready endpoints has none: its name is NXDOMAIN.
 func (s *Snapshot) ServiceQuestions(namespace, name string) []Question {
-	f := s.services.get(ServiceKey(namespace, name))
+	return s.fragmentQuestions(s.services.get(ServiceKey(namespace, name)))
+}
+
+// ImportQuestions is ServiceQuestions for a ServiceImport: its names in the
+// multicluster zones.
+func (s *Snapshot) ImportQuestions(namespace, name string) []Question {
+	return s.fragmentQuestions(s.imports.get(ServiceKey(namespace, name)))
+}
+
+// Imports lists the ServiceImports the snapshot answers ("ns/name"),
+// sorted.
+func (s *Snapshot) Imports() []string {
+	var out []string
+	s.imports.each(func(_ string, f *fragment) { out = append(out, f.data.svc.Namespace+"/"+f.data.svc.Name) })
+	sort.Strings(out)
+	return out
+}
+
+// fragmentQuestions lists a fragment's names with their types.
+func (s *Snapshot) fragmentQuestions(f *fragment) []Question {
 	if f == nil {
 		return nil
 	}
