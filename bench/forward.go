@@ -5,7 +5,6 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
 	"slices"
 	"sort"
 	"strings"
@@ -99,28 +98,13 @@ func measureForward(c config, e *benchEnv, r *results) error {
 	return nil
 }
 
-// buildBaseline builds baselineRev as the benchmark builds clusterdns,
-// from `git archive` (the repository's history is needed).
+// buildBaseline builds baselineRev as the benchmark builds clusterdns.
 func (e *benchEnv) buildBaseline() error {
-	root, err := repoRoot()
+	bin, err := buildRev(e, baselineRev, "clusterdns-baseline")
 	if err != nil {
 		return err
 	}
-	src := e.path("baseline-src")
-	if err := os.MkdirAll(src, 0o755); err != nil {
-		return err
-	}
-	archive := exec.Command("sh", "-c", fmt.Sprintf("git -C %q archive %s | tar -x -C %q", root, baselineRev, src))
-	if out, err := archive.CombinedOutput(); err != nil {
-		return fmt.Errorf("git archive %s (a shallow clone lacks it): %v\n%s", baselineRev, err, out)
-	}
-	e.baseline = e.path("clusterdns-baseline")
-	build := exec.Command("go", "build", "-trimpath", "-ldflags", "-s -w", "-o", e.baseline, "./cmd/clusterdns")
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	build.Dir = src
-	if out, err := build.CombinedOutput(); err != nil {
-		return fmt.Errorf("building %s: %v\n%s", baselineRev, err, out)
-	}
+	e.baseline = bin
 	return nil
 }
 

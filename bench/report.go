@@ -41,6 +41,9 @@ type results struct {
 
 	fwd *fwdResults
 
+	hot    map[string]map[string]*agg // mix -> kind (hot-path phase)
+	hotErr string
+
 	autopath    map[string]apResult
 	autopathMem *apMemory
 
@@ -173,6 +176,7 @@ func (r *results) markdown() string {
 	r.writePipelinedTCP(&w)
 	r.writeMemory(&w)
 	r.writeForward(&w)
+	r.writeHotPath(&w)
 	r.writeAutopath(&w)
 	r.writeProgramming(&w)
 	r.writeDoctor(&w)

@@ -29,6 +29,7 @@ const (
 	kClusterdnsCorefile = "clusterdns-corefile"
 	kCoreDNSCorefile    = "coredns-corefile"
 	kClusterdnsBaseline = "clusterdns-baseline"
+	kClusterdnsBefore16 = "clusterdns-before16"
 	kUpstream           = "upstream"
 	kRelay              = "relay"
 	// The autopath phase: the kubeadm Corefile with autopath @kubernetes
@@ -48,6 +49,7 @@ var label = map[string]string{
 	kClusterdnsCorefile:  "clusterdns, kubeadm Corefile",
 	kCoreDNSCorefile:     "CoreDNS 1.14.2, kubeadm Corefile",
 	kClusterdnsBaseline:  "clusterdns before forwarding (" + baselineRev + ")",
+	kClusterdnsBefore16:  "clusterdns before issue 16 (" + before16Rev + ")",
 	kUpstream:            "the upstream (unbound), directly",
 	kRelay:               "minimal Go relay (floor)",
 	kClusterdnsAutopath:  "clusterdns, kubeadm Corefile + autopath @kubernetes",
@@ -94,6 +96,7 @@ type benchEnv struct {
 	clusterdns string // binary
 	ceiling    string // binary
 	baseline   string // binary of baselineRev, when built
+	before16   string // binary of before16Rev, when built
 	upstream   string // the forwarding phase's upstream, host:port
 	pin        bool   // servers run on CPU 0 (taskset), dnsperf on CPU 1
 	st         *state
@@ -111,7 +114,7 @@ func (e *benchEnv) start(kind string) (*server, error) {
 		if err := e.startCorefile(s, port, logPath); err != nil {
 			return nil, err
 		}
-	case kClusterdns, kClusterdnsNoMetrics, kClusterdnsBaseline:
+	case kClusterdns, kClusterdnsNoMetrics, kClusterdnsBaseline, kClusterdnsBefore16:
 		s.health = fmt.Sprintf("http://127.0.0.1:%d", controlplane.FreePort())
 		metricsAddr := ""
 		if kind == kClusterdns {
@@ -120,8 +123,11 @@ func (e *benchEnv) start(kind string) (*server, error) {
 		}
 		s.logs = newLineLog()
 		bin := e.clusterdns
-		if kind == kClusterdnsBaseline {
+		switch kind {
+		case kClusterdnsBaseline:
 			bin = e.baseline
+		case kClusterdnsBefore16:
+			bin = e.before16
 		}
 		s.proc = &controlplane.Proc{Name: kind, Bin: bin, LogPath: logPath, OnLine: s.logs.add, Args: []string{"serve",
 			"--kubeconfig", e.cp.AdminKubeconfig,

@@ -1,0 +1,93 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+)
+
+// The hot-path phase: clusterdns as built now and as built before zonal
+// names, multicluster zones and zone transfers (issue 16) answer the three
+// cluster mixes with the same flags, in alternating rounds, so that what
+// those features added to the query path shows (issue 16 says the path
+// for ordinary cluster names must stay as fast).
+
+// before16Rev is the last commit before issue 16.
+const before16Rev = "ed6ef87"
+
+// measureHotPath runs mixes a, b and c against both builds.
+func measureHotPath(c config, e *benchEnv, r *results) error {
+	bin, err := buildRev(e, before16Rev, "clusterdns-before16")
+	if err != nil {
+		r.hotErr = err.Error()
+		logf("hot path: no build of %s: %v", before16Rev, err)
+		return nil
+	}
+	e.before16 = bin
+	kinds := []string{kClusterdns, kClusterdnsBefore16}
+	servers, err := startAll(e, kinds)
+	if err != nil {
+		return err
+	}
+	defer stopAll(servers)
+	r.hot = map[string]map[string]*agg{}
+	for _, mix := range []string{mixA, mixB, mixC} {
+		data := e.path("mix-" + mix + ".bin")
+		if _, err := os.Stat(data); err != nil {
+			if err := writeBinaryQueries(data, mixQueries(e.st, mix), 1232); err != nil {
+				return err
+			}
+		}
+		r.hot[mix] = map[string]*agg{}
+		if err := runRounds(c, servers, kinds, data, "hot path mix "+mix, r.hot[mix]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// buildRev builds clusterdns at a commit as the benchmark builds it, from
+// `git archive` (the repository's history is needed), into name.
+func buildRev(e *benchEnv, rev, name string) (string, error) {
+	root, err := repoRoot()
+	if err != nil {
+		return "", err
+	}
+	src := e.path(name + "-src")
+	if err := os.MkdirAll(src, 0o755); err != nil {
+		return "", err
+	}
+	archive := exec.Command("sh", "-c", fmt.Sprintf("git -C %q archive %s | tar -x -C %q", root, rev, src))
+	if out, err := archive.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("git archive %s (a shallow clone lacks it): %v\n%s", rev, err, out)
+	}
+	bin := e.path(name)
+	build := exec.Command("go", "build", "-trimpath", "-ldflags", "-s -w", "-o", bin, "./cmd/clusterdns")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	build.Dir = src
+	if out, err := build.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("building %s: %v\n%s", rev, err, out)
+	}
+	return bin, nil
+}
+
+// writeHotPath is the phase's section.
+func (r *results) writeHotPath(w *mdWriter) {
+	if r.hot == nil && r.hotErr == "" {
+		return
+	}
+	w.p("## Cluster names before and after issue 16\n\n")
+	w.p("clusterdns (`serve --kubeconfig … --pod-records insecure --ttl 5`) as built now and from %s, the last commit before zonal names, multicluster zones and zone transfers, same flags, rounds alternating.\n\n", before16Rev)
+	if r.hotErr != "" {
+		w.p("The earlier build was not made: %s\n\n", firstLine(r.hotErr))
+		return
+	}
+	for _, mix := range []string{mixA, mixB, mixC} {
+		w.p("Mix %s:\n\n", mix)
+		writeThroughputTable(w, r.hot[mix], []string{kClusterdns, kClusterdnsBefore16})
+		now, before := r.hot[mix][kClusterdns], r.hot[mix][kClusterdnsBefore16]
+		if now != nil && before != nil {
+			w.p("\nNow / before: %s QPS, %s q/CPU-s.\n\n", ratio(now.medQPS(), before.medQPS()), ratio(now.medPerCPU(), before.medPerCPU()))
+		}
+	}
+}
