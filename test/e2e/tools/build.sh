@@ -3,11 +3,15 @@
 # version, and prints the directory. Later runs find them and skip the build.
 #   kube-apiserver, kube-controller-manager, kubectl  (k8s.io/kubernetes v1.37.2)
 #   coredns                                            (github.com/coredns/coredns v1.14.2)
+#   coredns, the first release with `zonal`            (github.com/coredns/coredns v1.14.7)
 #   etcd                                               (go.etcd.io/etcd/server/v3 v3.7.0, the one Kubernetes pins)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 k8s_version=v1.37.2
 coredns_version=v1.14.2
+# The kubernetes plugin's zonal option first shipped in 1.14.7
+# (coredns/coredns#8388): the zonal names are compared with that release.
+coredns_zonal_version=v1.14.7
 cache=${CLUSTERDNS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/clusterdns}
 etcd_version=v3.7.0
 edir=$cache/etcd-$etcd_version
@@ -30,5 +34,11 @@ fi
 if [ ! -x "$cdir/coredns" ]; then
   echo "building coredns $coredns_version..." >&2
   CGO_ENABLED=0 GOBIN="$cdir" GOFLAGS= go install -ldflags "-s -w" "github.com/coredns/coredns@$coredns_version"
+fi
+zdir=$cache/coredns-$coredns_zonal_version-release
+if [ ! -x "$zdir/coredns" ]; then
+  echo "building coredns $coredns_zonal_version (zonal names)..." >&2
+  mkdir -p "$zdir"
+  CGO_ENABLED=0 GOBIN="$zdir" GOFLAGS= go install -ldflags "-s -w" "github.com/coredns/coredns@$coredns_zonal_version"
 fi
 echo "$cache"
