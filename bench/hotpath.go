@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"strings"
 )
 
 // The hot-path phase: clusterdns as built now and as built before zonal
@@ -90,4 +91,26 @@ func (r *results) writeHotPath(w *mdWriter) {
 			w.p("\nNow / before: %s QPS, %s q/CPU-s.\n\n", ratio(now.medQPS(), before.medQPS()), ratio(now.medPerCPU(), before.medPerCPU()))
 		}
 	}
+}
+
+// hotTargets is the hot-path row of the targets table: queries per
+// CPU-second now over before issue 16, each mix at least 0.95x (the
+// rounds of one server spread by about 10% on this machine).
+func (r *results) hotTargets(w *mdWriter) {
+	if r.hot == nil {
+		return
+	}
+	var now, before, ratios []string
+	met := true
+	for _, mix := range []string{mixA, mixB, mixC} {
+		n, b := r.hot[mix][kClusterdns], r.hot[mix][kClusterdnsBefore16]
+		if n == nil || b == nil {
+			return
+		}
+		now, before = append(now, kqps(n.medPerCPU())), append(before, kqps(b.medPerCPU()))
+		ratios = append(ratios, ratio(n.medPerCPU(), b.medPerCPU()))
+		met = met && n.medPerCPU() >= 0.95*b.medPerCPU()
+	}
+	w.p("| cluster names now vs before issue 16 (mixes a, b, c; q/CPU-s) | %s | before: %s | %s | ≥ 0.95× each | %s |\n",
+		strings.Join(now, ", "), strings.Join(before, ", "), strings.Join(ratios, ", "), yes(met))
 }

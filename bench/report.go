@@ -231,6 +231,7 @@ func (r *results) writeTargets(w *mdWriter) {
 	r.metricsCostTarget(w)
 	r.forwardTargets(w)
 	r.autopathMemoryTarget(w)
+	r.hotTargets(w)
 	r.doctorTarget(w)
 	w.p("\n")
 }

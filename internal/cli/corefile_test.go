@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"github.com/clusterdns/clusterdns/internal/corefile"
 	"github.com/clusterdns/clusterdns/test/e2e/corefiles"
 	"io"
 	"net/http"
@@ -234,5 +235,35 @@ func TestServeCorefileHosts(t *testing.T) {
 	}
 	if r := query(t, addr, "www.example.org.", dns.TypeA); len(r.Answer) != 1 || up.count("www.example.org.") != 1 {
 		t.Errorf("an outside name did not fall through to forward: %v", r)
+	}
+}
+
+// A reload that changes the transfer plugin (or zonal, multicluster) says
+// it takes effect at the next restart, as the kubernetes options do.
+func TestReloadNamesTransferAndZoneOptionsForRestart(t *testing.T) {
+	read := func(src string) *serveCorefile {
+		t.Helper()
+		cfg, err := corefile.Parse("Corefile", strings.NewReader(src))
+		if err != nil {
+			t.Fatal(err)
+		}
+		sc := &serveCorefile{cfg: cfg}
+		if err := sc.check(); err != nil {
+			t.Fatal(err)
+		}
+		return sc
+	}
+	base := read(".:53 {\n  kubernetes cluster.local\n  transfer {\n    to 10.0.0.1\n  }\n}\n")
+	for _, tt := range []struct{ src, want string }{
+		{".:53 {\n  kubernetes cluster.local\n  transfer {\n    to 10.0.0.2\n  }\n}\n", "transfer"},
+		{".:53 {\n  kubernetes cluster.local\n}\n", "transfer"},
+		{".:53 {\n  kubernetes cluster.local {\n    zonal\n  }\n  transfer {\n    to 10.0.0.1\n  }\n}\n", "kubernetes"},
+	} {
+		if got := strings.Join(restartNeeded(base, read(tt.src)), ","); !strings.Contains(got, tt.want) {
+			t.Errorf("reload to\n%s\nneeds a restart for %q, want %q named", tt.src, got, tt.want)
+		}
+	}
+	if got := restartNeeded(base, read(".:53 {\n  kubernetes cluster.local\n  transfer {\n    to 10.0.0.1\n  }\n}\n")); len(got) != 0 {
+		t.Errorf("the same Corefile needs a restart for %v", got)
 	}
 }

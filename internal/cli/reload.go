@@ -156,7 +156,7 @@ func restartNeeded(prev, next *serveCorefile) []string {
 		prev, next any
 	}{
 		{"health", pk.Health, nk.Health}, {"ready", pk.Ready, nk.Ready}, {"prometheus", pk.Prometheus, nk.Prometheus},
-		{"log", pk.Log, nk.Log}, {"reload", pk.Reload, nk.Reload},
+		{"log", pk.Log, nk.Log}, {"reload", pk.Reload, nk.Reload}, {"transfer", pk.Transfer, nk.Transfer},
 	} {
 		if !samePlugin(c.prev, c.next) {
 			out = append(out, c.what)
