@@ -344,7 +344,7 @@ func (s *Snapshot) dynamic(name string, qtype uint16, z *servedZone) *Answer {
 			From: textSource("pod records insecure: the address is read from the name, unchecked"),
 		}}}
 	case len(labels) == 5 && labels[4] == "svc":
-		if z.multicluster && labels[0][0] != '_' && labels[1][0] != '_' {
+		if z.multicluster && !strings.HasPrefix(labels[0], "_") && !strings.HasPrefix(labels[1], "_") {
 			return nil // an endpoint and its cluster there, not a port
 		}
 		f := s.table(z).get(labels[2] + "." + labels[3])

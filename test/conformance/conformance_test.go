@@ -57,9 +57,9 @@ type testCase struct {
 		Answer    []string `json:"answer"`
 		Truncated bool     `json:"truncated"`
 	} `json:"upstream_stub"`
-	Truncated bool `json:"truncated"`
-	Fixture       string         `json:"fixture"`
-	Environment   struct {
+	Truncated   bool   `json:"truncated"`
+	Fixture     string `json:"fixture"`
+	Environment struct {
 		LocalIPs  []string `json:"local_ips"`
 		APISynced *bool    `json:"api_synced"`
 		Transfer  bool     `json:"transfer"`
