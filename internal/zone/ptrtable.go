@@ -3,6 +3,7 @@ package zone
 import (
 	"hash/maphash"
 	"net/netip"
+	"slices"
 	"sort"
 )
 
@@ -48,8 +49,8 @@ type ptrTable struct {
 // ptrGroupSize parts a group, ptrGroups groups: about ten rows a part at
 // 150k endpoints.
 const (
-	ptrGroupSize = 128
-	ptrGroups    = 128
+	ptrGroupSize = 32
+	ptrGroups    = 512
 )
 
 type ptrGroup [ptrGroupSize][]ptrEntry
@@ -150,9 +151,9 @@ func (t ptrTable) apply(c *ptrChange, st *Stats) ptrTable {
 	copied := map[int]bool{}
 	var scratch []item
 	// ips nil counts every address of rows.
-	count := func(rows []ptrEntry, sign int, ips map[netip.Addr]bool) {
+	count := func(rows []ptrEntry, sign int, ips []netip.Addr) {
 		eachRun(rows, func(ip netip.Addr, run []ptrEntry) {
-			if ips != nil && !ips[ip] {
+			if ips != nil && !slices.Contains(ips, ip) {
 				return
 			}
 			scratch = ptrItems(scratch[:0], run)
@@ -177,24 +178,30 @@ func (t ptrTable) apply(c *ptrChange, st *Stats) ptrTable {
 		}
 		prev := t.rows(p)
 		// The addresses touched, whose names are counted again (all of
-		// them when the part was empty, as in a build).
-		var ips map[netip.Addr]bool
-		var gone map[ptrEntry]int
+		// them when the part was empty, as in a build). A part holds a
+		// few rows and a change touches a few of them: slices, scanned,
+		// cost in proportion to the change (maps here cost an allocation
+		// per non-empty part, more as the zone fills its parts).
+		var ips []netip.Addr
+		gone := c.remove[p] // ours: entries are crossed off as found
 		if len(prev) > 0 {
-			ips, gone = map[netip.Addr]bool{}, map[ptrEntry]int{}
+			ips = make([]netip.Addr, 0, len(c.remove[p])+len(c.add[p]))
 			for _, e := range c.remove[p] {
-				gone[e]++
-				ips[e.ip] = true
+				if !slices.Contains(ips, e.ip) {
+					ips = append(ips, e.ip)
+				}
 			}
 			for _, e := range c.add[p] {
-				ips[e.ip] = true
+				if !slices.Contains(ips, e.ip) {
+					ips = append(ips, e.ip)
+				}
 			}
 			count(prev, -1, ips)
 		}
 		rows := make([]ptrEntry, 0, len(prev)+len(c.add[p]))
 		for _, e := range prev {
-			if gone[e] > 0 {
-				gone[e]--
+			if i := slices.Index(gone, e); i >= 0 {
+				gone = slices.Delete(gone, i, i+1)
 				continue
 			}
 			rows = append(rows, e)
