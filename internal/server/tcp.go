@@ -50,15 +50,22 @@ func (c *tcpConn) write(b []byte, timeout time.Duration) error {
 	return err
 }
 
+// writeMsg writes one DNS message, framed with its length, within timeout
+// (after any write under way), and marks the connection as making
+// progress.
+func (c *tcpConn) writeMsg(m []byte, timeout time.Duration) error {
+	framed := binary.BigEndian.AppendUint16(make([]byte, 0, 2+len(m)), uint16(len(m)))
+	if err := c.write(append(framed, m...), timeout); err != nil {
+		return err
+	}
+	c.touch(time.Now())
+	return nil
+}
+
 // outsideReply sends an Outside answer on the connection, framed. A
 // connection closed meanwhile drops it.
 func (s *Server) outsideReply(c *tcpConn) func([]byte) {
-	return func(b []byte) {
-		framed := binary.BigEndian.AppendUint16(make([]byte, 0, 2+len(b)), uint16(len(b)))
-		if c.write(append(framed, b...), s.cfg.TCPIdleTimeout) == nil {
-			c.touch(time.Now())
-		}
-	}
+	return func(b []byte) { _ = c.writeMsg(b, s.cfg.TCPIdleTimeout) }
 }
 
 // tcpConns is the set of open TCP connections.

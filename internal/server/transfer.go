@@ -3,7 +3,6 @@ package server
 import (
 	"encoding/binary"
 	"net/netip"
-	"time"
 
 	"github.com/clusterdns/clusterdns/internal/dnswire"
 	"github.com/clusterdns/clusterdns/internal/zone"
@@ -67,17 +66,9 @@ func (s *Server) serveTransfer(c *tcpConn, tr Transferer, msg []byte, remote net
 		if err != nil {
 			return false
 		}
-		framed := binary.BigEndian.AppendUint16(make([]byte, 0, 2+len(resp)), uint16(len(resp)))
-		return c.write(append(framed, resp...), s.cfg.TCPIdleTimeout) == nil
+		return c.writeMsg(resp, s.cfg.TCPIdleTimeout) == nil
 	}
-	err := tr.ServeTransfer(snap, msg, remote, func(m []byte) error {
-		framed := binary.BigEndian.AppendUint16(make([]byte, 0, 2+len(m)), uint16(len(m)))
-		if err := c.write(append(framed, m...), s.cfg.TCPIdleTimeout); err != nil {
-			return err
-		}
-		c.touch(time.Now())
-		return nil
-	})
+	err := tr.ServeTransfer(snap, msg, remote, func(m []byte) error { return c.writeMsg(m, s.cfg.TCPIdleTimeout) })
 	if err != nil {
 		s.log.Warn("zone transfer ended early", "remote", remote.String(), "err", err)
 		return false

@@ -173,16 +173,22 @@ func (s *Snapshot) ServiceFacts(svc *cluster.Service, slices []*cluster.Endpoint
 		out.Slices = append(out.Slices, sf)
 		out.Unpublished = appendUnpublished(out.Unpublished, es, s.opts.EndpointPodNames)
 	}
-	for i := range d.ready {
-		r := &d.ready[i]
-		ep := &r.slice.es.Endpoints[r.epIdx]
-		_, from := EndpointName(ep, r.addr, s.opts.EndpointPodNames)
-		out.Published = append(out.Published, EndpointFacts{Slice: r.slice.es, Endpoint: int(r.epIdx), Address: int(r.addrIdx), Addr: r.addr, Label: r.label, LabelFrom: from})
-	}
+	out.Published = publishedFacts(d.ready, s.opts.EndpointPodNames)
 	if d.exists {
 		for _, p := range d.namedPorts() {
 			out.NamedPorts = append(out.NamedPorts, PortName{Name: p[0], Proto: p[1]})
 		}
+	}
+	return out
+}
+
+// publishedFacts are the facts of published addresses, in their order.
+func publishedFacts(ready []readyAddr, endpointPodNames bool) []EndpointFacts {
+	var out []EndpointFacts
+	for i := range ready {
+		r := &ready[i]
+		_, from := EndpointName(&r.slice.es.Endpoints[r.epIdx], r.addr, endpointPodNames)
+		out = append(out, EndpointFacts{Slice: r.slice.es, Endpoint: int(r.epIdx), Address: int(r.addrIdx), Addr: r.addr, Label: r.label, LabelFrom: from})
 	}
 	return out
 }
@@ -244,12 +250,7 @@ func (s *Snapshot) ZonalFacts(svc *cluster.Service, slices []*cluster.EndpointSl
 	}
 	in, fellBack := d.inTopology(out.Topology, prefer)
 	out.FellBack = fellBack
-	for i := range in.ready {
-		r := &in.ready[i]
-		ep := &r.slice.es.Endpoints[r.epIdx]
-		_, from := EndpointName(ep, r.addr, s.opts.EndpointPodNames)
-		out.Answered = append(out.Answered, EndpointFacts{Slice: r.slice.es, Endpoint: int(r.epIdx), Address: int(r.addrIdx), Addr: r.addr, Label: r.label, LabelFrom: from})
-	}
+	out.Answered = publishedFacts(in.ready, s.opts.EndpointPodNames)
 	return out
 }
 
@@ -291,12 +292,7 @@ func (s *Snapshot) ImportFacts(si *cluster.ServiceImport, slices []*cluster.Endp
 		return out
 	}
 	out.Served, out.Exists = true, f.data.exists
-	for i := range f.data.ready {
-		r := &f.data.ready[i]
-		ep := &r.slice.es.Endpoints[r.epIdx]
-		_, from := EndpointName(ep, r.addr, s.opts.EndpointPodNames)
-		out.Published = append(out.Published, EndpointFacts{Slice: r.slice.es, Endpoint: int(r.epIdx), Address: int(r.addrIdx), Addr: r.addr, Label: r.label, LabelFrom: from})
-	}
+	out.Published = publishedFacts(f.data.ready, s.opts.EndpointPodNames)
 	return out
 }
 

@@ -591,44 +591,31 @@ func (s *Source) change(p pendingSet) zone.Change {
 // sorted by name, reading each namespace's slices once. (An index by
 // service would cost client-go a set per service: 3 MiB at 10k services.)
 func (s *Source) slicesOf(services []string) map[string][]*cluster.EndpointSlice {
-	want := make(map[string]bool, len(services))
-	namespaces := map[string]bool{}
-	for _, k := range services {
-		want[k] = true
-		ns, _, _ := strings.Cut(k, "/")
-		namespaces[ns] = true
-	}
-	out := make(map[string][]*cluster.EndpointSlice, len(services))
-	for ns := range namespaces {
-		objs, _ := s.sliceInf.GetIndexer().ByIndex(cache.NamespaceIndex, ns)
-		for _, o := range objs {
-			if st, ok := o.(*storedSlice); ok && st.slice != nil && want[st.service] {
-				out[st.service] = append(out[st.service], st.slice)
-			}
-		}
-	}
-	for _, l := range out {
-		sort.Slice(l, func(i, j int) bool { return l[i].Name < l[j].Name })
-	}
-	return out
+	return s.slicesBy(services, func(st *storedSlice) string { return st.service })
 }
 
 // importSlicesOf is slicesOf for ServiceImports: the slices labelled with
 // each import's name.
 func (s *Source) importSlicesOf(imports []string) map[string][]*cluster.EndpointSlice {
-	want := make(map[string]bool, len(imports))
+	return s.slicesBy(imports, func(st *storedSlice) string { return st.imported })
+}
+
+// slicesBy groups the slices of the keys' namespaces by owner(slice), for
+// the keys asked.
+func (s *Source) slicesBy(keys []string, owner func(*storedSlice) string) map[string][]*cluster.EndpointSlice {
+	want := make(map[string]bool, len(keys))
 	namespaces := map[string]bool{}
-	for _, k := range imports {
+	for _, k := range keys {
 		want[k] = true
 		ns, _, _ := strings.Cut(k, "/")
 		namespaces[ns] = true
 	}
-	out := make(map[string][]*cluster.EndpointSlice, len(imports))
+	out := make(map[string][]*cluster.EndpointSlice, len(keys))
 	for ns := range namespaces {
 		objs, _ := s.sliceInf.GetIndexer().ByIndex(cache.NamespaceIndex, ns)
 		for _, o := range objs {
-			if st, ok := o.(*storedSlice); ok && st.slice != nil && want[st.imported] {
-				out[st.imported] = append(out[st.imported], st.slice)
+			if st, ok := o.(*storedSlice); ok && st.slice != nil && want[owner(st)] {
+				out[owner(st)] = append(out[owner(st)], st.slice)
 			}
 		}
 	}
