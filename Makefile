@@ -27,7 +27,7 @@ e2e:
 # Benchmark against CoreDNS 1.14.2, a minimal Go responder (the ceiling) and
 # Knot DNS on a real control plane; writes bench/RESULTS.md (see bench/).
 # bench-quick is the developer's variant (under 3 minutes), printed only.
-.PHONY: bench bench-quick bench-doctor
+.PHONY: bench bench-quick bench-doctor bench-churn
 bench:
 	bash bench/setup.sh
 	go run ./bench -out bench/RESULTS.md
@@ -41,6 +41,13 @@ bench-quick:
 bench-doctor:
 	bash bench/setup.sh
 	go run ./bench -only doctor
+
+# bench-churn (about 4 minutes): each server on kubeadm's Corefile at half
+# its maximum, quiet and while 100 and 500 endpoint changes a second are
+# written through the API (issue 17's churn); printed.
+bench-churn:
+	bash bench/setup.sh
+	go run ./bench -only churn
 
 # Soak (not in CI): 30 minutes of serve under a well-behaved load (dnsperf
 # at 80% of the UDP rate it measures first, TCP clients, a UDP prober) and

@@ -9,7 +9,7 @@
 //
 // Flags: -quick, -out FILE, -rounds N, -seconds S, -keep (keep the work
 // directory), -only LIST (comma-separated phases: throughput, latency, forward, hotpath, autopath,
-// large, tcp, prog, memory, metrics, doctor).
+// large, tcp, prog, memory, metrics, churn, doctor).
 package main
 
 import (
@@ -51,7 +51,7 @@ func main() {
 	flag.BoolVar(&c.keep, "keep", false, "keep the work directory (logs, zone files, query files)")
 	flag.BoolVar(&c.hold, "hold", false, "set up, start every server, print their addresses and wait for SIGINT (for profiling)")
 	flag.BoolVar(&c.pin, "pin", false, "run every server on CPU 0 and dnsperf on CPU 1 (taskset), so the load generator's CPU is not taken from the server")
-	flag.StringVar(&only, "only", "", "comma-separated phases to run (throughput,latency,large,tcp,forward,hotpath,autopath,prog,memory,doctor)")
+	flag.StringVar(&only, "only", "", "comma-separated phases to run (throughput,latency,large,tcp,forward,hotpath,autopath,prog,memory,churn,doctor)")
 	flag.Parse()
 	if c.rounds == 0 {
 		c.rounds = 3

@@ -111,18 +111,28 @@ func logProgramming(r *results) {
 func loggedProgramming(srv *server) []float64 {
 	var out []float64
 	for _, line := range srv.logs.all() {
-		if !strings.Contains(line, `"dns programming latency"`) || !strings.Contains(line, "churn-0") {
+		if !strings.Contains(line, "churn-0") {
 			continue
 		}
-		var f map[string]any
-		if json.Unmarshal([]byte(line), &f) != nil {
-			continue
-		}
-		if v, ok := f["event_to_swap"].(float64); ok {
-			out = append(out, v/1e9)
+		if v, ok := eventToSwap(line); ok {
+			out = append(out, v)
 		}
 	}
 	return out
+}
+
+// eventToSwap reads clusterdns's "dns programming latency" JSON log line:
+// its event-to-swap time in seconds.
+func eventToSwap(line string) (float64, bool) {
+	if !strings.Contains(line, `"dns programming latency"`) {
+		return 0, false
+	}
+	var f map[string]any
+	if json.Unmarshal([]byte(line), &f) != nil {
+		return 0, false
+	}
+	v, ok := f["event_to_swap"].(float64)
+	return v / 1e9, ok
 }
 
 // percentileOf sorts a copy and takes the percentile.

@@ -44,6 +44,8 @@ type results struct {
 	hot    map[string]map[string]*agg // mix -> kind (hot-path phase)
 	hotErr string
 
+	churn *churnResults
+
 	autopath    map[string]apResult
 	autopathMem *apMemory
 
@@ -177,6 +179,7 @@ func (r *results) markdown() string {
 	r.writeMemory(&w)
 	r.writeForward(&w)
 	r.writeHotPath(&w)
+	r.writeChurn(&w)
 	r.writeAutopath(&w)
 	r.writeProgramming(&w)
 	r.writeDoctor(&w)
@@ -232,6 +235,7 @@ func (r *results) writeTargets(w *mdWriter) {
 	r.forwardTargets(w)
 	r.autopathMemoryTarget(w)
 	r.hotTargets(w)
+	r.churnTargets(w)
 	r.doctorTarget(w)
 	w.p("\n")
 }

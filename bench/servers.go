@@ -51,6 +51,7 @@ var label = map[string]string{
 	kClusterdnsBaseline:  "clusterdns before forwarding (" + baselineRev + ")",
 	kClusterdnsBefore16:  "clusterdns before issue 16 (" + before16Rev + ")",
 	kUpstream:            "the upstream (unbound), directly",
+	churnAtCoreDNSRate:   "clusterdns, kubeadm Corefile, at CoreDNS's rate",
 	kRelay:               "minimal Go relay (floor)",
 	kClusterdnsAutopath:  "clusterdns, kubeadm Corefile + autopath @kubernetes",
 	kCoreDNSAutopath:     "CoreDNS 1.14.2, kubeadm Corefile + autopath @kubernetes, pods verified",
