@@ -27,7 +27,7 @@ e2e:
 # Benchmark against CoreDNS 1.14.2, a minimal Go responder (the ceiling) and
 # Knot DNS on a real control plane; writes bench/RESULTS.md (see bench/).
 # bench-quick is the developer's variant (under 3 minutes), printed only.
-.PHONY: bench bench-quick bench-doctor bench-churn
+.PHONY: bench bench-quick bench-doctor bench-churn bench-scale
 bench:
 	bash bench/setup.sh
 	go run ./bench -out bench/RESULTS.md
@@ -48,6 +48,12 @@ bench-doctor:
 bench-churn:
 	bash bench/setup.sh
 	go run ./bench -only churn
+
+# bench-scale: 50,000 Services and about 300,000 endpoints written through
+# the API server, each server started on them (issue 17's scale); printed.
+bench-scale:
+	bash bench/setup.sh
+	go run ./bench -only scale
 
 # Soak (not in CI): 30 minutes of serve under a well-behaved load (dnsperf
 # at 80% of the UDP rate it measures first, TCP clients, a UDP prober) and

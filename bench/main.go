@@ -9,7 +9,7 @@
 //
 // Flags: -quick, -out FILE, -rounds N, -seconds S, -keep (keep the work
 // directory), -only LIST (comma-separated phases: throughput, latency, forward, hotpath, autopath,
-// large, tcp, prog, memory, metrics, churn, doctor).
+// large, tcp, prog, memory, metrics, churn, scale, doctor).
 package main
 
 import (
@@ -36,7 +36,9 @@ type config struct {
 	keep    bool
 	hold    bool
 	pin     bool
-	only    map[string]bool
+	// scaleServices is the scale phase's Service count (-scale-services).
+	scaleServices int
+	only          map[string]bool
 }
 
 func (c config) want(phase string) bool { return len(c.only) == 0 || c.only[phase] }
@@ -51,7 +53,8 @@ func main() {
 	flag.BoolVar(&c.keep, "keep", false, "keep the work directory (logs, zone files, query files)")
 	flag.BoolVar(&c.hold, "hold", false, "set up, start every server, print their addresses and wait for SIGINT (for profiling)")
 	flag.BoolVar(&c.pin, "pin", false, "run every server on CPU 0 and dnsperf on CPU 1 (taskset), so the load generator's CPU is not taken from the server")
-	flag.StringVar(&only, "only", "", "comma-separated phases to run (throughput,latency,large,tcp,forward,hotpath,autopath,prog,memory,churn,doctor)")
+	flag.IntVar(&c.scaleServices, "scale-services", 50000, "Services of the scale phase's state (a fifth headless, 6 endpoints each beyond the base state)")
+	flag.StringVar(&only, "only", "", "comma-separated phases to run (throughput,latency,large,tcp,forward,hotpath,autopath,prog,memory,churn,scale,doctor)")
 	flag.Parse()
 	if c.rounds == 0 {
 		c.rounds = 3

@@ -236,6 +236,13 @@ func measureLater(ctx context.Context, c config, e *benchEnv, b *builder, r *res
 			return err
 		}
 	}
+	// Only when asked for (-only scale, make bench-scale): it grows the
+	// state to 50,000 Services.
+	if c.only["scale"] {
+		if err := measureScale(ctx, c, e, b, r); err != nil {
+			return err
+		}
+	}
 	// Only when asked for (-only churn, make bench-churn): it rolls the
 	// base state's endpoints, which the other phases measure as built.
 	if c.only["churn"] {

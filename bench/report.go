@@ -45,6 +45,7 @@ type results struct {
 	hotErr string
 
 	churn *churnResults
+	scale *scaleResult
 
 	autopath    map[string]apResult
 	autopathMem *apMemory
@@ -180,6 +181,7 @@ func (r *results) markdown() string {
 	r.writeForward(&w)
 	r.writeHotPath(&w)
 	r.writeChurn(&w)
+	r.writeScale(&w)
 	r.writeAutopath(&w)
 	r.writeProgramming(&w)
 	r.writeDoctor(&w)
@@ -236,6 +238,7 @@ func (r *results) writeTargets(w *mdWriter) {
 	r.autopathMemoryTarget(w)
 	r.hotTargets(w)
 	r.churnTargets(w)
+	r.scaleTargets(w)
 	r.doctorTarget(w)
 	w.p("\n")
 }

@@ -1,0 +1,137 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"time"
+
+	"github.com/miekg/dns"
+)
+
+// The scale phase (issue 17, item 2): a 5,000-node-class state, 50,000
+// (-scale-services)
+// Services (a fifth headless) and about 300,000 endpoints written through
+// the API server, which clusterdns and CoreDNS watch in turn: start to
+// ready, steady RSS, the re-list peak (the API server restarted) and the
+// answers compared on a sample. A server that does not get ready in
+// scaleReadyTimeout is reported failed, with its last RSS.
+
+const (
+	scaleEndpoints    = 6 // per added Service: 49,000 × 6 + the base state's
+	scaleReadyTimeout = 10 * time.Minute
+)
+
+// scaleResult is the phase's row and what it saw.
+type scaleResult struct {
+	row       memRow
+	failed    map[string]string // server -> why it is not measured
+	lastKB    map[string]int64  // RSS when it failed
+	agreement agreement
+	grown     time.Duration
+}
+
+// measureScale grows the state and measures both servers on it.
+func measureScale(ctx context.Context, c config, e *benchEnv, b *builder, r *results) error {
+	sr := &scaleResult{failed: map[string]string{}, lastKB: map[string]int64{}}
+	r.scale = sr
+	var nss []string
+	for i := range 10 {
+		nss = append(nss, fmt.Sprintf("huge-%d", i))
+	}
+	have, _ := e.st.counts()
+	t0 := time.Now()
+	if err := b.namespaces(ctx, nss...); err != nil {
+		return err
+	}
+	if err := b.create(ctx, spec{prefix: "huge", namespaces: nss, count: max(c.scaleServices-have, 1), headlessEvery: 5, eps: scaleEndpoints}); err != nil {
+		return err
+	}
+	sr.grown = time.Since(t0)
+	svcs, eps := e.st.counts()
+	logf("scale: %d services, %d endpoints (grown in %v)", svcs, eps, sr.grown.Round(time.Second))
+	sr.row = memRow{name: fmt.Sprintf("%dk services, %dk endpoints", svcs/1000, eps/1000), services: svcs, eps: eps,
+		steadyKB: map[string]int64{}, peakKB: map[string]int64{}, readySeconds: map[string]float64{},
+		relistSeconds: map[string]float64{}, relistObserved: map[string]bool{}}
+	cips := e.st.filter(func(s *service) bool { return !s.headless && strings.HasPrefix(s.name, "huge-") })
+	last := cips[len(cips)-1]
+	servers := map[string]*server{}
+	defer func() { stopAll(servers) }()
+	for _, k := range memKinds {
+		s, err := e.start(k)
+		if err != nil {
+			return err
+		}
+		at, err := s.waitAnswerEvery(last.fqdn(), dns.TypeA, last.clusterIP, scaleReadyTimeout, 5*time.Millisecond)
+		if err != nil {
+			sr.failed[k] = err.Error()
+			sr.lastKB[k] = s.memKB("VmRSS")
+			logf("scale: %s not ready after %v (RSS %s): %v", k, scaleReadyTimeout, mib(sr.lastKB[k]), err)
+			s.stop()
+			continue
+		}
+		servers[k] = s
+		sr.row.readySeconds[k] = at.Sub(s.started).Seconds()
+		logf("scale: %s ready in %.2fs", k, sr.row.readySeconds[k])
+	}
+	time.Sleep(10 * time.Second)
+	for k, s := range servers {
+		sr.row.steadyKB[k] = s.steadyRSS()
+	}
+	if len(servers) == len(memKinds) {
+		qs := mixQueries(e.st, mixA)
+		rand.Shuffle(len(qs), func(i, j int) { qs[i], qs[j] = qs[j], qs[i] })
+		sr.agreement = checkAgreement(servers, qs[:min(len(qs), 1000)])[kCoreDNS]
+	}
+	if err := relist(ctx, e, b, servers, &sr.row, 10); err != nil {
+		return err
+	}
+	for k := range servers {
+		logf("scale %-12s ready %.2fs steady %s peak %s", k, sr.row.readySeconds[k], mib(sr.row.steadyKB[k]), mib(sr.row.peakKB[k]))
+	}
+	return nil
+}
+
+// writeScale is the phase's section.
+func (r *results) writeScale(w *mdWriter) {
+	sr := r.scale
+	if sr == nil {
+		return
+	}
+	m := sr.row
+	w.p("## Scale: %d Services, %d endpoints\n\n", m.services, m.eps)
+	w.p("The base state grown to %d Services (a fifth headless, %d endpoints each for the added ones) through the API server in %v; each server started on it in turn (start to ready: its process started to the last Service answered), "+
+		"steady RSS 10 s later, the re-list peak (VmHWM) while the API server restarts, and the answers of 1,000 questions of mix a compared.\n\n", m.services, scaleEndpoints, sr.grown.Round(time.Second))
+	w.p("| server | start to ready | steady RSS | re-list peak | peak / steady | steady / CoreDNS |\n|---|---|---|---|---|---|\n")
+	for _, k := range memKinds {
+		if why, ok := sr.failed[k]; ok {
+			w.p("| %s | not ready in %v (%s) | last RSS %s | | | |\n", label[k], scaleReadyTimeout, firstLine(why), mib(sr.lastKB[k]))
+			continue
+		}
+		w.p("| %s | %.2f s | %s | %s | %s | %s |\n", label[k], m.readySeconds[k], mib(m.steadyKB[k]), mib(m.peakKB[k]),
+			ratio(float64(m.peakKB[k]), float64(m.steadyKB[k])), ratio(float64(m.steadyKB[k]), float64(m.steadyKB[kCoreDNS])))
+	}
+	if sr.agreement.total > 0 {
+		w.p("\nAnswers compared: clusterdns and CoreDNS differ on %d of %d.%s\n", sr.agreement.diff, sr.agreement.total, examples(sr.agreement))
+	}
+	w.p("\n")
+}
+
+// scaleTargets are issue 17's rows at this scale.
+func (r *results) scaleTargets(w *mdWriter) {
+	sr := r.scale
+	if sr == nil {
+		return
+	}
+	m := sr.row
+	o := float64(m.steadyKB[kClusterdns])
+	if _, failed := sr.failed[kCoreDNS]; failed {
+		w.p("| steady RSS, %s | %s | CoreDNS not ready (last RSS %s) | | ≤ 0.35× or CoreDNS fails | %s |\n", m.name, mib(int64(o)), mib(sr.lastKB[kCoreDNS]), yes(o > 0))
+		return
+	}
+	t := float64(m.steadyKB[kCoreDNS])
+	w.p("| steady RSS, %s | %s | %s | %s | ≤ 0.35× | %s |\n", m.name, mib(int64(o)), mib(int64(t)), ratio(o, t), yes(o > 0 && o <= 0.35*t))
+	ro, rt := m.readySeconds[kClusterdns], m.readySeconds[kCoreDNS]
+	w.p("| start to ready, %s | %.2f s | %.2f s | %s | ≤ 0.8× | %s |\n", m.name, ro, rt, ratio(ro, rt), yes(ro > 0 && ro <= 0.8*rt))
+}
