@@ -69,10 +69,11 @@ func measureForward(c config, e *benchEnv, r *results) error {
 	defer up.Stop()
 	e.upstream = up.Addr
 	kinds := []string{kClusterdns, kClusterdnsCorefile, kCoreDNSCorefile, kCeiling}
-	if err := e.buildBaseline(); err != nil {
+	switch err := e.buildBaseline(c); {
+	case err != nil:
 		f.baselineErr = err.Error()
 		logf("no baseline: %v", err)
-	} else {
+	case e.baseline != "":
 		kinds = append(kinds, kClusterdnsBaseline)
 	}
 	servers, err := startAll(e, kinds)
@@ -85,12 +86,18 @@ func measureForward(c config, e *benchEnv, r *results) error {
 	for _, k := range []string{kClusterdnsCorefile, kCoreDNSCorefile} {
 		logf("%s at rest: RSS %s (files %s)", k, mib(servers[k].memKB("VmRSS")), mib(servers[k].memKB("RssFile")))
 	}
-	for _, step := range []func() error{
+	steps := []func() error{
 		func() error { return f.measureCluster(c, e, servers) },
 		func() error { return f.measureHits(c, e, servers) },
 		func() error { return f.measureMisses(c, e, servers, upServer) },
 		func() error { return f.measureFull(e, servers) },
-	} {
+	}
+	if c.quick {
+		// The hits and misses only: the cluster-zone comparison and the
+		// full cache are the full run's (bench-quick under 3 minutes).
+		steps = steps[1:3]
+	}
+	for _, step := range steps {
 		if err := step(); err != nil {
 			return err
 		}
@@ -98,8 +105,12 @@ func measureForward(c config, e *benchEnv, r *results) error {
 	return nil
 }
 
-// buildBaseline builds baselineRev as the benchmark builds clusterdns.
-func (e *benchEnv) buildBaseline() error {
+// buildBaseline builds baselineRev as the benchmark builds clusterdns;
+// not in the quick variant (the build alone is half a minute).
+func (e *benchEnv) buildBaseline(c config) error {
+	if c.quick {
+		return nil
+	}
 	bin, err := buildRev(e, baselineRev, "clusterdns-baseline")
 	if err != nil {
 		return err

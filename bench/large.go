@@ -57,7 +57,7 @@ func measureLarge(c config, e *benchEnv, servers map[string]*server, r *results)
 			if c.quick && t == tUDP512 {
 				continue
 			}
-			for _, k := range largeKinds {
+			for _, k := range c.trim(largeKinds) {
 				if t == tTCP && k == kCoreDNSMulti {
 					continue // multisocket only changes UDP
 				}
