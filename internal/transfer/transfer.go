@@ -133,9 +133,6 @@ func (t *Transfer) transfers(name string) bool {
 	return false
 }
 
-// Targets are the transfer's targets.
-func (t *Transfer) Targets() []Target { return t.targets }
-
 // Allowed reports whether a client at a may transfer.
 func (t *Transfer) Allowed(a netip.Addr) bool {
 	a = a.Unmap()

@@ -295,13 +295,3 @@ func (s *Snapshot) ImportFacts(si *cluster.ServiceImport, slices []*cluster.Endp
 	out.Published = publishedFacts(f.data.ready, s.opts.EndpointPodNames)
 	return out
 }
-
-// Multicluster reports whether a served zone is a multicluster one.
-func (s *Snapshot) Multicluster(zoneName string) bool {
-	for _, z := range s.zones {
-		if z.name == zoneName {
-			return z.multicluster
-		}
-	}
-	return false
-}

@@ -18,7 +18,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -536,11 +538,7 @@ func (s *Source) change(p pendingSet) zone.Change {
 		}
 		sort.Strings(ch.Namespaces)
 	}
-	keys := make([]string, 0, len(p.services))
-	for k := range p.services {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
+	keys := slices.Sorted(maps.Keys(p.services))
 	slicesOf := s.slicesOf(keys)
 	for _, k := range keys {
 		ns, name, _ := strings.Cut(k, "/")
@@ -556,11 +554,7 @@ func (s *Source) change(p pendingSet) zone.Change {
 		ch.Services = append(ch.Services, u)
 	}
 	if s.importInf != nil && len(p.imports) > 0 {
-		ikeys := make([]string, 0, len(p.imports))
-		for k := range p.imports {
-			ikeys = append(ikeys, k)
-		}
-		sort.Strings(ikeys)
+		ikeys := slices.Sorted(maps.Keys(p.imports))
 		slicesOf := s.importSlicesOf(ikeys)
 		for _, k := range ikeys {
 			ns, name, _ := strings.Cut(k, "/")
