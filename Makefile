@@ -12,6 +12,7 @@ fuzz:
 	go test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime 2m ./internal/source/manifest
 	go test -run '^$$' -fuzz '^FuzzBook$$' -fuzztime 2m ./internal/autopath
 	go test -run '^$$' -fuzz '^FuzzMetrics$$' -fuzztime 2m ./internal/doctor
+	go test -run '^$$' -fuzz '^FuzzServeTransfer$$' -fuzztime 2m ./internal/transfer
 
 ci:
 	bash .ci/run
