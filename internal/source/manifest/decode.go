@@ -2,6 +2,7 @@ package manifest
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,6 +12,8 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"unicode/utf16"
+	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
 	appsv1 "k8s.io/api/apps/v1"
@@ -128,7 +131,10 @@ func Decode(file string, data []byte) ([]Object, error) {
 // at the line where the input went over it, and ends the file.
 func DecodeWithin(b *Budget, file string, data []byte) ([]Object, error) {
 	d := decoder{file: file, budget: b}
-	data = bytes.TrimPrefix(data, []byte("\ufeff")) // byte order mark
+	data, err := utf8Text(data)
+	if err != nil {
+		return nil, &Error{File: file, Line: 1, Err: err}
+	}
 	for _, doc := range d.documents(data) {
 		if doc.root.kind == nullNode {
 			continue // empty document
@@ -256,6 +262,36 @@ func isJSON(file string, data []byte) bool {
 	}
 	trimmed := bytes.TrimLeft(data, " \t\r\n\ufeff")
 	return len(trimmed) > 0 && (trimmed[0] == '{' || trimmed[0] == '[')
+}
+
+// utf8Text returns data as UTF-8 without its byte order mark. YAML
+// allows UTF-16 marked by its BOM (editors on Windows write it); yaml.v3
+// reads it, but every line this package reports and every byte offset it
+// scans is of UTF-8 text, so UTF-16 is converted first (unpaired
+// surrogates become U+FFFD, as in any decoder).
+func utf8Text(data []byte) ([]byte, error) {
+	var order binary.ByteOrder
+	switch {
+	case bytes.HasPrefix(data, []byte{0xff, 0xfe}):
+		order = binary.LittleEndian
+	case bytes.HasPrefix(data, []byte{0xfe, 0xff}):
+		order = binary.BigEndian
+	default:
+		return bytes.TrimPrefix(data, []byte("\ufeff")), nil
+	}
+	data = data[2:]
+	if len(data)%2 != 0 {
+		return nil, fmt.Errorf("the file is UTF-16 (by its byte order mark) but has an odd number of bytes (%d after the mark)", len(data))
+	}
+	units := make([]uint16, len(data)/2)
+	for i := range units {
+		units[i] = order.Uint16(data[2*i:])
+	}
+	out := make([]byte, 0, len(data)+len(data)/2)
+	for _, r := range utf16.Decode(units) {
+		out = utf8.AppendRune(out, r)
+	}
+	return out, nil
 }
 
 // yamlLines is the number of lines of data as YAML counts them: CR LF,

@@ -35,6 +35,7 @@ func FuzzDecode(f *testing.F) {
 	f.Add([]byte(`{"apiVersion":"v1","kind":"Service","metadata":{"name":"a"},"spec":{"ports":[{"port":80}]}}`), true)
 	f.Add([]byte(`{"apiVersion":"v1","kind":"List","items":[{"apiVersion":"v1","kind":"Pod","metadata":{"name":"p"}}]}`+"\n"+`{"kind":"x"}`), true)
 	f.Add([]byte("---\n---\napiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n---\n[1, 2]\n"), false)
+	f.Add(utf16LE("\u0085a\nb: c\n"), false)
 	f.Add([]byte("a: &x {b: 1}\nc:\n  <<: [*x, *x]\n\td: 2\n"), false)
 
 	f.Fuzz(func(t *testing.T, data []byte, asJSON bool) {

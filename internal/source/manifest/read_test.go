@@ -2,6 +2,7 @@ package manifest
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"os"
 	"path/filepath"
@@ -10,6 +11,7 @@ import (
 	"strings"
 	"testing"
 	"testing/fstest"
+	"unicode/utf16"
 
 	corev1 "k8s.io/api/core/v1"
 
@@ -212,6 +214,22 @@ func TestErrorsNameFileDocumentAndLine(t *testing.T) {
 			content:  "apiVersion: v1\nkind: service\nmetadata: {name: web}\n",
 			wantPos:  "svc.yaml:2: document 0: ",
 			wantText: `unknown kind "service" (did you mean Service?)`,
+		},
+		{
+			// A NEL in UTF-16 is a line break the UTF-8 line count once
+			// missed (fuzzing found "line 2 of 1").
+			name:     "UTF-16 line break before a scalar document",
+			file:     "u.yaml",
+			content:  string(utf16LE("\u0085a\n")),
+			wantPos:  "u.yaml:2: document 0: ",
+			wantText: "document is a string, not an object",
+		},
+		{
+			name:     "UTF-16 with an odd number of bytes",
+			file:     "odd.yaml",
+			content:  string(utf16LE("a: b\n")) + "x",
+			wantPos:  "odd.yaml:1: ",
+			wantText: "UTF-16 (by its byte order mark) but has an odd number of bytes",
 		},
 	}
 	for _, tt := range tests {
@@ -508,5 +526,36 @@ func TestOptionsValidated(t *testing.T) {
 	opts.PodCIDRs = append(opts.PodCIDRs, opts.PodCIDRs[0])
 	if _, err := LoadFS(context.Background(), mapFS(), opts); err == nil || !strings.Contains(err.Error(), "more than one IPv4") {
 		t.Errorf("err = %v, want two IPv4 pod CIDRs rejected", err)
+	}
+}
+
+// utf16LE is s in UTF-16, little endian, after its byte order mark.
+func utf16LE(s string) []byte {
+	b := []byte{0xff, 0xfe}
+	for _, u := range utf16.Encode([]rune(s)) {
+		b = binary.LittleEndian.AppendUint16(b, u)
+	}
+	return b
+}
+
+func TestUTF16ManifestsAreRead(t *testing.T) {
+	const svc = "apiVersion: v1\nkind: Service\nmetadata: {name: web}\nspec:\n  ports:\n  - port: 80\n"
+	be := []byte{0xfe, 0xff}
+	for _, u := range utf16.Encode([]rune(svc)) {
+		be = binary.BigEndian.AppendUint16(be, u)
+	}
+	for name, data := range map[string][]byte{"little endian": utf16LE(svc), "big endian": be} {
+		t.Run(name, func(t *testing.T) {
+			objs, err := Decode("svc.yaml", data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(objs) != 1 || objs[0].Kind != "Service" || objs[0].Name != "web" {
+				t.Fatalf("got %+v, want Service web", objs)
+			}
+			if line := objs[0].FieldLine("spec.ports[0].port"); line != 6 {
+				t.Errorf("spec.ports[0].port at line %d, want 6", line)
+			}
+		})
 	}
 }
