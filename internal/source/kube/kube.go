@@ -137,6 +137,9 @@ type Source struct {
 	log    *slog.Logger
 
 	svcInf, sliceInf, nsInf, podInf cache.SharedIndexInformer
+	// handlersSynced report whether each event handler has been given
+	// its informer's initial list.
+	handlersSynced []cache.InformerSynced
 	// dyn reads ServiceImports (Options.Multicluster); importInf watches
 	// them.
 	dyn       dynamic.Interface
@@ -199,6 +202,10 @@ func NewForClient(client kubernetes.Interface, host string, o Options) *Source {
 	return s
 }
 
+func (p *pendingSet) empty() bool {
+	return !p.namespaces && len(p.services) == 0 && len(p.imports) == 0 && len(p.pods) == 0 && len(p.slices) == 0
+}
+
 func (p *pendingSet) reset() {
 	*p = pendingSet{services: map[string]bool{}, imports: map[string]bool{}, pods: map[string]bool{}}
 }
@@ -244,6 +251,9 @@ func (s *Source) Run(ctx context.Context, sink Sink) error {
 		p := s.pending
 		s.pending.reset()
 		s.mu.Unlock()
+		if p.empty() {
+			continue // the kick of a mark the full state took in
+		}
 		ch := s.change(p)
 		sink.Apply(ch)
 		served := time.Now()
@@ -281,10 +291,13 @@ func (s *Source) informers() ([]cache.SharedIndexInformer, error) {
 			return nil, fmt.Errorf("setting watch error handler: %w", err)
 		}
 	}
+	s.handlersSynced = s.handlersSynced[:0]
 	for inf, h := range s.eventHandlers() {
-		if _, err := inf.AddEventHandler(h); err != nil {
+		reg, err := inf.AddEventHandler(h)
+		if err != nil {
 			return nil, fmt.Errorf("adding event handler: %w", err)
 		}
+		s.handlersSynced = append(s.handlersSynced, reg.HasSynced)
 	}
 	return infs, nil
 }
@@ -345,10 +358,16 @@ func (s *Source) eventHandlers() map[cache.SharedIndexInformer]cache.ResourceEve
 // applyFull waits for the informers to sync and applies the full state
 // once; false if ctx ended first.
 func (s *Source) applyFull(ctx context.Context, infs []cache.SharedIndexInformer, sink Sink) bool {
-	synced := make([]cache.InformerSynced, 0, len(infs))
+	// An informer has synced once its store holds the list, but its
+	// handlers are told of the listed objects afterwards, from a queue of
+	// their own: waiting for the handlers too means that every object
+	// they mark was listed before the full state is read, so none of them
+	// asks for its service to be built a second time right after it.
+	synced := make([]cache.InformerSynced, 0, len(infs)+len(s.handlersSynced))
 	for _, inf := range infs {
 		synced = append(synced, inf.HasSynced)
 	}
+	synced = append(synced, s.handlersSynced...)
 	start := time.Now()
 	// Polled every few milliseconds rather than with WaitForCacheSync's
 	// 100 ms: start-to-ready is measured in hundreds of milliseconds.

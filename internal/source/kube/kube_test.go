@@ -3,8 +3,10 @@ package kube
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"log/slog"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -19,6 +21,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
@@ -31,11 +34,14 @@ type recordingSink struct {
 	snap   *zone.Snapshot
 	synced bool
 	serial uint32
+	// applied is the number of services of each change applied.
+	applied []int
 }
 
 func (r *recordingSink) Apply(ch zone.Change) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.applied = append(r.applied, len(ch.Services))
 	r.serial++
 	ch.Serial = r.serial
 	r.snap = r.snap.Update(ch)
@@ -397,6 +403,28 @@ func TestRelistKeepsUnchangedObjects(t *testing.T) {
 	if got := next.(*storedSlice).slice.Endpoints[0].Addresses[0].String(); got != "10.244.0.2" {
 		t.Errorf("converted address = %s", got)
 	}
+}
+
+// TestSyncedStateIsBuiltOnce: the full state is read when every handler,
+// not only every store, has the initial list, so the services listed are
+// built once, not again by a change of all of them right after the sync
+// (which costs a second build and leaves the heap fragmented).
+func TestSyncedStateIsBuiltOnce(t *testing.T) {
+	objs := []runtime.Object{&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "default"}}}
+	const n = 3000
+	for i := range n {
+		name := fmt.Sprintf("svc-%d", i)
+		objs = append(objs, headless(name), slice(name, name+"-abc", time.Now(), fmt.Sprintf("10.1.%d.%d", i/250, i%250+1)))
+	}
+	_, sink, _ := run(t, fake.NewClientset(objs...), Options{})
+	time.Sleep(300 * time.Millisecond)
+	sink.mu.Lock()
+	applied := slices.Clone(sink.applied)
+	sink.mu.Unlock()
+	if len(applied) != 1 || applied[0] != n {
+		t.Errorf("changes applied (services in each) = %v, want one of all %d", applied, n)
+	}
+	waitAnswer(t, sink, "svc-2999-0.svc-2999.default.svc.cluster.local.", dns.TypeA, "NOERROR A 10.1.11.250")
 }
 
 // TestEndpointPodNamesKeepTargetRefs: with --endpoint-pod-names the source
