@@ -38,7 +38,10 @@ type config struct {
 	pin     bool
 	// scaleServices is the scale phase's Service count (-scale-services).
 	scaleServices int
-	only          map[string]bool
+	// stateDir keeps the control plane's data and the record of the
+	// created state, reused by the next run (-state-dir; scale only).
+	stateDir string
+	only     map[string]bool
 }
 
 func (c config) want(phase string) bool { return len(c.only) == 0 || c.only[phase] }
@@ -54,6 +57,7 @@ func main() {
 	flag.BoolVar(&c.hold, "hold", false, "set up, start every server, print their addresses and wait for SIGINT (for profiling)")
 	flag.BoolVar(&c.pin, "pin", false, "run every server on CPU 0 and dnsperf on CPU 1 (taskset), so the load generator's CPU is not taken from the server")
 	flag.IntVar(&c.scaleServices, "scale-services", 50000, "Services of the scale phase's state (a fifth headless, 6 endpoints each beyond the base state)")
+	flag.StringVar(&c.stateDir, "state-dir", "", "with -only scale: keep the control plane's data and the created state in this directory and reuse them in the next run (the 50k state takes most of the phase to write)")
 	flag.StringVar(&only, "only", "", "comma-separated phases to run (throughput,latency,large,tcp,forward,hotpath,autopath,prog,memory,churn,scale,doctor)")
 	flag.Parse()
 	if c.rounds == 0 {
@@ -116,14 +120,26 @@ func run(c config) error {
 	if err != nil {
 		return err
 	}
-	dir, err := os.MkdirTemp("", "clusterdns-bench-")
+	var dir string
+	if c.stateDir != "" {
+		if len(c.only) != 1 || !c.only["scale"] || c.hold {
+			return fmt.Errorf("-state-dir is for -only scale: the other phases change the state they measure")
+		}
+		if dir, err = filepath.Abs(c.stateDir); err == nil {
+			err = os.MkdirAll(dir, 0o755)
+		}
+	} else {
+		dir, err = os.MkdirTemp("", "clusterdns-bench-")
+	}
 	if err != nil {
 		return err
 	}
 	logf("work directory %s", dir)
 	ok := false
 	defer func() {
-		if ok && !c.keep {
+		if c.stateDir != "" {
+			logf("control plane data and state kept in %s for the next -state-dir run", dir)
+		} else if ok && !c.keep {
 			os.RemoveAll(dir)
 		} else {
 			logf("logs and state kept in %s", dir)
@@ -152,8 +168,28 @@ func run(c config) error {
 		return err
 	}
 	ctx := context.Background()
-	b := &builder{cs: cp.CS, st: e.st}
-	if err := setupState(ctx, c, e, b, r); err != nil {
+	b, err := newBuilder(cp, e.st)
+	if err != nil {
+		return err
+	}
+	if c.stateDir != "" {
+		reused, err := e.st.load(dir)
+		if err != nil {
+			return err
+		}
+		if reused {
+			svcs, eps := e.st.counts()
+			r.baseServices, r.baseEndpoints = svcs, eps
+			logf("state reused from %s: %d services, %d endpoints", dir, svcs, eps)
+		} else {
+			if err := setupState(ctx, c, e, b, r); err != nil {
+				return err
+			}
+			if err := e.st.save(dir); err != nil {
+				return err
+			}
+		}
+	} else if err := setupState(ctx, c, e, b, r); err != nil {
 		return err
 	}
 	if c.hold {

@@ -2,8 +2,14 @@ package main
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
+	"net"
 	"net/netip"
+	"os"
+	"path/filepath"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -15,6 +21,9 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+
+	"github.com/clusterdns/clusterdns/test/e2e/controlplane"
 )
 
 // The cluster state both servers serve, created through the API server:
@@ -58,6 +67,77 @@ type state struct {
 }
 
 func newState() *state { return &state{byKey: map[string]*service{}} }
+
+// stateFile is the record of the created state in a -state-dir.
+const stateFile = "bench-state.json"
+
+type savedState struct {
+	NextIP   uint32
+	Services []savedService
+}
+
+type savedService struct {
+	NS, Name  string
+	Headless  bool   `json:",omitempty"`
+	ClusterIP string `json:",omitempty"`
+	IPs       []string
+	Hostnames []string `json:",omitempty"` // parallel to IPs when headless
+}
+
+// save records the state in dir, so that a later run on the same control
+// plane data can measure without creating it again.
+func (st *state) save(dir string) error {
+	st.mu.Lock()
+	out := savedState{NextIP: st.nextIP.Load()}
+	for _, s := range st.services {
+		ss := savedService{NS: s.ns, Name: s.name, Headless: s.headless, ClusterIP: s.clusterIP}
+		for _, e := range s.eps {
+			ss.IPs = append(ss.IPs, e.ip)
+			if s.headless {
+				ss.Hostnames = append(ss.Hostnames, e.hostname)
+			}
+		}
+		out.Services = append(out.Services, ss)
+	}
+	st.mu.Unlock()
+	data, err := json.Marshal(out)
+	if err != nil {
+		return err
+	}
+	tmp := filepath.Join(dir, stateFile+".tmp")
+	if err := os.WriteFile(tmp, data, 0o644); err != nil {
+		return fmt.Errorf("saving the state: %w", err)
+	}
+	return os.Rename(tmp, filepath.Join(dir, stateFile))
+}
+
+// load reads the state saved in dir; false when there is none.
+func (st *state) load(dir string) (bool, error) {
+	data, err := os.ReadFile(filepath.Join(dir, stateFile))
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	var in savedState
+	if err := json.Unmarshal(data, &in); err != nil {
+		return false, fmt.Errorf("reading %s: %w", filepath.Join(dir, stateFile), err)
+	}
+	for _, ss := range in.Services {
+		s := &service{ns: ss.NS, name: ss.Name, headless: ss.Headless, clusterIP: ss.ClusterIP}
+		for i, ip := range ss.IPs {
+			e := endpoint{ip: ip}
+			if i < len(ss.Hostnames) {
+				e.hostname = ss.Hostnames[i]
+			}
+			s.eps = append(s.eps, e)
+		}
+		st.add(s)
+	}
+	st.nextIP.Store(in.NextIP)
+	return true, nil
+}
 
 // allocIP returns a fresh endpoint address in 10.128.0.0/9.
 func (st *state) allocIP() string {
@@ -112,6 +192,20 @@ type builder struct {
 	st *state
 }
 
+// newBuilder writes through a client of its own that speaks protobuf, as
+// controllers do: JSON costs the API server and the benchmark CPU that
+// the 2 cores need for writing the scale state.
+func newBuilder(cp *controlplane.ControlPlane, st *state) (*builder, error) {
+	cfg := rest.CopyConfig(cp.RestConfig)
+	cfg.ContentType = "application/vnd.kubernetes.protobuf"
+	cfg.AcceptContentTypes = "application/vnd.kubernetes.protobuf,application/json"
+	cs, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("the benchmark's API client: %w", err)
+	}
+	return &builder{cs: cs, st: st}, nil
+}
+
 // parallel runs f(i) for i in [0, n) on workers goroutines and returns the
 // first error.
 func parallel(n, workers int, f func(i int) error) error {
@@ -139,7 +233,9 @@ func parallel(n, workers int, f func(i int) error) error {
 	return first
 }
 
-// retry retries f on API errors that go away (throttling, timeouts).
+// retry retries f on API errors that go away (throttling, timeouts,
+// the client's own timeout when the API server is slow to answer: a write
+// that was done then is AlreadyExists the next time, which callers take).
 func retry(f func() error) error {
 	var err error
 	for attempt := 0; attempt < 8; attempt++ {
@@ -147,7 +243,9 @@ func retry(f func() error) error {
 		if err == nil || apierrors.IsAlreadyExists(err) {
 			return nil
 		}
-		if !(apierrors.IsServerTimeout(err) || apierrors.IsTooManyRequests(err) || apierrors.IsTimeout(err) || apierrors.IsInternalError(err) || apierrors.IsServiceUnavailable(err)) {
+		var ne net.Error
+		clientTimeout := errors.As(err, &ne) && ne.Timeout()
+		if !(clientTimeout || apierrors.IsServerTimeout(err) || apierrors.IsTooManyRequests(err) || apierrors.IsTimeout(err) || apierrors.IsInternalError(err) || apierrors.IsServiceUnavailable(err)) {
 			return err
 		}
 		time.Sleep(time.Duration(50*(attempt+1)) * time.Millisecond)
