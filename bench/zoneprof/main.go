@@ -86,7 +86,7 @@ func (b *stateBuilder) addService(name, ns string, headless bool, n int) int {
 	es := cluster.EndpointSlice{Name: name + "-0", Namespace: ns, ServiceName: name, AddressType: cluster.AddressTypeIPv4,
 		Ports: []cluster.EndpointPort{{Name: "http", Port: &b.port, Protocol: cluster.ProtocolTCP}}}
 	for j := range n {
-		e := cluster.Endpoint{Addresses: []netip.Addr{b.ip()}, Conditions: cluster.EndpointConditions{Ready: &b.ready}}
+		e := cluster.Endpoint{Addresses: []netip.Addr{b.ip()}, Conditions: cluster.EndpointConditions{Ready: cluster.Bool(b.ready)}}
 		if headless {
 			e.Hostname = fmt.Sprintf("%s-%d", name, j)
 		}

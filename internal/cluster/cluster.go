@@ -151,23 +151,79 @@ func FamilyOf(a netip.Addr) AddressType {
 	return AddressTypeIPv6
 }
 
-// EndpointConditions are endpoints[].conditions. A nil condition is unknown;
-// consumers of the EndpointSlice API read a nil Ready as ready.
+// Condition is one of endpoints[].conditions as the API has it: unset,
+// false or true (a *bool there; a byte here, as a zone holds one per
+// endpoint per condition). The zero value is unset.
+type Condition uint8
+
+const (
+	ConditionUnset Condition = iota
+	ConditionFalse
+	ConditionTrue
+)
+
+// Bool is the condition set to b.
+func Bool(b bool) Condition {
+	if b {
+		return ConditionTrue
+	}
+	return ConditionFalse
+}
+
+// ConditionOf is the condition of the API's *bool (nil: unset).
+func ConditionOf(b *bool) Condition {
+	if b == nil {
+		return ConditionUnset
+	}
+	return Bool(*b)
+}
+
+// IsSet reports whether the condition is written.
+func (c Condition) IsSet() bool { return c != ConditionUnset }
+
+// IsTrue reports whether the condition is set and true.
+func (c Condition) IsTrue() bool { return c == ConditionTrue }
+
+// IsFalse reports whether the condition is set and false.
+func (c Condition) IsFalse() bool { return c == ConditionFalse }
+
+// Ptr is the condition as the API writes it: nil when unset.
+func (c Condition) Ptr() *bool {
+	if c == ConditionUnset {
+		return nil
+	}
+	b := c == ConditionTrue
+	return &b
+}
+
+// String is "true", "false" or "unset".
+func (c Condition) String() string {
+	switch c {
+	case ConditionTrue:
+		return "true"
+	case ConditionFalse:
+		return "false"
+	}
+	return "unset"
+}
+
+// EndpointConditions are endpoints[].conditions. An unset condition is
+// unknown; consumers of the EndpointSlice API read an unset Ready as ready.
 type EndpointConditions struct {
-	Ready       *bool
-	Serving     *bool
-	Terminating *bool
+	Ready       Condition
+	Serving     Condition
+	Terminating Condition
 }
 
 // Endpoint is one entry of EndpointSlice endpoints.
 type Endpoint struct {
-	Addresses  []netip.Addr
-	Hostname   string
-	Conditions EndpointConditions
+	Addresses []netip.Addr
+	Hostname  string
 	// TargetRef is the object backing the endpoint, usually a Pod; nil if none.
-	TargetRef *ObjectRef
-	NodeName  string
-	Zone      string
+	TargetRef  *ObjectRef
+	NodeName   string
+	Zone       string
+	Conditions EndpointConditions
 }
 
 // EndpointPort is one entry of EndpointSlice ports. A nil Port means "all
@@ -332,6 +388,3 @@ type State struct {
 	// ServiceImports are read only when a multicluster zone is served.
 	ServiceImports []ServiceImport
 }
-
-// Bool returns a pointer to b, for EndpointConditions.
-func Bool(b bool) *bool { return &b }

@@ -144,7 +144,7 @@ type PodMembership struct {
 	// Reason is why the pod is not an endpoint or, for an endpoint
 	// (Listed), the state of its pod.
 	Reason Reason
-	// Conditions are the conditions of the pod's endpoint; all nil when it
+	// Conditions are the conditions of the pod's endpoint; all unset when it
 	// is not listed. Ready is what decides DNS: publishNotReadyAddresses
 	// makes every listed pod ready whatever its Reason.
 	Conditions cluster.EndpointConditions
@@ -161,7 +161,7 @@ func (m PodMembership) Listed() bool { return m.Reason.listed() }
 
 // Ready reports whether the pod's endpoint is listed and ready.
 func (m PodMembership) Ready() bool {
-	return m.Listed() && m.Conditions.Ready != nil && *m.Conditions.Ready
+	return m.Listed() && m.Conditions.Ready.IsTrue()
 }
 
 // Membership says whether the service's EndpointSlices list the pod, why
@@ -241,16 +241,11 @@ func (m PodMembership) endpoint(pod *cluster.Pod, family cluster.AddressType) (c
 	if len(addrs) == 0 {
 		return cluster.Endpoint{}, false
 	}
-	c := m.Conditions
 	return cluster.Endpoint{
-		Addresses: addrs,
-		Hostname:  m.Hostname,
-		Conditions: cluster.EndpointConditions{
-			Ready:       cluster.Bool(*c.Ready),
-			Serving:     cluster.Bool(*c.Serving),
-			Terminating: cluster.Bool(*c.Terminating),
-		},
-		TargetRef: &cluster.ObjectRef{Kind: "Pod", Namespace: pod.Namespace, Name: pod.Name},
-		NodeName:  pod.NodeName,
+		Addresses:  addrs,
+		Hostname:   m.Hostname,
+		Conditions: m.Conditions,
+		TargetRef:  &cluster.ObjectRef{Kind: "Pod", Namespace: pod.Namespace, Name: pod.Name},
+		NodeName:   pod.NodeName,
 	}, true
 }

@@ -27,11 +27,11 @@ func webPod() *cluster.Pod {
 	}
 }
 
-func boolString(b *bool) string {
-	if b == nil {
+func boolString(c cluster.Condition) string {
+	if !c.IsSet() {
 		return "nil"
 	}
-	return fmt.Sprint(*b)
+	return c.String()
 }
 
 func TestSelectorMatchesEmptySelectorSelectsNothing(t *testing.T) {
@@ -312,8 +312,8 @@ func TestMembershipAgreesWithPodEndpoint(t *testing.T) {
 					if !ok {
 						continue
 					}
-					if *ep.Conditions.Ready != m.Ready() || ep.Hostname != m.Hostname ||
-						*ep.Conditions.Serving != *m.Conditions.Serving || *ep.Conditions.Terminating != *m.Conditions.Terminating {
+					if ep.Conditions.Ready.IsTrue() != m.Ready() || ep.Hostname != m.Hostname || ep.Conditions != m.Conditions ||
+						!ep.Conditions.Serving.IsSet() || !ep.Conditions.Terminating.IsSet() {
 						t.Fatalf("%+v %s: endpoint %+v, membership %+v", p, fam, ep, m)
 					}
 				}

@@ -194,7 +194,7 @@ func TestRow7PodEndpointStateIsTheControllers(t *testing.T) {
 			r := &Result{Causes: []Cause{}}
 			gotCause := ex.podState(r, &svc, &p)
 			ep, listed := controller.PodEndpoint(&p, &svc, cluster.AddressTypeIPv4)
-			ready := listed && *ep.Conditions.Ready
+			ready := listed && ep.Conditions.Ready.IsTrue()
 			if gotCause == ready {
 				t.Errorf("%s (publishNotReadyAddresses %v): explain cause %v, controller ready %v", name, publish, gotCause, ready)
 			}

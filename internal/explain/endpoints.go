@@ -130,7 +130,7 @@ func (e *Explainer) endpointNotReady(r *Result, svc *cluster.Service, es *cluste
 		what = ep.Hostname + " (" + what + ")"
 	}
 	code, msg := CodePodNotReady, fmt.Sprintf("endpoint %s is ready=false in EndpointSlice %s: it is left out of every name", what, es.Name)
-	if ep.Conditions.Terminating != nil && *ep.Conditions.Terminating {
+	if ep.Conditions.Terminating.IsTrue() {
 		code, msg = CodePodTerminating, fmt.Sprintf("endpoint %s is terminating (ready=false) in EndpointSlice %s: it is gone from DNS", what, es.Name)
 	}
 	r.add(Cause{Code: code, Severity: SeverityError, Object: es.Ref().String(), Field: "endpoints[].conditions.ready", Where: es.Origin.String(),

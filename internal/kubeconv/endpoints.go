@@ -67,9 +67,9 @@ func convertEndpointSlice(es *discoveryv1.EndpointSlice, ps *Problems) *cluster.
 func sliceEndpoint(ep *discoveryv1.Endpoint, family cluster.AddressType, path Path, ps *Problems) cluster.Endpoint {
 	e := cluster.Endpoint{
 		Conditions: cluster.EndpointConditions{
-			Ready:       cloneBool(ep.Conditions.Ready),
-			Serving:     cloneBool(ep.Conditions.Serving),
-			Terminating: cloneBool(ep.Conditions.Terminating),
+			Ready:       cluster.ConditionOf(ep.Conditions.Ready),
+			Serving:     cluster.ConditionOf(ep.Conditions.Serving),
+			Terminating: cluster.ConditionOf(ep.Conditions.Terminating),
 		},
 		TargetRef: objectRef(ep.TargetRef),
 	}

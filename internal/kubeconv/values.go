@@ -59,9 +59,3 @@ func objectRef(r *corev1.ObjectReference) *cluster.ObjectRef {
 	return &cluster.ObjectRef{Kind: r.Kind, Namespace: r.Namespace, Name: r.Name}
 }
 
-func cloneBool(b *bool) *bool {
-	if b == nil {
-		return nil
-	}
-	return cluster.Bool(*b)
-}

@@ -71,7 +71,7 @@ func (d *serviceData) digest(zonal bool) uint64 {
 				h = h.str(p.name).str(p.proto).num(uint64(p.port))
 			}
 		}
-		h = h.addr(r.addr).str(r.label)
+		h = h.addr(r.addr()).str(r.label)
 		if zonal {
 			h = h.str(r.topology())
 		}

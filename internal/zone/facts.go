@@ -187,8 +187,8 @@ func publishedFacts(ready []readyAddr, endpointPodNames bool) []EndpointFacts {
 	var out []EndpointFacts
 	for i := range ready {
 		r := &ready[i]
-		_, from := EndpointName(&r.slice.es.Endpoints[r.epIdx], r.addr, endpointPodNames)
-		out = append(out, EndpointFacts{Slice: r.slice.es, Endpoint: int(r.epIdx), Address: int(r.addrIdx), Addr: r.addr, Label: r.label, LabelFrom: from})
+		_, from := EndpointName(&r.slice.es.Endpoints[r.epIdx], r.addr(), endpointPodNames)
+		out = append(out, EndpointFacts{Slice: r.slice.es, Endpoint: int(r.epIdx), Address: int(r.addrIdx), Addr: r.addr(), Label: r.label, LabelFrom: from})
 	}
 	return out
 }

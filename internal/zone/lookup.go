@@ -159,7 +159,7 @@ func (s *Snapshot) resolvePTR(items []item) {
 		}
 		lo, hi := d.labelRange(it.ptr.label)
 		for _, k := range d.order[lo:hi] {
-			if d.ready[k].addr == it.ptr.ip {
+			if d.ready[k].addr() == it.ptr.ip {
 				it.d, it.ready = d, k
 				break
 			}

@@ -12,13 +12,20 @@ import (
 )
 
 // readyAddr is one ready address of a service's EndpointSlices, with the
-// label it is published under.
+// label it is published under. The address itself is read from the slice
+// (addr): a zone holds one of these per endpoint, and the model holds the
+// address already.
 type readyAddr struct {
-	addr    netip.Addr
 	label   string
 	slice   *readySlice
 	epIdx   int32
 	addrIdx int32
+}
+
+// addr is the address, IPv4 as IPv4 (an IPv4-mapped IPv6 address of an
+// IPv4 slice is published as A).
+func (r *readyAddr) addr() netip.Addr {
+	return r.slice.es.Endpoints[r.epIdx].Addresses[r.addrIdx].Unmap()
 }
 
 // readySlice is what the ready addresses of one EndpointSlice share.
@@ -143,7 +150,7 @@ func endpointAddr(es *cluster.EndpointSlice, ep *cluster.Endpoint, a netip.Addr,
 	switch {
 	case !IsDNSLabel(label):
 		return label, labelFrom, LabelNotDNS
-	case ep.Conditions.Ready != nil && !*ep.Conditions.Ready:
+	case ep.Conditions.Ready.IsFalse():
 		return label, labelFrom, NotReady
 	}
 	return label, labelFrom, Published
@@ -161,7 +168,7 @@ func appendReady(out []readyAddr, es *cluster.EndpointSlice, endpointPodNames bo
 		ep := &es.Endpoints[ei]
 		for ai, a := range ep.Addresses {
 			if label, _, why := endpointAddr(es, ep, a, endpointPodNames); why == Published {
-				out = append(out, readyAddr{addr: a.Unmap(), label: label, slice: rs, epIdx: int32(ei), addrIdx: int32(ai)})
+				out = append(out, readyAddr{label: label, slice: rs, epIdx: int32(ei), addrIdx: int32(ai)})
 			}
 		}
 	}
@@ -220,7 +227,7 @@ func (d *serviceData) addressItems(dst []item, qt uint16) []item {
 	seen := map[netip.Addr]bool{}
 	if d.headless() {
 		for i := range d.ready {
-			if a := d.ready[i].addr; AddrType(a) == qt && !seen[a] {
+			if a := d.ready[i].addr(); AddrType(a) == qt && !seen[a] {
 				seen[a] = true
 				dst = append(dst, item{qtype: qt, d: d, ready: int32(i)})
 			}
@@ -291,7 +298,7 @@ func (d *serviceData) srvItems(dst []item, port, proto string, any bool) []item 
 		for i := range d.ready {
 			for _, p := range d.ready[i].ports() {
 				if matchPort(port, proto, p.name, p.proto, any) {
-					dst = seen.appendGlue(dst, item{qtype: AddrType(d.ready[i].addr), extra: true, d: d, ready: int32(i)})
+					dst = seen.appendGlue(dst, item{qtype: AddrType(d.ready[i].addr()), extra: true, d: d, ready: int32(i)})
 				}
 			}
 		}
@@ -481,7 +488,7 @@ func (it *item) addr() netip.Addr {
 	if it.ready < 0 {
 		return it.d.svc.ClusterIPs[-1-it.ready].Unmap()
 	}
-	return it.d.ready[it.ready].addr
+	return it.d.ready[it.ready].addr()
 }
 
 // endpointItems appends the records of an endpoint name (the label's range
@@ -495,12 +502,12 @@ func (d *serviceData) endpointItems(dst []item, lo, hi int32, qtype uint16) []it
 		start := len(dst)
 	addrs:
 		for _, i := range d.order[lo:hi] {
-			a := d.ready[i].addr
+			a := d.ready[i].addr()
 			if AddrType(a) != qtype {
 				continue
 			}
 			for _, x := range dst[start:] {
-				if x.d.ready[x.ready].addr == a {
+				if x.d.ready[x.ready].addr() == a {
 					continue addrs
 				}
 			}
@@ -530,7 +537,7 @@ func (d *serviceData) endpointItems(dst []item, lo, hi int32, qtype uint16) []it
 			if len(d.ready[i].ports()) == 0 {
 				continue
 			}
-			a := d.ready[i].addr
+			a := d.ready[i].addr()
 			for _, x := range dst[glue:] {
 				if x.addr() == a {
 					continue glues

@@ -339,6 +339,10 @@ type PodUpdate struct {
 // same state and options give the same snapshot. It is Update applied to an
 // empty snapshot, so a snapshot maintained by updates and one built whole
 // from the same state answer alike.
+//
+// The snapshot keeps the state's EndpointSlices (by pointer) rather than
+// copies of what it reads of them (addresses, hostnames, zones): the state
+// must not be modified afterwards. A change passes new values (Update).
 func Build(state *cluster.State, opts Options) (*Snapshot, error) {
 	s, err := Empty(opts)
 	if err != nil {
@@ -613,7 +617,7 @@ func (s *Snapshot) newFragment(u ServiceUpdate) *fragment {
 		own[ip.Unmap()] = true
 	}
 	for i := range d.ready {
-		if own[d.ready[i].addr] {
+		if own[d.ready[i].addr()] {
 			f.nameservers = true
 		}
 		if d.headless() {
@@ -742,7 +746,7 @@ func (f *fragment) eachPTR(fn func(ptrEntry)) {
 		}
 	}
 	for i := range d.ready {
-		fn(ptrEntry{ip: d.ready[i].addr, key: d.key, label: d.ready[i].label, cip: -1})
+		fn(ptrEntry{ip: d.ready[i].addr(), key: d.key, label: d.ready[i].label, cip: -1})
 	}
 }
 
@@ -972,14 +976,14 @@ func (s *Snapshot) nameserverServices(z *servedZone, nsFrags []*fragment, ns *An
 		svcName := schema.ServiceFromKey(d.key, z.name)
 		for i := range d.ready {
 			r := &d.ready[i]
-			if !own[r.addr] {
+			if !own[r.addr()] {
 				continue
 			}
 			if d.headless() {
 				target := schema.Endpoint(r.label, svcName)
 				ns.Answer = appendUnique(ns.Answer, Record{RR: &dns.NS{Hdr: hdr(z.name, dns.TypeNS, ttl), Ns: target}, From: r.source()})
-				ns.Extra = appendUnique(ns.Extra, Record{RR: addrRR(target, r.addr, ttl), From: r.source()})
-				nsAddrs = appendUniqueAddr(nsAddrs, schema.NameserverName(z.name), r.addr, ttl, r.source())
+				ns.Extra = appendUnique(ns.Extra, Record{RR: addrRR(target, r.addr(), ttl), From: r.source()})
+				nsAddrs = appendUniqueAddr(nsAddrs, schema.NameserverName(z.name), r.addr(), ttl, r.source())
 				continue
 			}
 			ns.Answer = appendUnique(ns.Answer, Record{RR: &dns.NS{Hdr: hdr(z.name, dns.TypeNS, ttl), Ns: svcName},

@@ -131,9 +131,9 @@ func (d *serviceData) transfer(t *transferWriter, zoneName string, ttl uint32) {
 		}
 		for i := range d.ready {
 			r := &d.ready[i]
-			t.putOnce(addrRR(owner, r.addr, ttl))
+			t.putOnce(addrRR(owner, r.addr(), ttl))
 			target := schema.Endpoint(r.label, owner)
-			t.putOnce(addrRR(target, r.addr, ttl))
+			t.putOnce(addrRR(target, r.addr(), ttl))
 			w := max(srvWeight(perSlice[r.slice]), 1)
 			for _, p := range r.ports() {
 				if p.name == "" {

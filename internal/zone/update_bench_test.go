@@ -20,7 +20,7 @@ func headlessOf(ns, name string, n int, base [4]byte) (cluster.Service, cluster.
 		a := base
 		a[3] = byte(i + 1)
 		es.Endpoints = append(es.Endpoints, cluster.Endpoint{Addresses: []netip.Addr{netip.AddrFrom4(a)}, Hostname: fmt.Sprintf("%s-%d", name, i),
-			Conditions: cluster.EndpointConditions{Ready: &ready}})
+			Conditions: cluster.EndpointConditions{Ready: cluster.Bool(ready)}})
 	}
 	return svc, es
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/netip"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -137,13 +138,18 @@ func TestUpdateMatchesFullBuild(t *testing.T) {
 				var ch Change
 				switch rng.IntN(7) {
 				case 0: // flip an endpoint's readiness
+					// The snapshots hold the old values: a change makes new ones.
+					st.EndpointSlices = slices.Clone(st.EndpointSlices)
 					es := &st.EndpointSlices[rng.IntN(len(st.EndpointSlices))]
+					es.Endpoints = slices.Clone(es.Endpoints)
 					e := &es.Endpoints[rng.IntN(len(es.Endpoints))]
-					e.Conditions.Ready = cluster.Bool(e.Conditions.Ready != nil && !*e.Conditions.Ready)
+					e.Conditions.Ready = cluster.Bool(e.Conditions.Ready.IsFalse())
 					desc = "ready flip in " + es.Name
 					ch = changeFor(st, serial, false, []string{ServiceKey(es.Namespace, es.ServiceName)}, nil)
 				case 1: // move an endpoint to a new address
+					st.EndpointSlices = slices.Clone(st.EndpointSlices)
 					es := &st.EndpointSlices[rng.IntN(len(st.EndpointSlices))]
+					es.Endpoints = slices.Clone(es.Endpoints)
 					e := &es.Endpoints[rng.IntN(len(es.Endpoints))]
 					if es.AddressType == cluster.AddressTypeIPv4 {
 						e.Addresses = []netip.Addr{netip.AddrFrom4([4]byte{10, 244, byte(rng.IntN(3)), byte(1 + rng.IntN(20))})}
@@ -265,6 +271,8 @@ func TestUpdateSharesUntouchedFragments(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	st.EndpointSlices = slices.Clone(st.EndpointSlices)
+	st.EndpointSlices[0].Endpoints = slices.Clone(st.EndpointSlices[0].Endpoints)
 	st.EndpointSlices[0].Endpoints[1].Conditions.Ready = cluster.Bool(false)
 	n := s.Update(changeFor(st, 2, false, []string{ServiceKey("ns", "h")}, nil))
 	if s.services.get("a.ns") != n.services.get("a.ns") {
@@ -350,7 +358,7 @@ func TestParallelBuildMatchesSerial(t *testing.T) {
 		es := cluster.EndpointSlice{Name: name + "-x", Namespace: "ns", ServiceName: name, AddressType: cluster.AddressTypeIPv4,
 			Ports: []cluster.EndpointPort{{Name: "http", Port: &p, Protocol: cluster.ProtocolTCP}}}
 		for j := range 3 {
-			es.Endpoints = append(es.Endpoints, cluster.Endpoint{Hostname: fmt.Sprintf("h%d", j), Conditions: cluster.EndpointConditions{Ready: &ready},
+			es.Endpoints = append(es.Endpoints, cluster.Endpoint{Hostname: fmt.Sprintf("h%d", j), Conditions: cluster.EndpointConditions{Ready: cluster.Bool(ready)},
 				Addresses: []netip.Addr{netip.AddrFrom4([4]byte{10, 244, byte(i >> 6), byte(i%64*3 + j)})}})
 		}
 		st.EndpointSlices = append(st.EndpointSlices, es)

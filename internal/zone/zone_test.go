@@ -30,7 +30,7 @@ func headlessService(ns, name string, ports ...cluster.ServicePort) cluster.Serv
 type ep struct {
 	addrs    []string
 	hostname string
-	ready    *bool
+	ready    cluster.Condition
 	pod      string
 }
 

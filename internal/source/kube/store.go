@@ -197,8 +197,7 @@ func trimPod(o *corev1.Pod) *corev1.Pod {
 // compact returns the slice with the same values in fewer allocations, as
 // it is kept for as long as it does not change: the endpoints in an array of
 // their exact length, every address in one array, every targetRef in
-// another, one true and one false that all conditions point to, the
-// targetRef's namespace and name sharing the slice's namespace and the
+// another, the targetRef's namespace and name sharing the slice's namespace and the
 // endpoint's hostname when equal (a StatefulSet's pods), and one string per
 // distinct node and zone name.
 //
@@ -217,17 +216,6 @@ func compact(es *cluster.EndpointSlice, targetRefs bool) *cluster.EndpointSlice 
 	}
 	addrs := make([]netip.Addr, 0, naddr)
 	refs := make([]cluster.ObjectRef, 0, nref)
-	bools := new([2]bool)
-	bools[1] = true
-	shared := func(b *bool) *bool {
-		switch {
-		case b == nil:
-			return nil
-		case *b:
-			return &bools[1]
-		}
-		return &bools[0]
-	}
 	names := map[string]string{}
 	intern := func(s string) string {
 		if s == "" {
@@ -248,11 +236,6 @@ func compact(es *cluster.EndpointSlice, targetRefs bool) *cluster.EndpointSlice 
 		e.Addresses = addrs[start:len(addrs):len(addrs)]
 		if len(e.Addresses) == 0 {
 			e.Addresses = nil
-		}
-		e.Conditions = cluster.EndpointConditions{
-			Ready:       shared(e.Conditions.Ready),
-			Serving:     shared(e.Conditions.Serving),
-			Terminating: shared(e.Conditions.Terminating),
 		}
 		if !targetRefs {
 			e.TargetRef = nil

@@ -390,7 +390,7 @@ endpoints:
 		e0.Conditions != (cluster.EndpointConditions{}) {
 		t.Errorf("endpoint 0 = %+v, want as written with nil conditions", e0)
 	}
-	if boolp(e1.Conditions.Ready) != "false" || e1.Conditions.Serving != nil || boolp(e1.Conditions.Terminating) != "true" {
+	if boolp(e1.Conditions.Ready) != "false" || e1.Conditions.Serving.IsSet() || boolp(e1.Conditions.Terminating) != "true" {
 		t.Errorf("endpoint 1 conditions = %s/%s/%s", boolp(e1.Conditions.Ready), boolp(e1.Conditions.Serving), boolp(e1.Conditions.Terminating))
 	}
 }

@@ -128,14 +128,11 @@ func addrs(a []netip.Addr) string {
 	return strings.Join(s, ",")
 }
 
-func boolp(b *bool) string {
-	if b == nil {
+func boolp(c cluster.Condition) string {
+	if !c.IsSet() {
 		return "nil"
 	}
-	if *b {
-		return "true"
-	}
-	return "false"
+	return c.String()
 }
 
 // docs joins YAML documents.
