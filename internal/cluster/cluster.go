@@ -220,8 +220,10 @@ type Endpoint struct {
 	Addresses []netip.Addr
 	Hostname  string
 	// TargetRef is the object backing the endpoint, usually a Pod; nil if none.
-	TargetRef  *ObjectRef
-	NodeName   string
+	TargetRef *ObjectRef
+	// Zone is the endpoint's topology zone (zonal names). Its nodeName is
+	// not kept: no record or explanation reads it, and a zone holds one
+	// endpoint per pod.
 	Zone       string
 	Conditions EndpointConditions
 }

@@ -246,6 +246,5 @@ func (m PodMembership) endpoint(pod *cluster.Pod, family cluster.AddressType) (c
 		Hostname:   m.Hostname,
 		Conditions: m.Conditions,
 		TargetRef:  &cluster.ObjectRef{Kind: "Pod", Namespace: pod.Namespace, Name: pod.Name},
-		NodeName:   pod.NodeName,
 	}, true
 }

@@ -91,9 +91,6 @@ func sliceEndpoint(ep *discoveryv1.Endpoint, family cluster.AddressType, path Pa
 		checkDNSLabel(path.At("hostname"), *ep.Hostname, ps)
 		e.Hostname = *ep.Hostname
 	}
-	if ep.NodeName != nil {
-		e.NodeName = *ep.NodeName
-	}
 	if ep.Zone != nil {
 		e.Zone = *ep.Zone
 	}
@@ -129,9 +126,6 @@ func convertAddresses(addrs []corev1.EndpointAddress, path Path, ps *Problems) [
 		e := cluster.Endpoint{Addresses: []netip.Addr{ip}, Hostname: a.Hostname, TargetRef: objectRef(a.TargetRef)}
 		if a.Hostname != "" {
 			checkDNSLabel(path.At(i, "hostname"), a.Hostname, ps)
-		}
-		if a.NodeName != nil {
-			e.NodeName = *a.NodeName
 		}
 		out = append(out, e)
 	}

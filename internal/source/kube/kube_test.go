@@ -339,9 +339,6 @@ func TestCompactKeepsTheValues(t *testing.T) {
 	if cap(eps[2].Addresses) != 2 || cap(eps[0].Addresses) != 1 {
 		t.Errorf("addresses not capped: %d, %d", cap(eps[0].Addresses), cap(eps[2].Addresses))
 	}
-	if unsafe.StringData(eps[0].NodeName) != unsafe.StringData(eps[1].NodeName) {
-		t.Errorf("node names not shared")
-	}
 	if unsafe.StringData(eps[0].TargetRef.Name) != unsafe.StringData(eps[0].Hostname) {
 		t.Errorf("targetRef name not shared with the hostname")
 	}

@@ -197,9 +197,9 @@ func trimPod(o *corev1.Pod) *corev1.Pod {
 // compact returns the slice with the same values in fewer allocations, as
 // it is kept for as long as it does not change: the endpoints in an array of
 // their exact length, every address in one array, every targetRef in
-// another, the targetRef's namespace and name sharing the slice's namespace and the
-// endpoint's hostname when equal (a StatefulSet's pods), and one string per
-// distinct node and zone name.
+// another, the targetRef's namespace and name sharing the slice's namespace
+// and the endpoint's hostname when equal (a StatefulSet's pods), and one
+// string per distinct zone name.
 //
 // Without targetRefs, the endpoints' targetRefs are dropped: DNS reads them
 // only to name endpoints after their pods (--endpoint-pod-names), and they
@@ -256,7 +256,6 @@ func compact(es *cluster.EndpointSlice, targetRefs bool) *cluster.EndpointSlice 
 			refs = append(refs, ref)
 			e.TargetRef = &refs[len(refs)-1]
 		}
-		e.NodeName = intern(e.NodeName)
 		e.Zone = intern(e.Zone)
 		out.Endpoints[i] = e
 	}

@@ -386,7 +386,7 @@ endpoints:
 		t.Errorf("ports = %q", got)
 	}
 	e0, e1 := s.Endpoints[0], s.Endpoints[1]
-	if e0.Hostname != "one" || e0.NodeName != "n1" || e0.Zone != "z1" || e0.TargetRef.Name != "x" ||
+	if e0.Hostname != "one" || e0.Zone != "z1" || e0.TargetRef.Name != "x" ||
 		e0.Conditions != (cluster.EndpointConditions{}) {
 		t.Errorf("endpoint 0 = %+v, want as written with nil conditions", e0)
 	}
@@ -443,15 +443,15 @@ subsets:
 			}
 			var eps []string
 			for _, e := range s.Endpoints {
-				eps = append(eps, fmt.Sprintf("%s ready=%s serving=%s host=%s node=%s", addrs(e.Addresses),
-					boolp(e.Conditions.Ready), boolp(e.Conditions.Serving), e.Hostname, e.NodeName))
+				eps = append(eps, fmt.Sprintf("%s ready=%s serving=%s host=%s", addrs(e.Addresses),
+					boolp(e.Conditions.Ready), boolp(e.Conditions.Serving), e.Hostname))
 			}
 			got[string(s.AddressType)+" "+ports(s)] = strings.Join(eps, "; ")
 		}
 		want := map[string]string{
-			"IPv4 http:8080/TCP": "192.0.2.1 ready=true serving=nil host=one node=n1; 192.0.2.2 ready=false serving=nil host= node=",
-			"IPv6 http:8080/TCP": "2001:db8::1 ready=true serving=nil host= node=",
-			"IPv4 dns:53/UDP":    "192.0.2.3 ready=true serving=nil host= node=",
+			"IPv4 http:8080/TCP": "192.0.2.1 ready=true serving=nil host=one; 192.0.2.2 ready=false serving=nil host=",
+			"IPv6 http:8080/TCP": "2001:db8::1 ready=true serving=nil host=",
+			"IPv4 dns:53/UDP":    "192.0.2.3 ready=true serving=nil host=",
 		}
 		if !reflect.DeepEqual(got, want) {
 			t.Errorf("mirrored slices:\n got %v\nwant %v", got, want)
