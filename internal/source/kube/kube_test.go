@@ -331,7 +331,9 @@ func TestCompactKeepsTheValues(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := compact(want, true)
+	var pk stringPacker
+	got := compact(want, true, &pk)
+	pk.pack()
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("compact changed the slice:\n got %+v\nwant %+v", got, want)
 	}
@@ -344,7 +346,8 @@ func TestCompactKeepsTheValues(t *testing.T) {
 	}
 	// Without --endpoint-pod-names nothing reads targetRefs: they go, and
 	// everything else stays.
-	bare := compact(want, false)
+	bare := compact(want, false, &pk)
+	pk.pack()
 	for i := range want.Endpoints {
 		w := want.Endpoints[i]
 		w.TargetRef = nil
@@ -436,5 +439,26 @@ func TestEndpointPodNamesKeepTargetRefs(t *testing.T) {
 			name = "api-7d9f-x2.api.default.svc.cluster.local."
 		}
 		waitAnswer(t, sink, name, dns.TypeA, "NOERROR A 10.244.0.7")
+	}
+}
+
+// TestStringPackerMakesOneAllocation: the strings an object keeps end up in
+// one string, equal ones sharing their bytes, empty ones untouched.
+func TestStringPackerMakesOneAllocation(t *testing.T) {
+	a, b, c, d, e := "default", strings.Clone("web-0"), "", strings.Clone("web-0"), "zone-a"
+	var pk stringPacker
+	pk.add(&a, &b, &c, &d, &e)
+	pk.pack()
+	if a != "default" || b != "web-0" || c != "" || d != "web-0" || e != "zone-a" {
+		t.Fatalf("values changed: %q %q %q %q %q", a, b, c, d, e)
+	}
+	base := uintptr(unsafe.Pointer(unsafe.StringData(a)))
+	for _, s := range []string{b, d, e} {
+		if off := uintptr(unsafe.Pointer(unsafe.StringData(s))) - base; off >= uintptr(len("defaultweb-0zone-a")) {
+			t.Errorf("%q is not in the packed string (offset %d)", s, off)
+		}
+	}
+	if unsafe.StringData(b) != unsafe.StringData(d) {
+		t.Error("equal strings do not share their bytes")
 	}
 }
