@@ -154,12 +154,17 @@ func (s *Snapshot) resolvePTR(items []item) {
 		}
 		d := f.data
 		if it.ptr.clusterIP() {
-			it.d, it.ready = d, -1-it.ptr.cip
+			for k, cip := range d.svc.ClusterIPs {
+				if it.ptr.is(cip.Unmap()) {
+					it.d, it.ready = d, -1-int32(k)
+					break
+				}
+			}
 			continue
 		}
 		lo, hi := d.labelRange(it.ptr.label)
 		for _, k := range d.order[lo:hi] {
-			if d.ready[k].addr() == it.ptr.ip {
+			if it.ptr.is(d.ready[k].addr()) {
 				it.d, it.ready = d, k
 				break
 			}

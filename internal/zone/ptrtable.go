@@ -8,32 +8,41 @@ import (
 )
 
 // ptrEntry is one PTR target an address has: an endpoint of a service,
-// published under label, or (label "", cip >= 0) the service's
-// spec.clusterIPs[cip]. It names the service by key rather than pointing
-// at its data, so that an update of a service leaves the entries it did
-// not change as they are.
+// published under label, or (label "") one of the service's
+// spec.clusterIPs. It names the service by key rather than pointing at its
+// data, so that an update of a service leaves the entries it did not change
+// as they are. A zone holds one per endpoint: the address is kept in 16
+// bytes (IPv4 as IPv4-mapped) rather than as a netip.Addr (24, with a
+// pointer for the collector to follow).
 type ptrEntry struct {
-	ip    netip.Addr
-	key   string
-	label string
-	cip   int32
+	addr16 [16]byte
+	key    string
+	label  string
 }
 
-func (e *ptrEntry) clusterIP() bool { return e.cip >= 0 }
+func newPTREntry(ip netip.Addr, key, label string) ptrEntry {
+	return ptrEntry{addr16: ip.As16(), key: key, label: label}
+}
 
-// less orders entries by address, service, label and ClusterIP index: the
-// order does not depend on the history of updates.
+// ip is the address, IPv4 as IPv4 (the zone publishes IPv4-mapped
+// addresses as IPv4).
+func (e *ptrEntry) ip() netip.Addr { return netip.AddrFrom16(e.addr16).Unmap() }
+
+// is reports whether the entry is of the address.
+func (e *ptrEntry) is(ip netip.Addr) bool { return e.addr16 == ip.As16() }
+
+func (e *ptrEntry) clusterIP() bool { return e.label == "" }
+
+// less orders entries by address, service and label: the order does not
+// depend on the history of updates.
 func (e *ptrEntry) less(o *ptrEntry) bool {
-	if c := e.ip.Compare(o.ip); c != 0 {
+	if c := e.ip().Compare(o.ip()); c != 0 {
 		return c < 0
 	}
 	if e.key != o.key {
 		return e.key < o.key
 	}
-	if e.label != o.label {
-		return e.label < o.label
-	}
-	return e.cip < o.cip
+	return e.label < o.label
 }
 
 // ptrTable holds the PTR names of a snapshot: the entries of every address
@@ -75,9 +84,9 @@ func (t *ptrTable) rows(p int) []ptrEntry { return t.groups[p/ptrGroupSize][p%pt
 // name.
 func (t *ptrTable) lookup(ip netip.Addr) []ptrEntry {
 	rows := t.rows(t.part(ip))
-	i := sort.Search(len(rows), func(k int) bool { return rows[k].ip.Compare(ip) >= 0 })
+	i := sort.Search(len(rows), func(k int) bool { return rows[k].ip().Compare(ip) >= 0 })
 	j := i
-	for j < len(rows) && rows[j].ip == ip {
+	for j < len(rows) && rows[j].is(ip) {
 		j++
 	}
 	if i == j {
@@ -99,10 +108,10 @@ func (t *ptrTable) each(f func(netip.Addr, []ptrEntry)) {
 func eachRun(rows []ptrEntry, f func(netip.Addr, []ptrEntry)) {
 	for i := 0; i < len(rows); {
 		j := i + 1
-		for j < len(rows) && rows[j].ip == rows[i].ip {
+		for j < len(rows) && rows[j].addr16 == rows[i].addr16 {
 			j++
 		}
-		f(rows[i].ip, rows[i:j:j])
+		f(rows[i].ip(), rows[i:j:j])
 		i = j
 	}
 }
@@ -126,14 +135,14 @@ func (t *ptrTable) diff(c *ptrChange, old, new *fragment, served func(netip.Addr
 			had[e]--
 			return
 		}
-		if served(e.ip) {
-			p := t.part(e.ip)
+		if served(e.ip()) {
+			p := t.part(e.ip())
 			c.add[p] = append(c.add[p], e)
 		}
 	})
 	for e, n := range had {
 		for range n {
-			p := t.part(e.ip)
+			p := t.part(e.ip())
 			c.remove[p] = append(c.remove[p], e)
 		}
 	}
@@ -187,13 +196,13 @@ func (t ptrTable) apply(c *ptrChange, st *Stats) ptrTable {
 		if len(prev) > 0 {
 			ips = make([]netip.Addr, 0, len(c.remove[p])+len(c.add[p]))
 			for _, e := range c.remove[p] {
-				if !slices.Contains(ips, e.ip) {
-					ips = append(ips, e.ip)
+				if !slices.Contains(ips, e.ip()) {
+					ips = append(ips, e.ip())
 				}
 			}
 			for _, e := range c.add[p] {
-				if !slices.Contains(ips, e.ip) {
-					ips = append(ips, e.ip)
+				if !slices.Contains(ips, e.ip()) {
+					ips = append(ips, e.ip())
 				}
 			}
 			count(prev, -1, ips)

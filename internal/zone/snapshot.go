@@ -742,11 +742,11 @@ func (f *fragment) eachPTR(fn func(ptrEntry)) {
 	d := f.data
 	if !d.headless() {
 		for i := range d.svc.ClusterIPs {
-			fn(ptrEntry{ip: d.svc.ClusterIPs[i].Unmap(), key: d.key, cip: int32(i)})
+			fn(newPTREntry(d.svc.ClusterIPs[i].Unmap(), d.key, ""))
 		}
 	}
 	for i := range d.ready {
-		fn(ptrEntry{ip: d.ready[i].addr(), key: d.key, label: d.ready[i].label, cip: -1})
+		fn(newPTREntry(d.ready[i].addr(), d.key, d.ready[i].label))
 	}
 }
 
