@@ -50,8 +50,10 @@ bench-churn:
 	bash bench/setup.sh
 	go run ./bench -only churn
 
-# bench-scale: 50,000 Services and about 300,000 endpoints written through
-# the API server, each server started on them (issue 17's scale); printed.
+# bench-scale (about 30 minutes, most of it writing the state): 50,000
+# Services and about 300,000 endpoints written through the API server, each
+# server started on them (issue 17's scale); printed. With
+# `go run ./bench -only scale -state-dir DIR` a second run reuses the state.
 bench-scale:
 	bash bench/setup.sh
 	go run ./bench -only scale

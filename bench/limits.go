@@ -12,10 +12,13 @@ const limitsText = `Reading them:
   up to the packed answers of every name asked for; per endpoint one PTR row. Per-endpoint and PTR names are
   answered from these per query. CoreDNS keeps its own trimmed objects and builds every answer per query.
   Both binaries are built static and stripped, as shipped; the resident part of each binary counts in its RSS.
-  What to shrink next: PTR rows (the address in 16 bytes and the service as an identity shared across
-  updates rather than its key: 64 to 48 bytes a row), ready addresses likewise (56 to 48), the model's
-  endpoint (conditions as bits: 104 to 80 bytes), and the heap fragmentation the first list leaves
-  (about 19 MiB at 150k endpoints, heap in use minus live, seen with --pprof-addr).
+  Sizes held per endpoint: the model's endpoint (72 bytes: conditions a byte each, no nodeName) and its
+  address (24), a ready address (32: label, slice, indexes; the address is read from the model), a PTR row
+  (48: the address in 16 bytes, service key, label); the strings a slice keeps are packed into one
+  allocation, so that the first list does not leave the heap fragmented around them, and the full state is
+  read once every event handler has the list (a late handler once made every service build twice). What
+  to shrink next: the dashed-IP labels of endpoints without a hostname (computed when asked instead of
+  held), the per-service fragment (its Stats in 32-bit counters), the address slice header per endpoint.
 - **Re-list peak**: with streaming lists (WatchList, which needs etcd 3.5.13 or later), objects are
   converted as they arrive, and one whose resourceVersion is already stored keeps the stored value: a
   re-list of unchanged objects converts nothing, holds nothing twice and leaves the zone alone. The peak is
