@@ -1,6 +1,7 @@
 package zone
 
 import (
+	"bytes"
 	"hash/maphash"
 	"net/netip"
 	"slices"
@@ -33,10 +34,10 @@ func (e *ptrEntry) is(ip netip.Addr) bool { return e.addr16 == ip.As16() }
 
 func (e *ptrEntry) clusterIP() bool { return e.label == "" }
 
-// less orders entries by address, service and label: the order does not
-// depend on the history of updates.
+// less orders entries by address (its 16 bytes), service and label: the
+// order does not depend on the history of updates.
 func (e *ptrEntry) less(o *ptrEntry) bool {
-	if c := e.ip().Compare(o.ip()); c != 0 {
+	if c := bytes.Compare(e.addr16[:], o.addr16[:]); c != 0 {
 		return c < 0
 	}
 	if e.key != o.key {
@@ -84,9 +85,10 @@ func (t *ptrTable) rows(p int) []ptrEntry { return t.groups[p/ptrGroupSize][p%pt
 // name.
 func (t *ptrTable) lookup(ip netip.Addr) []ptrEntry {
 	rows := t.rows(t.part(ip))
-	i := sort.Search(len(rows), func(k int) bool { return rows[k].ip().Compare(ip) >= 0 })
+	key := ip.As16()
+	i := sort.Search(len(rows), func(k int) bool { return bytes.Compare(rows[k].addr16[:], key[:]) >= 0 })
 	j := i
-	for j < len(rows) && rows[j].is(ip) {
+	for j < len(rows) && rows[j].addr16 == key {
 		j++
 	}
 	if i == j {
