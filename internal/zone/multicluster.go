@@ -54,7 +54,7 @@ func (s *Snapshot) newImportFragment(u ImportUpdate) *fragment {
 	}
 	svc := importService(si)
 	d := &serviceData{svc: svc, exists: true, imported: true, key: ServiceKey(si.Namespace, si.Name),
-		src: &SourceObject{Ref: si.Ref(), Origin: si.Origin}}
+		src: (*importSource)(si)}
 	for _, es := range u.Slices {
 		if !importAttached(es, si) {
 			continue

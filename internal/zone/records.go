@@ -31,7 +31,7 @@ func (r *readyAddr) addr() netip.Addr {
 // readySlice is what the ready addresses of one EndpointSlice share.
 type readySlice struct {
 	es    *cluster.EndpointSlice
-	src   *SourceObject
+	src   sourceObject
 	ports []slicePort
 }
 
@@ -70,7 +70,7 @@ type serviceData struct {
 	// key is the service's fragment key, ServiceKey(namespace, name).
 	key string
 	// src is the service as the source of its records.
-	src *SourceObject
+	src sourceObject
 	// imported: a ServiceImport's data, answered in the multicluster
 	// zones; its endpoint labels are "<endpoint>.<cluster>".
 	imported bool
@@ -158,7 +158,7 @@ func endpointAddr(es *cluster.EndpointSlice, ep *cluster.Endpoint, a netip.Addr,
 
 // appendReady appends the published addresses of one slice.
 func appendReady(out []readyAddr, es *cluster.EndpointSlice, endpointPodNames bool) []readyAddr {
-	rs := &readySlice{es: es, src: &SourceObject{Ref: es.Ref(), Origin: es.Origin}}
+	rs := &readySlice{es: es, src: (*sliceSource)(es)}
 	for i, p := range es.Ports {
 		if sp, ok := srvPort(p, i); ok {
 			rs.ports = append(rs.ports, sp)

@@ -636,7 +636,7 @@ func (s *Snapshot) newFragment(u ServiceUpdate) *fragment {
 // serviceData decides what a service publishes: an ExternalName's target,
 // or the ready addresses of its slices, and whether its name exists.
 func (s *Snapshot) serviceData(svc *cluster.Service, slicesOf []*cluster.EndpointSlice) *serviceData {
-	d := &serviceData{svc: svc, exists: true, key: ServiceKey(svc.Namespace, svc.Name), src: &SourceObject{Ref: svc.Ref(), Origin: svc.Origin}}
+	d := &serviceData{svc: svc, exists: true, key: ServiceKey(svc.Namespace, svc.Name), src: (*serviceSource)(svc)}
 	if d.external() {
 		d.externalName = externalTarget(svc.ExternalName)
 		d.exists = d.externalName != ""
@@ -828,7 +828,7 @@ func (s *Snapshot) podSetChanges(prev *Snapshot, pods []PodUpdate) (map[string]*
 		}
 		var keys []string
 		if p := u.Pod; p != nil && s.namespaces[ns] && hasPodRecord(p) {
-			podSrc := &SourceObject{Ref: p.Ref(), Origin: p.Origin}
+			podSrc := (*podSource)(p)
 			for j, ip := range p.IPs {
 				k := schema.DashedIP(ip) + "." + ns
 				keys = append(keys, k)
