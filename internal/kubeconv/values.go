@@ -58,4 +58,3 @@ func objectRef(r *corev1.ObjectReference) *cluster.ObjectRef {
 	}
 	return &cluster.ObjectRef{Kind: r.Kind, Namespace: r.Namespace, Name: r.Name}
 }
-
