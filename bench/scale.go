@@ -51,7 +51,17 @@ func measureScale(ctx context.Context, c config, e *benchEnv, b *builder, r *res
 		if err := b.namespaces(ctx, nss...); err != nil && !apierrors.IsAlreadyExists(err) {
 			return err
 		}
-		if err := b.create(ctx, spec{prefix: "huge", namespaces: nss, count: max(c.scaleServices-have, 1), headlessEvery: 5, eps: scaleEndpoints}); err != nil {
+		var adopted map[string]bool
+		if c.stateDir != "" {
+			var err error
+			if adopted, err = b.adopt(ctx, nss); err != nil {
+				return err
+			}
+			if len(adopted) > 0 {
+				logf("scale: %d services of an interrupted run adopted from the API server", len(adopted))
+			}
+		}
+		if err := b.create(ctx, spec{prefix: "huge", namespaces: nss, count: max(c.scaleServices-have, 1), headlessEvery: 5, eps: scaleEndpoints, have: adopted}); err != nil {
 			return err
 		}
 		if c.stateDir != "" {

@@ -11,10 +11,12 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"golang.org/x/net/http2"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -245,6 +247,10 @@ func retry(f func() error) error {
 		}
 		var ne net.Error
 		clientTimeout := errors.As(err, &ne) && ne.Timeout()
+		// An HTTP/2 stream the API server reset (it does when a handler
+		// outlives its own timeout) is worth another try too.
+		var se http2.StreamError
+		clientTimeout = clientTimeout || errors.As(err, &se) || strings.Contains(err.Error(), "stream error: stream ID")
 		if !(clientTimeout || apierrors.IsServerTimeout(err) || apierrors.IsTooManyRequests(err) || apierrors.IsTimeout(err) || apierrors.IsInternalError(err) || apierrors.IsServiceUnavailable(err)) {
 			return err
 		}
@@ -271,12 +277,73 @@ type spec struct {
 	count         int
 	headlessEvery int // 0: none; 1: all
 	eps           int
+	// have are the services ("<ns>/<name>") already in the state.
+	have map[string]bool
+}
+
+// adopt takes into the state the services of the namespaces that an
+// interrupted run wrote completely (the Service and its EndpointSlice),
+// as the API server has them, and moves the address counter past their
+// endpoints; it returns them by "<ns>/<name>". Writing them again would
+// cost the API server a ClusterIP allocation and release per Service.
+func (b *builder) adopt(ctx context.Context, namespaces []string) (map[string]bool, error) {
+	have := map[string]bool{}
+	var maxIP uint32
+	for _, ns := range namespaces {
+		svcs, err := b.cs.CoreV1().Services(ns).List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return nil, fmt.Errorf("listing the services of %s: %w", ns, err)
+		}
+		slices, err := b.cs.DiscoveryV1().EndpointSlices(ns).List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return nil, fmt.Errorf("listing the EndpointSlices of %s: %w", ns, err)
+		}
+		bySvc := map[string]*discoveryv1.EndpointSlice{}
+		for i := range slices.Items {
+			es := &slices.Items[i]
+			bySvc[es.Labels[discoveryv1.LabelServiceName]] = es
+		}
+		for i := range svcs.Items {
+			o := &svcs.Items[i]
+			es := bySvc[o.Name]
+			if es == nil || len(es.Endpoints) == 0 {
+				continue // written again: its slice is missing
+			}
+			s := &service{ns: ns, name: o.Name, headless: o.Spec.ClusterIP == corev1.ClusterIPNone}
+			if !s.headless {
+				s.clusterIP = o.Spec.ClusterIP
+			}
+			for _, ep := range es.Endpoints {
+				e := endpoint{ip: ep.Addresses[0]}
+				if ep.Hostname != nil {
+					e.hostname = *ep.Hostname
+				}
+				if a, err := netip.ParseAddr(e.ip); err == nil && a.Is4() {
+					v := a.As4()
+					maxIP = max(maxIP, uint32(v[1]-128)<<16|uint32(v[2])<<8|uint32(v[3]))
+				}
+				s.eps = append(s.eps, e)
+			}
+			b.st.add(s)
+			have[ns+"/"+o.Name] = true
+		}
+	}
+	for {
+		cur := b.st.nextIP.Load()
+		if cur >= maxIP || b.st.nextIP.CompareAndSwap(cur, maxIP) {
+			break
+		}
+	}
+	return have, nil
 }
 
 // create makes the services and their EndpointSlices.
 func (b *builder) create(ctx context.Context, sp spec) error {
 	return parallel(sp.count, 48, func(i int) error {
 		s := &service{ns: sp.namespaces[i%len(sp.namespaces)], name: fmt.Sprintf("%s-%d", sp.prefix, i)}
+		if sp.have[s.ns+"/"+s.name] {
+			return nil // written by an interrupted run (adopt)
+		}
 		s.headless = sp.headlessEvery > 0 && i%sp.headlessEvery == 0
 		for j := 0; j < sp.eps; j++ {
 			e := endpoint{ip: b.st.allocIP()}
