@@ -43,8 +43,14 @@ func FuzzDecode(f *testing.F) {
 		if asJSON {
 			file = "in.json"
 		}
-		lines := yamlLines(data)
-		_, err := Decode(file, data)
+		// Lines as the decoder counts them: of the text as UTF-8 (a
+		// UTF-16 file is converted first).
+		text, err := utf8Text(data)
+		if err != nil {
+			text = data
+		}
+		lines := yamlLines(text)
+		_, err = Decode(file, data)
 		for _, e := range Errors(err) {
 			if e.File != file {
 				t.Fatalf("error names %q, not %q: %v", e.File, file, e)
