@@ -3,6 +3,7 @@ package zone
 import (
 	"math"
 	"net/netip"
+	"slices"
 	"sort"
 	"strings"
 
@@ -420,7 +421,7 @@ func (d *serviceData) indexLabels() {
 	for i := range d.order {
 		d.order[i] = int32(i)
 	}
-	sort.SliceStable(d.order, func(a, b int) bool { return d.ready[d.order[a]].label < d.ready[d.order[b]].label })
+	slices.SortStableFunc(d.order, func(a, b int32) int { return strings.Compare(d.ready[a].label, d.ready[b].label) })
 }
 
 // labelRange returns the range of d.order holding the label; empty if the

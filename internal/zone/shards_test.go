@@ -77,21 +77,31 @@ func TestShardsBehaveAsAPersistentMap(t *testing.T) {
 }
 
 // Issue 17, item 4: updating one Service of 10 endpoints allocates in
-// proportion to the change, not to the zone: within 5% in a zone of 50,000
-// Services of what it allocates in a zone of 1,000 (the trie on the path
-// of the changed keys is a level deeper there; nothing else grows). Each
-// size is measured on five snapshots (each with its own hash seed) and the
-// least taken: on about one seed in four the 50k zone's update allocates
-// 74-101 KB instead of 60 (a seed-dependent layout; not yet explained).
+// proportion to the change, not to the zone. In a zone of 50,000 Services
+// it makes at most 5% more allocations than in a zone of 1,000, and
+// allocates at most 10% more bytes: the trie on the path of the changed
+// keys is a level deeper there (two allocations, ~250 B), and the PTR part
+// of each address added or removed is copied with the rows it holds, which
+// are zone/16384 (about 3 at 50k, none at 1k: ~150 B an address, ~1.5-2.3 KB
+// here, 5-8% of the ~27 KB an update costs). Finer PTR parts would trade
+// that for steady memory (a 65,536-part table costs ~1 MB more at 150k
+// endpoints), which is this issue's first goal.
+//
+// Each size is measured on five snapshots, each with its own hash seed,
+// and the means compared: how many rows the touched PTR parts hold depends
+// on where the seed puts the addresses (±1 KB between seeds at 50k). (An
+// earlier version of the test zone gave 256 services one address, so the
+// PTR part of that address, 256 rows, was copied whenever a seed put a new
+// address in it: 74-101 KB instead of 60 on about one seed in four, which
+// made this test flaky.)
 func TestUpdateAllocatesForTheChangeNotTheZone(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds a zone of 50,000 services")
 	}
 	type cost struct{ bytes, allocs uint64 }
-	measure := func(size int) cost {
-		best := cost{bytes: ^uint64(0), allocs: ^uint64(0)}
-		const n = 200
-		for range 5 {
+	measure := func(size int) (costs []cost, mean cost) {
+		const n, snapshots = 200, 5
+		for range snapshots {
 			snap, ch := updateBench(t, size)
 			var before, after runtime.MemStats
 			runtime.GC()
@@ -100,17 +110,20 @@ func TestUpdateAllocatesForTheChangeNotTheZone(t *testing.T) {
 				snap.Update(ch)
 			}
 			runtime.ReadMemStats(&after)
-			best.bytes = min(best.bytes, (after.TotalAlloc-before.TotalAlloc)/n)
-			best.allocs = min(best.allocs, (after.Mallocs-before.Mallocs)/n)
+			c := cost{(after.TotalAlloc - before.TotalAlloc) / n, (after.Mallocs - before.Mallocs) / n}
+			costs = append(costs, c)
+			mean.bytes += c.bytes / snapshots
+			mean.allocs += c.allocs / snapshots
 		}
-		return best
+		return costs, mean
 	}
-	small, large := measure(1000), measure(50000)
-	t.Logf("one 10-endpoint service updated: %d B / %d allocs at 1k, %d B / %d allocs at 50k", small.bytes, small.allocs, large.bytes, large.allocs)
-	if float64(large.bytes) > 1.05*float64(small.bytes) {
-		t.Errorf("at 50k services an update allocates %d B, more than 5%% over the %d B at 1k", large.bytes, small.bytes)
+	smalls, small := measure(1000)
+	larges, large := measure(50000)
+	t.Logf("one 10-endpoint service updated (B, allocs): %v at 1k, %v at 50k", smalls, larges)
+	if float64(large.bytes) > 1.10*float64(small.bytes) {
+		t.Errorf("at 50k services an update allocates %d B on average, more than 10%% over the %d B at 1k", large.bytes, small.bytes)
 	}
 	if float64(large.allocs) > 1.05*float64(small.allocs) {
-		t.Errorf("at 50k services an update makes %d allocations, more than 5%% over the %d at 1k", large.allocs, small.allocs)
+		t.Errorf("at 50k services an update makes %d allocations on average, more than 5%% over the %d at 1k", large.allocs, small.allocs)
 	}
 }

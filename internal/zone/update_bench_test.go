@@ -1,6 +1,7 @@
 package zone
 
 import (
+	"encoding/binary"
 	"fmt"
 	"net/netip"
 	"testing"
@@ -9,16 +10,17 @@ import (
 )
 
 // headlessOf is a headless Service of n ready endpoints with hostnames and
-// its one EndpointSlice, addresses from base.
+// its one EndpointSlice, endpoint i at address base+i.
 func headlessOf(ns, name string, n int, base [4]byte) (cluster.Service, cluster.EndpointSlice) {
 	port, ready := int32(80), true
 	svc := cluster.Service{Name: name, Namespace: ns, Type: cluster.ServiceTypeClusterIP, Headless: true,
 		Ports: []cluster.ServicePort{{Name: "http", Port: 80, Protocol: "TCP"}}}
 	es := cluster.EndpointSlice{Name: name + "-1", Namespace: ns, ServiceName: name, AddressType: cluster.AddressTypeIPv4,
 		Ports: []cluster.EndpointPort{{Name: "http", Port: &port, Protocol: "TCP"}}}
+	first := binary.BigEndian.Uint32(base[:])
 	for i := range n {
-		a := base
-		a[3] = byte(i + 1)
+		var a [4]byte
+		binary.BigEndian.PutUint32(a[:], first+uint32(i))
 		es.Endpoints = append(es.Endpoints, cluster.Endpoint{Addresses: []netip.Addr{netip.AddrFrom4(a)}, Hostname: fmt.Sprintf("%s-%d", name, i),
 			Conditions: cluster.EndpointConditions{Ready: cluster.Bool(ready)}})
 	}
@@ -31,7 +33,7 @@ func updateBench(tb testing.TB, size int) (*Snapshot, Change) {
 	tb.Helper()
 	st := &cluster.State{Namespaces: []cluster.Namespace{{Name: "ns"}}}
 	for i := range size {
-		svc, es := headlessOf("ns", fmt.Sprintf("svc-%d", i), 1, [4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)})
+		svc, es := headlessOf("ns", fmt.Sprintf("svc-%d", i), 1, [4]byte{10, 1 + byte(i>>16), byte(i >> 8), byte(i)})
 		st.Services, st.EndpointSlices = append(st.Services, svc), append(st.EndpointSlices, es)
 	}
 	snap, err := Build(st, DefaultOptions())
