@@ -3,6 +3,7 @@ package zone
 import (
 	"bytes"
 	"hash/maphash"
+	"iter"
 	"net/netip"
 	"slices"
 	"sort"
@@ -149,6 +150,80 @@ func (t *ptrTable) diff(c *ptrChange, old, new *fragment, served func(netip.Addr
 			c.remove[p] = append(c.remove[p], e)
 		}
 	}
+}
+
+// empty reports whether the table holds no rows (a snapshot being built).
+func (t *ptrTable) empty() bool {
+	for _, g := range t.groups {
+		if g != &emptyPTRGroup {
+			return false
+		}
+	}
+	return true
+}
+
+// fill returns the empty table t filled with the entries of frags whose
+// addresses are served, and counts their PTR names and records in st: a
+// full build. It is apply's result for a change that adds all of them,
+// made without the change's per-part lists, which a build of 300k
+// endpoints spent most of its PTR time growing: each part gets one
+// allocation of its exact size (as apply gives it).
+func (t ptrTable) fill(frags iter.Seq[*fragment], served func(netip.Addr) bool, st *Stats) ptrTable {
+	// Two passes over the entries: the parts' sizes, then the rows.
+	// Gathering them into one slice first cost more in its growth than
+	// deriving them twice.
+	counts := make([]int32, ptrGroups*ptrGroupSize)
+	total := 0
+	for f := range frags {
+		f.eachPTR(func(e ptrEntry) {
+			if ip := e.ip(); served(ip) {
+				counts[t.part(ip)]++
+				total++
+			}
+		})
+	}
+	if total == 0 {
+		return t
+	}
+	out := t
+	out.groups = append([]*ptrGroup(nil), t.groups...)
+	for g := range out.groups {
+		var group *ptrGroup
+		for i := range ptrGroupSize {
+			if n := counts[g*ptrGroupSize+i]; n > 0 {
+				if group == nil {
+					group = new(ptrGroup)
+					out.groups[g] = group
+				}
+				group[i] = make([]ptrEntry, 0, n)
+			}
+		}
+	}
+	for f := range frags {
+		f.eachPTR(func(e ptrEntry) {
+			if ip := e.ip(); served(ip) {
+				p := t.part(ip)
+				g := out.groups[p/ptrGroupSize]
+				g[p%ptrGroupSize] = append(g[p%ptrGroupSize], e)
+			}
+		})
+	}
+	var scratch []item
+	for _, g := range out.groups {
+		if g == &emptyPTRGroup {
+			continue
+		}
+		for _, rows := range g {
+			slices.SortFunc(rows, comparePTREntries)
+			eachRun(rows, func(_ netip.Addr, run []ptrEntry) {
+				scratch = ptrItems(scratch[:0], run)
+				st.Names++
+				st.Records += len(scratch)
+				st.RecordsByKind[KindReverse] += len(scratch)
+			})
+		}
+	}
+	return out
 }
 
 // apply returns the table with the change made, and counts the PTR names

@@ -3,6 +3,7 @@ package zone
 import (
 	"fmt"
 	"hash/maphash"
+	"maps"
 	"net/netip"
 	"runtime"
 	"slices"
@@ -527,11 +528,17 @@ func (s *Snapshot) Update(ch Change) *Snapshot {
 	}
 	n.services = s.services.with(svcUpd)
 	// PTR names: only the entries the changed services changed.
-	pc := ptrChange{remove: map[int][]ptrEntry{}, add: map[int][]ptrEntry{}}
-	for k, f := range svcUpd {
-		s.ptrs.diff(&pc, s.services.get(k), f, n.servesReverse)
+	if s.ptrs.empty() {
+		// A build (or a table emptied): every entry is new. The
+		// fragments by key, not frags: a key given twice counts once.
+		n.ptrs = s.ptrs.fill(maps.Values(svcUpd), n.servesReverse, &n.Stats)
+	} else {
+		pc := ptrChange{remove: map[int][]ptrEntry{}, add: map[int][]ptrEntry{}}
+		for k, f := range svcUpd {
+			s.ptrs.diff(&pc, s.services.get(k), f, n.servesReverse)
+		}
+		n.ptrs = s.ptrs.apply(&pc, &n.Stats)
 	}
-	n.ptrs = s.ptrs.apply(&pc, &n.Stats)
 	if len(ch.Pods) > 0 {
 		n.updatePods(s, ch.Pods)
 	}
