@@ -25,7 +25,7 @@ const (
 	scaleReadyTimeout = 10 * time.Minute
 	// scaleReadyRounds is how many times each server is started for its
 	// start-to-ready time, the order alternating from round to round.
-	scaleReadyRounds = 2
+	scaleReadyRounds = 4
 )
 
 // scaleResult is the phase's row and what it saw.
