@@ -7,9 +7,10 @@
 // its executable, of which the query path and the informers use a small
 // part. ReleaseExecutable asks the kernel to reclaim the file-backed
 // pages of the executable's read-only and executable mappings
-// (MADV_PAGEOUT); the ones still in use fault back in at once, from the
-// page cache, and the rest stop counting in the process's resident set
-// and in its container's working set.
+// (MADV_PAGEOUT), after marking them MADV_RANDOM so that a fault brings
+// back its own page and not the 64 KiB around it; the ones still in use
+// fault back in at once, from the page cache, and the rest stop counting
+// in the process's resident set and in its container's working set.
 //
 // The kernel leaves alone pages another process maps too (a second
 // replica started from the same file on the same node): those are shared,
