@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net"
 	"net/netip"
 	"os"
@@ -50,6 +51,7 @@ type serveFlags struct {
 	reloadDelay time.Duration
 	lameduck    time.Duration
 	gcPercent   int
+	heapMargin  float64
 	gcSet       bool
 	pprofAddr   string
 
@@ -66,6 +68,10 @@ type serveFlags struct {
 // only when the zone changes; a low target keeps the heap close to what is
 // live (the zone and the informer caches) for little CPU.
 const defaultGCPercent = 25
+
+// defaultHeapMargin is --heap-margin's: what the heap may hold over the
+// live state before the collector works harder (package heapbound).
+const defaultHeapMargin = 0.15
 
 func newServeCmd(s streams) *cobra.Command {
 	var f serveFlags
@@ -126,6 +132,7 @@ func (f *serveFlags) register(cmd *cobra.Command) {
 	fl.DurationVar(&f.reloadDelay, "reload-delay", manifest.DefaultReloadDelay, "wait this long after a manifest change before reloading")
 	fl.DurationVar(&f.lameduck, "lameduck", 0, "on SIGTERM, answer /ready 503 but keep serving this long before exiting (like CoreDNS's health lameduck)")
 	fl.StringVar(&f.pprofAddr, "pprof-addr", "", `address of Go's profiles, /debug/pprof/ (heap, CPU, goroutines); "" (the default) to disable`)
+	fl.Float64Var(&f.heapMargin, "heap-margin", defaultHeapMargin, "once serving, keep Go's memory limit this fraction over the live heap (the least of the last minute), so that a re-list collects harder instead of growing the heap; 0 to leave the limit alone (GOMEMLIMIT, when set, wins)")
 	fl.IntVar(&f.gcPercent, "gc-percent", defaultGCPercent, "heap growth, in percent of the live heap, that starts a collection (Go's GOGC, which wins when set and this flag is not); queries allocate nothing, so a low value costs CPU only on zone changes")
 }
 
@@ -165,6 +172,8 @@ func (f *serveFlags) check(s streams) (*serveSetup, error) {
 	switch {
 	case f.logQueries < 0 || f.logQueries > 1:
 		return nil, fmt.Errorf("--log-queries %v: want a fraction between 0 and 1", f.logQueries)
+	case f.heapMargin < 0 || math.IsNaN(f.heapMargin):
+		return nil, fmt.Errorf("--heap-margin %v: want 0 (off) or more", f.heapMargin)
 	case f.gcPercent < 0:
 		return nil, fmt.Errorf("--gc-percent %d: want 0 or more (Go's collector cannot be turned off here)", f.gcPercent)
 	case f.maxUDP < 512 || f.maxUDP > 65535:
@@ -235,7 +244,7 @@ func runServe(ctx context.Context, s streams, f *serveFlags) error {
 // asked for, its metrics and its forwarders (closed by the returned
 // function).
 func newServing(ctx context.Context, f *serveFlags, st *serveSetup) (*serving, func(), error) {
-	sv := &serving{opts: st.zone, log: st.log, gcPercent: -1}
+	sv := &serving{opts: st.zone, log: st.log, gcPercent: -1, heapMargin: f.heapMargin, ctx: ctx}
 	if f.gcSet || os.Getenv("GOGC") == "" {
 		sv.gcPercent = f.gcPercent
 	}

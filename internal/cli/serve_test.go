@@ -259,6 +259,7 @@ func TestServeFlagErrors(t *testing.T) {
 		{"serve", "--listen", "256.0.0.1:53"},
 		{"serve", "--manifests", "/nonexistent/path"},
 		{"serve", "--gc-percent", "-1"},
+		{"serve", "--heap-margin", "-0.1"},
 		{"serve", "--log-queries", "2"},
 		{"serve", "--max-udp-size", "100"},
 		{"serve", "--max-udp-size", "70000"},

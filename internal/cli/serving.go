@@ -14,6 +14,7 @@ import (
 	"github.com/clusterdns/clusterdns/internal/cache"
 	"github.com/clusterdns/clusterdns/internal/cluster"
 	"github.com/clusterdns/clusterdns/internal/forward"
+	"github.com/clusterdns/clusterdns/internal/heapbound"
 	"github.com/clusterdns/clusterdns/internal/metrics"
 	"github.com/clusterdns/clusterdns/internal/outside"
 	"github.com/clusterdns/clusterdns/internal/residency"
@@ -57,6 +58,10 @@ type serving struct {
 	// (-1: leave GOGC's); until then Go's default lets the first list and
 	// build run with fewer collections.
 	gcPercent int
+	// heapMargin is heapbound's margin once serving; 0: off.
+	heapMargin float64
+	// ctx ends with serve (the memory limit's follower).
+	ctx context.Context
 }
 
 // nextSerial is the serial of the next snapshot.
@@ -79,6 +84,9 @@ func (sv *serving) settle() {
 		debug.FreeOSMemory()
 		time.Sleep(2 * time.Second)
 		debug.FreeOSMemory()
+		if sv.heapMargin > 0 {
+			go heapbound.Follow(sv.ctx, heapbound.Options{Margin: sv.heapMargin, Log: sv.log})
+		}
 		// The executable's pages that start-up alone used (the API
 		// types' registration) go back too; serving's fault back in.
 		if n, err := residency.ReleaseExecutable(); err != nil {

@@ -25,6 +25,8 @@ func TestUsageErrorsExit2(t *testing.T) {
 		{[]string{"serve", "--pod-records", "maybe"}, "--pod-records"},
 		{[]string{"serve", "--zone", "in-addr.arpa"}, "reverse zone"},
 		{[]string{"serve", "--gc-percent", "-1"}, "--gc-percent -1"},
+		{[]string{"serve", "--heap-margin", "-0.1"}, "--heap-margin -0.1: want 0 (off) or more"},
+		{[]string{"serve", "--heap-margin", "NaN"}, "--heap-margin NaN"},
 		{[]string{"serve", "--tcp-max-conns", "0"}, "--tcp-max-conns 0"},
 		{[]string{"serve", "--manifests", "x", "--kubeconfig", "y"}, "choose one source"},
 
