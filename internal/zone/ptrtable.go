@@ -215,15 +215,25 @@ func (t ptrTable) fill(frags iter.Seq[*fragment], served func(netip.Addr) bool, 
 		}
 		for _, rows := range g {
 			slices.SortFunc(rows, comparePTREntries)
-			eachRun(rows, func(_ netip.Addr, run []ptrEntry) {
-				scratch = ptrItems(scratch[:0], run)
-				st.Names++
-				st.Records += len(scratch)
-				st.RecordsByKind[KindReverse] += len(scratch)
-			})
+			countPTRNames(st, rows, 1, nil, &scratch)
 		}
 	}
 	return out
+}
+
+// countPTRNames adds sign times the PTR names and records of the
+// addresses of rows to st; with ips, only of those addresses (nil: all).
+// scratch is reused for the records of one address.
+func countPTRNames(st *Stats, rows []ptrEntry, sign int, ips []netip.Addr, scratch *[]item) {
+	eachRun(rows, func(ip netip.Addr, run []ptrEntry) {
+		if ips != nil && !slices.Contains(ips, ip) {
+			return
+		}
+		*scratch = ptrItems((*scratch)[:0], run)
+		st.Names += sign
+		st.Records += sign * len(*scratch)
+		st.RecordsByKind[KindReverse] += sign * len(*scratch)
+	})
 }
 
 // apply returns the table with the change made, and counts the PTR names
@@ -237,18 +247,6 @@ func (t ptrTable) apply(c *ptrChange, st *Stats) ptrTable {
 	out.groups = append([]*ptrGroup(nil), t.groups...)
 	copied := map[int]bool{}
 	var scratch []item
-	// ips nil counts every address of rows.
-	count := func(rows []ptrEntry, sign int, ips []netip.Addr) {
-		eachRun(rows, func(ip netip.Addr, run []ptrEntry) {
-			if ips != nil && !slices.Contains(ips, ip) {
-				return
-			}
-			scratch = ptrItems(scratch[:0], run)
-			st.Names += sign
-			st.Records += sign * len(scratch)
-			st.RecordsByKind[KindReverse] += sign * len(scratch)
-		})
-	}
 	parts := map[int]bool{}
 	for p := range c.add {
 		parts[p] = true
@@ -283,7 +281,7 @@ func (t ptrTable) apply(c *ptrChange, st *Stats) ptrTable {
 					ips = append(ips, e.ip())
 				}
 			}
-			count(prev, -1, ips)
+			countPTRNames(st, prev, -1, ips, &scratch)
 		}
 		rows := make([]ptrEntry, 0, len(prev)+len(c.add[p]))
 		for _, e := range prev {
@@ -302,7 +300,7 @@ func (t ptrTable) apply(c *ptrChange, st *Stats) ptrTable {
 			rows = nil
 		}
 		out.groups[g][p%ptrGroupSize] = rows
-		count(rows, 1, ips)
+		countPTRNames(st, rows, 1, ips, &scratch)
 	}
 	return out
 }
