@@ -88,9 +88,9 @@ func measureScale(ctx context.Context, c config, e *benchEnv, b *builder, r *res
 	// The API server has just restarted on the state: its watch cache
 	// fills from etcd first. A cluster DNS pod that restarts in a real
 	// cluster lists from a warm one, so the bench lists once before
-	// measuring, and the servers start in turn in both orders (one
-	// round each way), each alone on the machine until it is ready; the
-	// last round's servers stay for the steady and re-list readings.
+	// measuring, and the servers start in turn, the order alternating
+	// from round to round, each alone on the machine until it is ready;
+	// the last round's servers stay for the steady and re-list readings.
 	if err := b.warm(ctx); err != nil {
 		return err
 	}
@@ -168,7 +168,7 @@ func (r *results) writeScale(w *mdWriter) {
 	w.p("| server | start to ready (rounds) | steady RSS | re-list peak | peak / steady | steady / CoreDNS | ready / CoreDNS |\n|---|---|---|---|---|---|---|\n")
 	for _, k := range memKinds {
 		if why, ok := sr.failed[k]; ok {
-			w.p("| %s | not ready in %v (%s) | last RSS %s | | | |\n", label[k], scaleReadyTimeout, firstLine(why), mib(sr.lastKB[k]))
+			w.p("| %s | not ready in %v (%s) | last RSS %s | | | | |\n", label[k], scaleReadyTimeout, firstLine(why), mib(sr.lastKB[k]))
 			continue
 		}
 		var rounds []string

@@ -56,7 +56,7 @@ type Options struct {
 	Window time.Duration
 	// Every is how often the limit is set again (default 2 s).
 	Every time.Duration
-	// Log receives a line when following starts and when it stops.
+	// Log receives a line when following starts, with the first limit.
 	Log *slog.Logger
 }
 
