@@ -86,7 +86,7 @@ func (b *stateBuilder) addService(name, ns string, headless bool, n int) int {
 	es := cluster.EndpointSlice{Name: name + "-0", Namespace: ns, ServiceName: name, AddressType: cluster.AddressTypeIPv4,
 		Ports: []cluster.EndpointPort{{Name: "http", Port: &b.port, Protocol: cluster.ProtocolTCP}}}
 	for j := range n {
-		e := cluster.Endpoint{Addresses: []netip.Addr{b.ip()}, Conditions: cluster.EndpointConditions{Ready: cluster.Bool(b.ready)}}
+		e := cluster.Endpoint{Addresses: cluster.AddressesOf(b.ip()), Conditions: cluster.EndpointConditions{Ready: cluster.Bool(b.ready)}}
 		if headless {
 			e.Hostname = fmt.Sprintf("%s-%d", name, j)
 		}
@@ -154,7 +154,7 @@ func timeUpdates(snap *zone.Snapshot, b *stateBuilder, churn int, cpuFile string
 	for i := range 20 {
 		c := es
 		c.Endpoints = append([]cluster.Endpoint(nil), es.Endpoints...)
-		c.Endpoints[i%2*999].Addresses = []netip.Addr{b.ip()}
+		c.Endpoints[i%2*999].Addresses = cluster.AddressesOf(b.ip())
 		t := time.Now()
 		snap = snap.Update(zone.Change{Services: []zone.ServiceUpdate{{Namespace: "ns-0", Name: "churn", Service: &svc, Slices: []*cluster.EndpointSlice{&c}}}})
 		ds = append(ds, time.Since(t))

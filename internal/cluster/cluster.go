@@ -9,8 +9,11 @@
 package cluster
 
 import (
+	"encoding/json"
 	"fmt"
+	"iter"
 	"net/netip"
+	"slices"
 	"time"
 )
 
@@ -217,7 +220,7 @@ type EndpointConditions struct {
 
 // Endpoint is one entry of EndpointSlice endpoints.
 type Endpoint struct {
-	Addresses []netip.Addr
+	Addresses Addresses
 	Hostname  string
 	// TargetRef is the object backing the endpoint, usually a Pod; nil if none.
 	TargetRef *ObjectRef
@@ -389,4 +392,107 @@ type State struct {
 	Pods           []Pod
 	// ServiceImports are read only when a multicluster zone is served.
 	ServiceImports []ServiceImport
+}
+
+// Addresses are the addresses of an endpoint (endpoints[].addresses), in
+// their order. An endpoint nearly always has exactly one, and a cluster
+// holds one endpoint per pod, so one address is kept in place (32 bytes,
+// no allocation) rather than in a slice (a 24-byte header and a 24-byte
+// element in an array of its own); several are kept in one array. The zero
+// value holds none. Values are immutable: AddressesOf copies.
+type Addresses struct {
+	one netip.Addr
+	// many holds every address when there is more than one, or when the
+	// only one is the zero netip.Addr (so that one's validity tells
+	// whether it is set).
+	many *[]netip.Addr
+}
+
+// AddressesOf returns the addresses as Addresses.
+func AddressesOf(a ...netip.Addr) Addresses {
+	switch {
+	case len(a) == 0:
+		return Addresses{}
+	case len(a) == 1 && a[0].IsValid():
+		return Addresses{one: a[0]}
+	}
+	many := slices.Clone(a)
+	return Addresses{many: &many}
+}
+
+// Len is the number of addresses.
+func (a Addresses) Len() int {
+	if a.many != nil {
+		return len(*a.many)
+	}
+	if a.one.IsValid() {
+		return 1
+	}
+	return 0
+}
+
+// At returns the i-th address; it panics when i is out of range, as
+// indexing a slice does.
+func (a Addresses) At(i int) netip.Addr {
+	if a.many != nil {
+		return (*a.many)[i]
+	}
+	if i != 0 || !a.one.IsValid() {
+		panic(fmt.Sprintf("cluster.Addresses: index %d out of range [0:%d]", i, a.Len()))
+	}
+	return a.one
+}
+
+// All yields each address with its index.
+func (a Addresses) All() iter.Seq2[int, netip.Addr] {
+	return func(yield func(int, netip.Addr) bool) {
+		if a.many != nil {
+			for i, x := range *a.many {
+				if !yield(i, x) {
+					return
+				}
+			}
+			return
+		}
+		if a.one.IsValid() {
+			yield(0, a.one)
+		}
+	}
+}
+
+// Slice returns the addresses in a new slice (nil when there are none).
+func (a Addresses) Slice() []netip.Addr {
+	if a.many != nil {
+		return slices.Clone(*a.many)
+	}
+	if a.one.IsValid() {
+		return []netip.Addr{a.one}
+	}
+	return nil
+}
+
+// Equal reports whether a and b hold the same addresses in the same order.
+func (a Addresses) Equal(b Addresses) bool {
+	if a.Len() != b.Len() {
+		return false
+	}
+	for i, x := range a.All() {
+		if b.At(i) != x {
+			return false
+		}
+	}
+	return true
+}
+
+// String formats the addresses as a slice of them prints: [a b].
+func (a Addresses) String() string { return fmt.Sprint(a.Slice()) }
+
+// MarshalJSON encodes the addresses as a JSON array, as the slice they
+// replace encoded.
+func (a Addresses) MarshalJSON() ([]byte, error) {
+	s := a.Slice()
+	if s == nil {
+		return []byte("null"), nil
+	}
+	return json.Marshal(s)
 }

@@ -115,7 +115,7 @@ func (b *builder) add(o *Object) {
 		b.endpoints = append(b.endpoints, o)
 		for _, ss := range o.Endpoints.Subsets {
 			for _, e := range slices.Concat(ss.Addresses, ss.NotReadyAddresses) {
-				b.use(e.Addresses[0])
+				b.use(e.Addresses.At(0))
 			}
 		}
 	case o.Workload != nil:
@@ -162,7 +162,7 @@ func (b *builder) addSlice(o *Object) {
 	}
 	b.managers[svcKey][s.ManagedBy] = true
 	for _, e := range s.Endpoints {
-		b.use(e.Addresses...)
+		b.use(e.Addresses.Slice()...)
 	}
 }
 

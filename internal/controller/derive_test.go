@@ -162,7 +162,7 @@ func TestDeriveAPIServerServiceAndNamespaces(t *testing.T) {
 
 func TestDeriveMirrorsEndpointsOfSelectorlessServicesOnly(t *testing.T) {
 	ep := func(ip string) cluster.Endpoint {
-		return cluster.Endpoint{Addresses: []netip.Addr{netip.MustParseAddr(ip)}}
+		return cluster.Endpoint{Addresses: cluster.AddressesOf(netip.MustParseAddr(ip))}
 	}
 	port := int32(5432)
 	endpoints := func(line int, name string, labels map[string]string) Object {
@@ -190,7 +190,7 @@ func TestDeriveMirrorsEndpointsOfSelectorlessServicesOnly(t *testing.T) {
 			continue
 		}
 		for _, e := range s.Endpoints {
-			got[s.ServiceName] = append(got[s.ServiceName], string(s.AddressType)+" "+e.Addresses[0].String()+" ready="+boolString(e.Conditions.Ready))
+			got[s.ServiceName] = append(got[s.ServiceName], string(s.AddressType)+" "+e.Addresses.At(0).String()+" ready="+boolString(e.Conditions.Ready))
 		}
 		if s.Origin.Line != 10 || s.Origin.Derived != "EndpointSlice mirroring controller for Endpoints default/ext" {
 			t.Errorf("slice %s origin %+v", s.Name, s.Origin)

@@ -59,7 +59,7 @@ func (b *builder) mirror(o *Object) {
 					return
 				}
 				added++
-				fam := cluster.FamilyOf(ep.Addresses[0])
+				fam := cluster.FamilyOf(ep.Addresses.At(0))
 				g := gs.get(string(fam)+"/"+portsKey(ss.Ports), ss.Ports, fam)
 				ep.Conditions = cluster.EndpointConditions{Ready: cluster.Bool(ready)}
 				// The controller keeps endpoints in a set keyed by
@@ -88,6 +88,6 @@ func (b *builder) mirror(o *Object) {
 }
 
 func sameEndpoint(a, b cluster.Endpoint) bool {
-	return slices.Equal(a.Addresses, b.Addresses) && a.Hostname == b.Hostname &&
+	return a.Addresses.Equal(b.Addresses) && a.Hostname == b.Hostname &&
 		(a.TargetRef == nil) == (b.TargetRef == nil) && (a.TargetRef == nil || *a.TargetRef == *b.TargetRef)
 }

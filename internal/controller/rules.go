@@ -242,7 +242,7 @@ func (m PodMembership) endpoint(pod *cluster.Pod, family cluster.AddressType) (c
 		return cluster.Endpoint{}, false
 	}
 	return cluster.Endpoint{
-		Addresses:  addrs,
+		Addresses:  cluster.AddressesOf(addrs...),
 		Hostname:   m.Hostname,
 		Conditions: m.Conditions,
 		TargetRef:  &cluster.ObjectRef{Kind: "Pod", Namespace: pod.Namespace, Name: pod.Name},

@@ -167,7 +167,7 @@ func TestPodEndpointPerAddressFamily(t *testing.T) {
 	p.IPs = []netip.Addr{v4, v6}
 	for _, fam := range []cluster.AddressType{cluster.AddressTypeIPv4, cluster.AddressTypeIPv6} {
 		ep, ok := PodEndpoint(p, webService(), fam)
-		if !ok || len(ep.Addresses) != 1 || cluster.FamilyOf(ep.Addresses[0]) != fam {
+		if !ok || ep.Addresses.Len() != 1 || cluster.FamilyOf(ep.Addresses.At(0)) != fam {
 			t.Errorf("%s: endpoint %+v, %v", fam, ep, ok)
 		}
 		if ep.TargetRef == nil || *ep.TargetRef != (cluster.ObjectRef{Kind: "Pod", Namespace: "default", Name: "web-0"}) {

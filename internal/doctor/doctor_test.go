@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/clusterdns/clusterdns/internal/cluster"
 	"github.com/clusterdns/clusterdns/internal/server"
 	"github.com/clusterdns/clusterdns/internal/zone"
 	"github.com/clusterdns/clusterdns/test/e2e/corefiles"
@@ -70,7 +71,7 @@ func (c *fixture) dnsServers(t testing.TB, in *Input) {
 	for i, es := range old.EndpointSlices {
 		if es.Name == "web-xyz" {
 			eps := slices.Clone(es.Endpoints)
-			eps[1].Addresses = []netip.Addr{netip.MustParseAddr("10.244.9.99")}
+			eps[1].Addresses = cluster.AddressesOf(netip.MustParseAddr("10.244.9.99"))
 			old.EndpointSlices[i].Endpoints = eps
 		}
 	}

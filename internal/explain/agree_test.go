@@ -90,8 +90,8 @@ func TestRow1ExternalNameTargetIsTheEngines(t *testing.T) {
 func TestRows2And3ReadyAndExistsAreTheEngines(t *testing.T) {
 	long := strings.Repeat("h", 64)
 	cases := map[string]cluster.EndpointSlice{
-		"wrong family":  slice("db", cluster.AddressTypeIPv4, nil, cluster.Endpoint{Addresses: []netip.Addr{addr("fd00::1")}}),
-		"label not DNS": slice("db", cluster.AddressTypeIPv4, nil, cluster.Endpoint{Addresses: []netip.Addr{addr("10.0.0.1")}, Hostname: long}),
+		"wrong family":  slice("db", cluster.AddressTypeIPv4, nil, cluster.Endpoint{Addresses: cluster.AddressesOf(addr("fd00::1"))}),
+		"label not DNS": slice("db", cluster.AddressTypeIPv4, nil, cluster.Endpoint{Addresses: cluster.AddressesOf(addr("10.0.0.1")), Hostname: long}),
 	}
 	for name, es := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -206,7 +206,7 @@ func TestRow7PodEndpointStateIsTheControllers(t *testing.T) {
 func TestRow8SlicePortIsTheEngines(t *testing.T) {
 	svc := headless("db", cluster.ServicePort{Name: "pg", Port: 5432, Protocol: cluster.ProtocolTCP})
 	es := slice("db", cluster.AddressTypeIPv4, []cluster.EndpointPort{{Name: "pg", Port: port(0), Protocol: cluster.ProtocolTCP}},
-		cluster.Endpoint{Addresses: []netip.Addr{addr("10.0.0.1")}, Hostname: "db-0"})
+		cluster.Endpoint{Addresses: cluster.AddressesOf(addr("10.0.0.1")), Hostname: "db-0"})
 	r := explainAgainstEngine(t, state([]cluster.Service{svc}, []cluster.EndpointSlice{es}), zone.DefaultOptions(), "_pg._tcp.db.default.svc.cluster.local.", dns.TypeSRV)
 	if r.Resolves() || !hasCause(r, CodeEndpointSlicePortMismatch, SeverityError) {
 		t.Errorf("%s %+v", r.Rcode, r.Causes)
@@ -256,7 +256,7 @@ func TestRow11ObjectNamesAreTheSchemas(t *testing.T) {
 	svc := headless("db", cluster.ServicePort{Name: "PG", Port: 5432, Protocol: cluster.ProtocolTCP})
 	svc.Namespace = "default"
 	es := slice("db", cluster.AddressTypeIPv4, []cluster.EndpointPort{{Name: "PG", Port: port(5432), Protocol: cluster.ProtocolTCP}},
-		cluster.Endpoint{Addresses: []netip.Addr{addr("10.0.0.1")}, Hostname: "DB-0"})
+		cluster.Endpoint{Addresses: cluster.AddressesOf(addr("10.0.0.1")), Hostname: "DB-0"})
 	st := state([]cluster.Service{svc}, []cluster.EndpointSlice{es})
 	ex, _ := New(st, zone.DefaultOptions())
 	full, _ := zone.Build(st, zone.DefaultOptions())

@@ -31,7 +31,7 @@ func bigState() *cluster.State {
 				pod := fmt.Sprintf("%s-%d", name, p)
 				st.Pods = append(st.Pods, cluster.Pod{Name: pod, Namespace: ns, Labels: map[string]string{"app": name},
 					Hostname: pod, Subdomain: name, IPs: []netip.Addr{a}, Phase: cluster.PodRunning, Ready: p != 3})
-				es.Endpoints = append(es.Endpoints, cluster.Endpoint{Addresses: []netip.Addr{a}, Hostname: pod,
+				es.Endpoints = append(es.Endpoints, cluster.Endpoint{Addresses: cluster.AddressesOf(a), Hostname: pod,
 					Conditions: cluster.EndpointConditions{Ready: cluster.Bool(p != 3)},
 					TargetRef:  &cluster.ObjectRef{Kind: "Pod", Namespace: ns, Name: pod}})
 			}

@@ -125,7 +125,7 @@ func (e *Explainer) endpointNotReady(r *Result, svc *cluster.Service, es *cluste
 			return
 		}
 	}
-	what := addrs(ep.Addresses)
+	what := addrs(ep.Addresses.Slice())
 	if ep.Hostname != "" {
 		what = ep.Hostname + " (" + what + ")"
 	}

@@ -249,7 +249,7 @@ func (e *Explainer) index(state *cluster.State) {
 		k := key(es.Namespace, es.ServiceName)
 		e.slicesBySvc[k] = append(e.slicesBySvc[k], es)
 		for _, ep := range es.Endpoints {
-			for _, a := range ep.Addresses {
+			for _, a := range ep.Addresses.All() {
 				e.byIP[a.Unmap()] = appendOnce(e.byIP[a.Unmap()], k)
 			}
 		}

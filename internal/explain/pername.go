@@ -103,7 +103,7 @@ func (e *Explainer) handWrittenNoName(r *Result, svc *cluster.Service, f zone.Se
 			if idx < 0 || (ep.TargetRef != nil && strings.EqualFold(ep.TargetRef.Name, label)) {
 				idx = i
 			}
-			for _, a := range ep.Addresses {
+			for _, a := range ep.Addresses.All() {
 				l, _ := zone.EndpointName(ep, a, e.opts.EndpointPodNames)
 				unnamed = append(unnamed, l)
 			}

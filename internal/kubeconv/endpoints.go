@@ -76,6 +76,7 @@ func sliceEndpoint(ep *discoveryv1.Endpoint, family cluster.AddressType, path Pa
 	if len(ep.Addresses) == 0 {
 		ps.add(path.At("addresses"), "must hold at least one address")
 	}
+	var addrs []netip.Addr
 	for j, s := range ep.Addresses {
 		a, ok := parseIP(path.At("addresses", j), s, ps)
 		if !ok {
@@ -85,8 +86,9 @@ func sliceEndpoint(ep *discoveryv1.Endpoint, family cluster.AddressType, path Pa
 			ps.add(path.At("addresses", j), "%s is not an %s address (addressType)", a, family)
 			continue
 		}
-		e.Addresses = append(e.Addresses, a)
+		addrs = append(addrs, a)
 	}
+	e.Addresses = cluster.AddressesOf(addrs...)
 	if ep.Hostname != nil {
 		checkDNSLabel(path.At("hostname"), *ep.Hostname, ps)
 		e.Hostname = *ep.Hostname
@@ -123,7 +125,7 @@ func convertAddresses(addrs []corev1.EndpointAddress, path Path, ps *Problems) [
 		if !ok {
 			continue
 		}
-		e := cluster.Endpoint{Addresses: []netip.Addr{ip}, Hostname: a.Hostname, TargetRef: objectRef(a.TargetRef)}
+		e := cluster.Endpoint{Addresses: cluster.AddressesOf(ip), Hostname: a.Hostname, TargetRef: objectRef(a.TargetRef)}
 		if a.Hostname != "" {
 			checkDNSLabel(path.At(i, "hostname"), a.Hostname, ps)
 		}

@@ -151,7 +151,7 @@ func TestEndpointSlice(t *testing.T) {
 		Ports: []discoveryv1.EndpointPort{{Name: ptr("http"), Port: ptr(int32(80))}},
 	})
 	if s == nil || s.ServiceName != "web" || s.ManagedBy != "me" || len(s.Endpoints) != 1 ||
-		!slices.Equal(s.Endpoints[0].Addresses, []netip.Addr{netip.MustParseAddr("10.0.0.1")}) || s.Endpoints[0].Conditions.Ready != cluster.ConditionFalse ||
+		!s.Endpoints[0].Addresses.Equal(cluster.AddressesOf(netip.MustParseAddr("10.0.0.1"))) || s.Endpoints[0].Conditions.Ready != cluster.ConditionFalse ||
 		s.Ports[0].Protocol != cluster.ProtocolTCP {
 		t.Errorf("slice %+v", s)
 	}

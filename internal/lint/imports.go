@@ -60,7 +60,7 @@ func (l *linter) checkImportHostnames(o *object, si *cluster.ServiceImport, f zo
 	for _, es := range f.Slices {
 		for i := range es.Endpoints {
 			ep := &es.Endpoints[i]
-			for _, a := range ep.Addresses {
+			for _, a := range ep.Addresses.All() {
 				total++
 				if label, from := zone.EndpointName(ep, a, l.snap.Options().EndpointPodNames); from != "hostname" {
 					unnamed = append(unnamed, schema.ClusterEndpointLabel(label, es.SourceCluster)+"."+si.Name)

@@ -56,7 +56,7 @@ func (l *linter) readyEndpointNames(svc *cluster.Service) (names []string, endpo
 		for i := range es.Endpoints {
 			ep := &es.Endpoints[i]
 			endpoints++
-			for _, a := range ep.Addresses {
+			for _, a := range ep.Addresses.All() {
 				label, _ := zone.EndpointName(ep, a, l.snap.Options().EndpointPodNames)
 				if n := label + "." + svcName; l.resolves(n) && !slices.Contains(names, n) {
 					names = append(names, n)

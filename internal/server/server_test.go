@@ -30,7 +30,7 @@ func testSnapshot(t testing.TB, pods int) *zone.Snapshot {
 		Ports: []cluster.EndpointPort{{Name: "http", Port: &p, Protocol: cluster.ProtocolTCP}}}
 	for i := 0; i < pods; i++ {
 		es.Endpoints = append(es.Endpoints, cluster.Endpoint{
-			Addresses: []netip.Addr{netip.AddrFrom4([4]byte{10, 244, byte(i / 250), byte(i%250 + 1)})},
+			Addresses: cluster.AddressesOf(netip.AddrFrom4([4]byte{10, 244, byte(i / 250), byte(i%250 + 1)})),
 			Hostname:  fmt.Sprintf("big-%d", i),
 		})
 	}

@@ -215,9 +215,9 @@ func smallState() *cluster.State {
 			Name: "db-1", Namespace: "ns", ServiceName: "db", AddressType: cluster.AddressTypeIPv4,
 			Ports: []cluster.EndpointPort{{Name: "pg", Port: i32(5432), Protocol: cluster.ProtocolTCP}},
 			Endpoints: []cluster.Endpoint{
-				{Addresses: []netip.Addr{addr("10.244.0.1")}, Hostname: "db-0", Conditions: cluster.EndpointConditions{Ready: cluster.Bool(true)}},
-				{Addresses: []netip.Addr{addr("10.244.0.2")}},
-				{Addresses: []netip.Addr{addr("10.244.0.3")}, Conditions: cluster.EndpointConditions{Ready: cluster.Bool(false)}},
+				{Addresses: cluster.AddressesOf(addr("10.244.0.1")), Hostname: "db-0", Conditions: cluster.EndpointConditions{Ready: cluster.Bool(true)}},
+				{Addresses: cluster.AddressesOf(addr("10.244.0.2"))},
+				{Addresses: cluster.AddressesOf(addr("10.244.0.3")), Conditions: cluster.EndpointConditions{Ready: cluster.Bool(false)}},
 			},
 		}},
 	}
@@ -232,7 +232,7 @@ func bigState(n int) *cluster.State {
 		Ports: []cluster.EndpointPort{{Name: "http", Port: i32(8080), Protocol: cluster.ProtocolTCP}}}
 	for i := range n {
 		a := netip.AddrFrom4([4]byte{10, 245, byte(i >> 8), byte(i)})
-		es.Endpoints = append(es.Endpoints, cluster.Endpoint{Addresses: []netip.Addr{a}, Hostname: fmt.Sprintf("big-%d", i)})
+		es.Endpoints = append(es.Endpoints, cluster.Endpoint{Addresses: cluster.AddressesOf(a), Hostname: fmt.Sprintf("big-%d", i)})
 	}
 	st.EndpointSlices = append(st.EndpointSlices, es)
 	return st

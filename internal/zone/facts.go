@@ -198,7 +198,7 @@ func publishedFacts(ready []readyAddr, endpointPodNames bool) []EndpointFacts {
 func appendUnpublished(dst []EndpointFacts, es *cluster.EndpointSlice, endpointPodNames bool) []EndpointFacts {
 	for ei := range es.Endpoints {
 		ep := &es.Endpoints[ei]
-		for ai, a := range ep.Addresses {
+		for ai, a := range ep.Addresses.All() {
 			label, from, why := endpointAddr(es, ep, a, endpointPodNames)
 			if why != Published {
 				dst = append(dst, EndpointFacts{Slice: es, Endpoint: ei, Address: ai, Addr: a.Unmap(), Label: label, LabelFrom: from, Why: why})

@@ -224,15 +224,15 @@ func (t ptrTable) fill(frags iter.Seq[*fragment], served func(netip.Addr) bool, 
 // countPTRNames adds sign times the PTR names and records of the
 // addresses of rows to st; with ips, only of those addresses (nil: all).
 // scratch is reused for the records of one address.
-func countPTRNames(st *Stats, rows []ptrEntry, sign int, ips []netip.Addr, scratch *[]item) {
+func countPTRNames(st *Stats, rows []ptrEntry, sign int32, ips []netip.Addr, scratch *[]item) {
 	eachRun(rows, func(ip netip.Addr, run []ptrEntry) {
 		if ips != nil && !slices.Contains(ips, ip) {
 			return
 		}
 		*scratch = ptrItems((*scratch)[:0], run)
 		st.Names += sign
-		st.Records += sign * len(*scratch)
-		st.RecordsByKind[KindReverse] += sign * len(*scratch)
+		st.Records += sign * int32(len(*scratch))
+		st.RecordsByKind[KindReverse] += sign * int32(len(*scratch))
 	})
 }
 

@@ -26,7 +26,7 @@ type readyAddr struct {
 // addr is the address, IPv4 as IPv4 (an IPv4-mapped IPv6 address of an
 // IPv4 slice is published as A).
 func (r *readyAddr) addr() netip.Addr {
-	return r.slice.es.Endpoints[r.epIdx].Addresses[r.addrIdx].Unmap()
+	return r.slice.es.Endpoints[r.epIdx].Addresses.At(int(r.addrIdx)).Unmap()
 }
 
 // readySlice is what the ready addresses of one EndpointSlice share.
@@ -167,7 +167,7 @@ func appendReady(out []readyAddr, es *cluster.EndpointSlice, endpointPodNames bo
 	}
 	for ei := range es.Endpoints {
 		ep := &es.Endpoints[ei]
-		for ai, a := range ep.Addresses {
+		for ai, a := range ep.Addresses.All() {
 			if label, _, why := endpointAddr(es, ep, a, endpointPodNames); why == Published {
 				out = append(out, readyAddr{label: label, slice: rs, epIdx: int32(ei), addrIdx: int32(ai)})
 			}

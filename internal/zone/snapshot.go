@@ -222,19 +222,22 @@ type Snapshot struct {
 
 // Stats counts the contents of a snapshot. Update keeps them by adding and
 // subtracting what the replaced parts held, never by walking the zone.
+//
+// The counters are 32 bits: every fragment (one per service) keeps its own
+// Stats, and a zone's totals stay far below 2^31.
 type Stats struct {
-	Services int
-	Names    int
-	Records  int
+	Services int32
+	Names    int32
+	Records  int32
 	// Records by the kind of name that holds them.
-	RecordsByKind [numKinds]int
+	RecordsByKind [numKinds]int32
 	// Ready endpoint addresses of headless services with and without an
 	// EndpointSlice hostname (per-pod names from the hostname vs the IP).
-	HeadlessEndpoints             int
-	HeadlessEndpointsWithHostname int
+	HeadlessEndpoints             int32
+	HeadlessEndpointsWithHostname int32
 }
 
-func (a *Stats) add(b Stats, sign int) {
+func (a *Stats) add(b Stats, sign int32) {
 	a.Services += sign * b.Services
 	a.Names += sign * b.Names
 	a.Records += sign * b.Records
@@ -245,18 +248,18 @@ func (a *Stats) add(b Stats, sign int) {
 	a.HeadlessEndpointsWithHostname += sign * b.HeadlessEndpointsWithHostname
 }
 
-func (a *Stats) addNode(n *node, sign int) {
+func (a *Stats) addNode(n *node, sign int32) {
 	if n == nil {
 		return
 	}
 	a.Names += sign
 	for _, x := range n.answers {
-		a.Records += sign * len(x.a.Answer)
-		a.RecordsByKind[n.kind] += sign * len(x.a.Answer)
+		a.Records += sign * int32(len(x.a.Answer))
+		a.RecordsByKind[n.kind] += sign * int32(len(x.a.Answer))
 	}
 	for _, x := range n.stored {
-		a.Records += sign * int(x.count)
-		a.RecordsByKind[n.kind] += sign * int(x.count)
+		a.Records += sign * x.count
+		a.RecordsByKind[n.kind] += sign * x.count
 	}
 }
 
@@ -654,7 +657,7 @@ func (s *Snapshot) serviceData(svc *cluster.Service, slicesOf []*cluster.Endpoin
 	for _, es := range slicesOf {
 		if attached(es, svc) {
 			for i := range es.Endpoints {
-				n += len(es.Endpoints[i].Addresses)
+				n += es.Endpoints[i].Addresses.Len()
 			}
 		}
 	}
@@ -708,8 +711,8 @@ func (s *Snapshot) addServiceNames(f *fragment, z *servedZone) {
 	d.eachEndpoint(func(_ string, counts [len(leafTypes)]int) {
 		f.stats.Names++
 		for _, n := range counts {
-			f.stats.Records += n
-			f.stats.RecordsByKind[KindEndpoint] += n
+			f.stats.Records += int32(n)
+			f.stats.RecordsByKind[KindEndpoint] += int32(n)
 		}
 	})
 }

@@ -21,7 +21,7 @@ func headlessOf(ns, name string, n int, base [4]byte) (cluster.Service, cluster.
 	for i := range n {
 		var a [4]byte
 		binary.BigEndian.PutUint32(a[:], first+uint32(i))
-		es.Endpoints = append(es.Endpoints, cluster.Endpoint{Addresses: []netip.Addr{netip.AddrFrom4(a)}, Hostname: fmt.Sprintf("%s-%d", name, i),
+		es.Endpoints = append(es.Endpoints, cluster.Endpoint{Addresses: cluster.AddressesOf(netip.AddrFrom4(a)), Hostname: fmt.Sprintf("%s-%d", name, i),
 			Conditions: cluster.EndpointConditions{Ready: cluster.Bool(ready)}})
 	}
 	return svc, es

@@ -152,7 +152,7 @@ func TestUpdateMatchesFullBuild(t *testing.T) {
 					es.Endpoints = slices.Clone(es.Endpoints)
 					e := &es.Endpoints[rng.IntN(len(es.Endpoints))]
 					if es.AddressType == cluster.AddressTypeIPv4 {
-						e.Addresses = []netip.Addr{netip.AddrFrom4([4]byte{10, 244, byte(rng.IntN(3)), byte(1 + rng.IntN(20))})}
+						e.Addresses = cluster.AddressesOf(netip.AddrFrom4([4]byte{10, 244, byte(rng.IntN(3)), byte(1 + rng.IntN(20))}))
 					}
 					desc = "address change in " + es.Name
 					ch = changeFor(st, serial, false, []string{ServiceKey(es.Namespace, es.ServiceName)}, nil)
@@ -359,7 +359,7 @@ func TestParallelBuildMatchesSerial(t *testing.T) {
 			Ports: []cluster.EndpointPort{{Name: "http", Port: &p, Protocol: cluster.ProtocolTCP}}}
 		for j := range 3 {
 			es.Endpoints = append(es.Endpoints, cluster.Endpoint{Hostname: fmt.Sprintf("h%d", j), Conditions: cluster.EndpointConditions{Ready: cluster.Bool(ready)},
-				Addresses: []netip.Addr{netip.AddrFrom4([4]byte{10, 244, byte(i >> 6), byte(i%64*3 + j)})}})
+				Addresses: cluster.AddressesOf(netip.AddrFrom4([4]byte{10, 244, byte(i >> 6), byte(i%64*3 + j)}))})
 		}
 		st.EndpointSlices = append(st.EndpointSlices, es)
 	}

@@ -38,9 +38,11 @@ func slice(ns, name, svc string, family cluster.AddressType, ports []cluster.End
 	s := cluster.EndpointSlice{Name: name, Namespace: ns, ServiceName: svc, AddressType: family, Ports: ports}
 	for _, e := range eps {
 		x := cluster.Endpoint{Hostname: e.hostname, Conditions: cluster.EndpointConditions{Ready: e.ready}}
+		var addrs []netip.Addr
 		for _, a := range e.addrs {
-			x.Addresses = append(x.Addresses, ip(a))
+			addrs = append(addrs, ip(a))
 		}
+		x.Addresses = cluster.AddressesOf(addrs...)
 		if e.pod != "" {
 			x.TargetRef = &cluster.ObjectRef{Kind: "Pod", Namespace: ns, Name: e.pod}
 		}

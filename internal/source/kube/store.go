@@ -2,7 +2,6 @@ package kube
 
 import (
 	"log/slog"
-	"net/netip"
 	"strings"
 	"time"
 
@@ -200,8 +199,8 @@ func trimPod(o *corev1.Pod) *corev1.Pod {
 
 // compact returns the slice with the same values in fewer allocations, as
 // it is kept for as long as it does not change: the endpoints in an array of
-// their exact length, every address in one array, every targetRef in
-// another, the targetRef's namespace and name sharing the slice's namespace
+// their exact length (an endpoint's addresses are in place, see
+// cluster.Addresses), every targetRef in one array, the targetRef's namespace and name sharing the slice's namespace
 // and the endpoint's hostname when equal (a StatefulSet's pods), and one
 // string per distinct zone name.
 //
@@ -211,14 +210,12 @@ func trimPod(o *corev1.Pod) *corev1.Pod {
 func compact(es *cluster.EndpointSlice, targetRefs bool, pk *stringPacker) *cluster.EndpointSlice {
 	out := *es
 	out.Endpoints = make([]cluster.Endpoint, len(es.Endpoints))
-	naddr, nref := 0, 0
+	nref := 0
 	for i := range es.Endpoints {
-		naddr += len(es.Endpoints[i].Addresses)
 		if es.Endpoints[i].TargetRef != nil && targetRefs {
 			nref++
 		}
 	}
-	addrs := make([]netip.Addr, 0, naddr)
 	refs := make([]cluster.ObjectRef, 0, nref)
 	names := map[string]string{}
 	intern := func(s string) string {
@@ -233,14 +230,6 @@ func compact(es *cluster.EndpointSlice, targetRefs bool, pk *stringPacker) *clus
 	}
 	for i := range es.Endpoints {
 		e := es.Endpoints[i]
-		start := len(addrs)
-		addrs = append(addrs, e.Addresses...)
-		// Capped, so that an append to one endpoint's addresses cannot
-		// write into the next one's.
-		e.Addresses = addrs[start:len(addrs):len(addrs)]
-		if len(e.Addresses) == 0 {
-			e.Addresses = nil
-		}
 		if !targetRefs {
 			e.TargetRef = nil
 		}

@@ -333,8 +333,8 @@ func TestOneSlicePerAddressFamily(t *testing.T) {
 				var fams []cluster.AddressType
 				for _, s := range slicesOf(st, "default", "web") {
 					fams = append(fams, s.AddressType)
-					if len(s.Endpoints) != 1 || len(s.Endpoints[0].Addresses) != 1 ||
-						cluster.FamilyOf(s.Endpoints[0].Addresses[0]) != s.AddressType {
+					if len(s.Endpoints) != 1 || s.Endpoints[0].Addresses.Len() != 1 ||
+						cluster.FamilyOf(s.Endpoints[0].Addresses.At(0)) != s.AddressType {
 						t.Errorf("slice %s: endpoints %+v", s.AddressType, s.Endpoints)
 					}
 				}
@@ -443,7 +443,7 @@ subsets:
 			}
 			var eps []string
 			for _, e := range s.Endpoints {
-				eps = append(eps, fmt.Sprintf("%s ready=%s serving=%s host=%s", addrs(e.Addresses),
+				eps = append(eps, fmt.Sprintf("%s ready=%s serving=%s host=%s", addrs(e.Addresses.Slice()),
 					boolp(e.Conditions.Ready), boolp(e.Conditions.Serving), e.Hostname))
 			}
 			got[string(s.AddressType)+" "+ports(s)] = strings.Join(eps, "; ")
