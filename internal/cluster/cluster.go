@@ -117,16 +117,18 @@ type Service struct {
 	Type      ServiceType
 	// Headless is spec.clusterIP "None".
 	Headless bool
+	// PublishNotReadyAddresses is spec.publishNotReadyAddresses. (Next to
+	// Headless: the two booleans share a word.)
+	PublishNotReadyAddresses bool
 	// ClusterIPs is spec.clusterIPs (spec.clusterIP first); empty when headless
 	// or ExternalName.
 	ClusterIPs []netip.Addr
 	Ports      []ServicePort
 	// Selector is spec.selector; nil means the service is selectorless and its
 	// EndpointSlices are written by hand or by another controller.
-	Selector                 map[string]string
-	ExternalName             string
-	PublishNotReadyAddresses bool
-	Origin                   Origin
+	Selector     map[string]string
+	ExternalName string
+	Origin       Origin
 }
 
 // Ref returns the object reference of the service.

@@ -89,7 +89,7 @@ func (s *Snapshot) answer(name string, qtype uint16, z *servedZone, n *node) *An
 		if a := n.answers.get(qtype); a != nil {
 			return a
 		}
-		if n.kind == KindService && n.service.Type == "ExternalName" && (qtype == dns.TypeA || qtype == dns.TypeAAAA) {
+		if n.kind == KindService && n.service().Type == "ExternalName" && (qtype == dns.TypeA || qtype == dns.TypeAAAA) {
 			return s.chase(n, qtype)
 		}
 		return z.nodata
@@ -413,7 +413,7 @@ type nameInfo struct {
 // and examples: it makes the names of the leaves.
 func (s *Snapshot) eachName(f func(nameInfo)) {
 	node := func(n *node) {
-		ni := nameInfo{name: n.name, kind: n.kind, service: n.service}
+		ni := nameInfo{name: n.name, kind: n.kind, service: n.service()}
 		for _, x := range n.answers {
 			ni.types = append(ni.types, x.qtype)
 		}

@@ -20,11 +20,11 @@ import (
 // node is one name that exists in a served zone, with its precomputed
 // answers per query type. Types not in answers get NODATA.
 type node struct {
-	name    string
-	zone    *servedZone
-	kind    NodeKind
-	service *cluster.Service
-	// data is the service a service or port name belongs to.
+	name string
+	zone *servedZone
+	kind NodeKind
+	// data is the service a service or port name belongs to (nil for the
+	// names of no service).
 	data *serviceData
 	// answers are the answers kept whole (names that belong to no service);
 	// stored and packed are those of service and port names, kept small.
@@ -678,9 +678,9 @@ func (s *Snapshot) serviceData(svc *cluster.Service, slicesOf []*cluster.Endpoin
 // name and its port names, stored with record counts; the per-endpoint
 // names are answered from the label index and only counted.
 func (s *Snapshot) addServiceNames(f *fragment, z *servedZone) {
-	d, svc := f.data, f.data.svc
+	d := f.data
 	owner := schema.ServiceFromKey(d.key, z.name)
-	sn := f.add(owner, z, KindService, svc)
+	sn := f.add(owner, z, KindService)
 	if d.external() {
 		// A/AAAA/TXT follow the CNAME at query time (see Lookup): the
 		// target may be another service, which changes on its own.
@@ -702,7 +702,7 @@ func (s *Snapshot) addServiceNames(f *fragment, z *servedZone) {
 	add(dns.TypeSRV)
 	sn.setStored(slices.Clip(types))
 	for _, pp := range d.namedPorts() {
-		pn := f.add(schema.Port(pp[0], pp[1], owner), z, KindPort, svc)
+		pn := f.add(schema.Port(pp[0], pp[1], owner), z, KindPort)
 		scratch = d.srvItems(scratch[:0], pp[0], pp[1], false)
 		types = nil
 		add(dns.TypeSRV)
@@ -734,11 +734,19 @@ func (f *fragment) node(name string) *node {
 	return nil
 }
 
-func (f *fragment) add(name string, z *servedZone, kind NodeKind, svc *cluster.Service) *node {
+// service is the Service a name belongs to, nil if none.
+func (n *node) service() *cluster.Service {
+	if n.data == nil {
+		return nil
+	}
+	return n.data.svc
+}
+
+func (f *fragment) add(name string, z *servedZone, kind NodeKind) *node {
 	if n := f.node(name); n != nil {
 		return n
 	}
-	n := &node{name: name, zone: z, kind: kind, service: svc, data: f.data}
+	n := &node{name: name, zone: z, kind: kind, data: f.data}
 	f.nodes = append(f.nodes, n)
 	return n
 }

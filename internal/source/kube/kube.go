@@ -36,6 +36,7 @@ import (
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/dynamic/dynamicinformer"
 	"k8s.io/client-go/informers"
+	coreinformers "k8s.io/client-go/informers/core/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/cache"
@@ -266,7 +267,12 @@ func (s *Source) Run(ctx context.Context, sink Sink) error {
 // event handlers.
 func (s *Source) informers() ([]cache.SharedIndexInformer, error) {
 	factory := informers.NewSharedInformerFactoryWithOptions(s.client, 0)
-	s.svcInf = factory.Core().V1().Services().Informer()
+	// Services without client-go's namespace index (a set entry per
+	// Service): it is read only when a namespace appears, and a scan of
+	// the store does that (see change).
+	s.svcInf = factory.InformerFor(&corev1.Service{}, func(c kubernetes.Interface, resync time.Duration) cache.SharedIndexInformer {
+		return coreinformers.NewServiceInformer(c, metav1.NamespaceAll, resync, cache.Indexers{})
+	})
 	s.sliceInf = factory.Discovery().V1().EndpointSlices().Informer()
 	s.nsInf = factory.Core().V1().Namespaces().Informer()
 	infs := []cache.SharedIndexInformer{s.svcInf, s.sliceInf, s.nsInf}
@@ -538,13 +544,6 @@ func (s *Source) change(p pendingSet) zone.Change {
 		for _, o := range s.nsInf.GetStore().List() {
 			if ns, ok := o.(*storedNamespace); ok {
 				ch.Namespaces = append(ch.Namespaces, ns.name)
-				// Services of a namespace that appeared must be listed.
-				objs, _ := s.svcInf.GetIndexer().ByIndex(cache.NamespaceIndex, ns.name)
-				for _, so := range objs {
-					if k, ok := objectKey(so); ok {
-						p.services[k] = true
-					}
-				}
 				if s.importInf != nil {
 					objs, _ := s.importInf.GetIndexer().ByIndex(cache.NamespaceIndex, ns.name)
 					for _, so := range objs {
@@ -556,6 +555,18 @@ func (s *Source) change(p pendingSet) zone.Change {
 			}
 		}
 		sort.Strings(ch.Namespaces)
+		// Services of a namespace that appeared must be listed: every
+		// Service of a namespace that exists is (Update keeps what did
+		// not change as it is).
+		exists := make(map[string]bool, len(ch.Namespaces))
+		for _, ns := range ch.Namespaces {
+			exists[ns] = true
+		}
+		for _, o := range s.svcInf.GetStore().List() {
+			if st, ok := o.(*storedService); ok && exists[st.namespace] {
+				p.services[st.namespace+"/"+st.name] = true
+			}
+		}
 	}
 	keys := slices.Sorted(maps.Keys(p.services))
 	slicesOf := s.slicesOf(keys)

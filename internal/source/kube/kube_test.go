@@ -459,3 +459,29 @@ func TestStringPackerMakesOneAllocation(t *testing.T) {
 		t.Error("equal strings do not share their bytes")
 	}
 }
+
+// TestStoredServiceKeepsNoSelector: what is served never reads a Service's
+// selector, so the cache does not keep the map; its latency kind, which
+// depends on it, is kept.
+func TestStoredServiceKeepsNoSelector(t *testing.T) {
+	tf := transform(slog.New(slog.DiscardHandler), nil, false)
+	for _, tc := range []struct {
+		selector map[string]string
+		kind     string
+	}{
+		{map[string]string{"app": "db"}, KindHeadlessWithSelector},
+		{nil, KindHeadlessWithoutSelector},
+	} {
+		o, err := tf(&corev1.Service{
+			ObjectMeta: metav1.ObjectMeta{Name: "db", Namespace: "default", ResourceVersion: "1"},
+			Spec:       corev1.ServiceSpec{ClusterIP: corev1.ClusterIPNone, Selector: tc.selector},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		st := o.(*storedService)
+		if st.svc.Selector != nil || st.kind != tc.kind || !st.svc.Headless {
+			t.Errorf("selector %v: stored selector %v, kind %q, headless %v; want none, %q, true", tc.selector, st.svc.Selector, st.kind, st.svc.Headless, tc.kind)
+		}
+	}
+}

@@ -43,7 +43,8 @@ func (id *objectID) GetObjectMeta() metav1.Object {
 	return &metav1.ObjectMeta{Namespace: id.namespace, Name: id.name, ResourceVersion: id.resourceVersion}
 }
 
-// storedService is a cached Service.
+// storedService is a cached Service. Its svc has no Selector (see
+// transform): what is served never reads it.
 type storedService struct {
 	objectID
 	svc cluster.Service
@@ -109,6 +110,10 @@ func transform(log *slog.Logger, stored cache.KeyGetter, targetRefs bool) func(a
 			if err != nil {
 				log.Warn("service has values DNS cannot use", "service", o.Namespace+"/"+o.Name, "err", err)
 			}
+			// The selector is not kept: no record depends on it (the
+			// latency label, kind, is taken from it here), and a map
+			// per Service would be a large part of what a Service costs.
+			svc.Selector = nil
 			return &storedService{objectID: idOf(&o.ObjectMeta), svc: svc, kind: serviceKind(o)}, nil
 		case *discoveryv1.EndpointSlice:
 			st := &storedSlice{objectID: idOf(&o.ObjectMeta)}
