@@ -69,13 +69,13 @@ type serveFlags struct {
 // live (the zone and the informer caches) for little CPU.
 const defaultGCPercent = 25
 
-// defaultHeapMargin is --heap-margin's: off. With 0.15 the re-list peak
-// fell (1.46x -> 1.23-1.27x own steady at 10k services), but under churn
-// (bench -only churn, 1k services, 100 changes/s) the collector ran 50
-// times a second instead of twice, and clusterdns lost half its queries:
-// a margin in proportion to a small live heap leaves no room once the
-// runtime counts its retained free pages against the limit.
-const defaultHeapMargin = 0
+// defaultHeapMargin is --heap-margin's. The limit applies only while the
+// informers re-list (see relistRecorder): with 0.15 the re-list peak fell
+// (1.46x -> 1.23-1.27x own steady at 10k services), but held all the time
+// under churn (bench -only churn, 1k services, 100 changes/s) it made the
+// collector run 50 times a second instead of twice, and clusterdns lost
+// half its queries.
+const defaultHeapMargin = 0.15
 
 func newServeCmd(s streams) *cobra.Command {
 	var f serveFlags
@@ -136,7 +136,7 @@ func (f *serveFlags) register(cmd *cobra.Command) {
 	fl.DurationVar(&f.reloadDelay, "reload-delay", manifest.DefaultReloadDelay, "wait this long after a manifest change before reloading")
 	fl.DurationVar(&f.lameduck, "lameduck", 0, "on SIGTERM, answer /ready 503 but keep serving this long before exiting (like CoreDNS's health lameduck)")
 	fl.StringVar(&f.pprofAddr, "pprof-addr", "", `address of Go's profiles, /debug/pprof/ (heap, CPU, goroutines); "" (the default) to disable`)
-	fl.Float64Var(&f.heapMargin, "heap-margin", defaultHeapMargin, "once serving, keep Go's memory limit this fraction over the live heap (the least of the last minute), so that a re-list collects harder instead of growing the heap (costly under churn on small heaps, see README); 0, the default, leaves the limit alone (GOMEMLIMIT, when set, wins)")
+	fl.Float64Var(&f.heapMargin, "heap-margin", defaultHeapMargin, "for a minute after an informer starts to re-list, keep Go's memory limit this fraction over the live heap (the least of the last minute), so that the re-list collects harder instead of growing the heap; 0 leaves the limit alone (GOMEMLIMIT, when set, wins)")
 	fl.IntVar(&f.gcPercent, "gc-percent", defaultGCPercent, "heap growth, in percent of the live heap, that starts a collection (Go's GOGC, which wins when set and this flag is not); queries allocate nothing, so a low value costs CPU only on zone changes")
 }
 
@@ -248,7 +248,7 @@ func runServe(ctx context.Context, s streams, f *serveFlags) error {
 // asked for, its metrics and its forwarders (closed by the returned
 // function).
 func newServing(ctx context.Context, f *serveFlags, st *serveSetup) (*serving, func(), error) {
-	sv := &serving{opts: st.zone, log: st.log, gcPercent: -1, heapMargin: f.heapMargin, ctx: ctx}
+	sv := &serving{opts: st.zone, log: st.log, gcPercent: -1, heapMargin: f.heapMargin, ctx: ctx, relistWake: make(chan struct{}, 1)}
 	if f.gcSet || os.Getenv("GOGC") == "" {
 		sv.gcPercent = f.gcPercent
 	}
@@ -344,6 +344,7 @@ func (sv *serving) startLive(f *serveFlags, st *serveSetup) (*kube.Source, error
 	if sv.metrics != nil {
 		kopts.Recorder = sv.metrics
 	}
+	kopts.OnList = sv.listStarted
 	src, err := kube.New(kopts)
 	if err != nil {
 		return nil, err

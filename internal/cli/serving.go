@@ -58,8 +58,15 @@ type serving struct {
 	// (-1: leave GOGC's); until then Go's default lets the first list and
 	// build run with fewer collections.
 	gcPercent int
-	// heapMargin is heapbound's margin once serving; 0: off.
+	// heapMargin is heapbound's margin while the informers re-list; 0:
+	// off.
 	heapMargin float64
+	// relistUntil is when the informers' re-list is taken to be over,
+	// in Unix nanoseconds (see listStarted); 0: no re-list.
+	relistUntil atomic.Int64
+	// relistWake tells the memory limit's follower that a re-list
+	// started (capacity 1; made with the serving).
+	relistWake chan struct{}
 	// ctx ends with serve (the memory limit's follower).
 	ctx context.Context
 }
@@ -85,7 +92,7 @@ func (sv *serving) settle() {
 		time.Sleep(2 * time.Second)
 		debug.FreeOSMemory()
 		if sv.heapMargin > 0 {
-			go heapbound.Follow(sv.ctx, heapbound.Options{Margin: sv.heapMargin, Log: sv.log})
+			go heapbound.Follow(sv.ctx, heapbound.Options{Margin: sv.heapMargin, Log: sv.log, Active: sv.relisting, Wake: sv.relistWake})
 		}
 		// The executable's pages that start-up alone used (the API
 		// types' registration) go back too; serving's fault back in.
@@ -249,4 +256,28 @@ func (sv *serving) recorders() recorderSet {
 		return recorderSet{cache: func(string) cache.Recorder { return nil }}
 	}
 	return recorderSet{forward: sv.metrics.ForwardRecorder(), cache: sv.metrics.CacheRecorder, autopath: sv.metrics.AutopathRecorder()}
+}
+
+// relistFor is how long after an informer starts to re-list the memory
+// limit applies: a re-list of 50k Services and 300k endpoints takes about
+// 20 s on a 2-core machine; a minute covers that with room.
+const relistFor = time.Minute
+
+// relisting reports whether an informer started a re-list within
+// relistFor.
+func (sv *serving) relisting() bool { return time.Now().UnixNano() < sv.relistUntil.Load() }
+
+// listStarted is the live source's OnList. A list before the first sync is
+// the start-up's own, which the limit leaves alone (GOGC's default then
+// keeps the start fast); one after it is a re-list.
+func (sv *serving) listStarted() {
+	if sv.synced.Load() {
+		sv.relistUntil.Store(time.Now().Add(relistFor).UnixNano())
+		// The limit now, not at the follower's next tick: a re-list of
+		// 10k Services is over in about a second.
+		select {
+		case sv.relistWake <- struct{}{}:
+		default:
+		}
+	}
 }

@@ -19,15 +19,14 @@
 // window; until then the runtime caps the collector's CPU (at half of
 // GOMAXPROCS), so the cost of a limit set too low is CPU, never a stall.
 //
-// What it costs: the runtime counts free pages it has not yet returned
-// against the limit, so a margin in proportion to a small live heap can
-// leave no room at all. On a 1k-service state under 100 endpoint changes
-// a second, a 15% margin made the collector run about 50 times a second
-// (serve leaves it off by default; --heap-margin turns it on), and with
-// a 25% margin (GOGC's own at rest) still 30-50 times a second: the cause
-// is not yet found (the live heap the runtime reports under churn against
-// what a collection then finds, or the overhead read between them, are
-// the suspects).
+// What it costs: under steady churn a limit from the window's least live
+// heap is too tight. On a 1k-service state under 100 endpoint changes a
+// second, a 15% margin made the collector run about 50 times a second,
+// and a 25% margin (GOGC's own at rest) still 30-50 times. Why is not
+// established (the suspects: a changing zone's live heap moving by more
+// than the margin of its least value, or the overhead as read between
+// collections). Options.Active confines the limit to when it is worth its cost: serve
+// turns it on only while the informers re-list.
 //
 // Follow does nothing when GOMEMLIMIT is set: the operator's limit wins.
 // It does not touch GOGC, and does not return memory to the system (the
@@ -56,6 +55,15 @@ type Options struct {
 	Window time.Duration
 	// Every is how often the limit is set again (default 2 s).
 	Every time.Duration
+	// Active, if set, says when the limit applies: while it returns
+	// false the live heap is still sampled, but the limit Follow found is
+	// in force (none, usually). serve limits only re-lists this way: a
+	// limit under steady churn makes the collector run constantly (see
+	// the package doc).
+	Active func() bool
+	// Wake, if set, makes Follow set the limit at once rather than at
+	// its next tick (when Active has just turned true).
+	Wake <-chan struct{}
 	// Log receives a line when following starts, with the first limit.
 	Log *slog.Logger
 }
@@ -93,17 +101,30 @@ func Follow(ctx context.Context, o Options) {
 		runtime.GC()
 		u = read()
 	}
+	active := o.Active == nil || o.Active()
 	limit := f.limit(u, time.Now())
-	debug.SetMemoryLimit(limit)
-	o.Log.Info("memory limit follows the live heap", "limit_mib", limit>>20, "margin", o.Margin, "window", o.Window)
+	if active {
+		debug.SetMemoryLimit(limit)
+	}
+	o.Log.Info("memory limit follows the live heap", "limit_mib", limit>>20, "margin", o.Margin, "window", o.Window, "active", active)
 	t := time.NewTicker(o.Every)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case now := <-t.C:
-			debug.SetMemoryLimit(f.limit(read(), now))
+		case <-o.Wake:
+		case <-t.C:
+		}
+		limit := f.limit(read(), time.Now())
+		was := active
+		active = o.Active == nil || o.Active()
+		if !active {
+			limit = previous
+		}
+		debug.SetMemoryLimit(limit)
+		if active != was {
+			o.Log.Info("memory limit", "active", active, "limit_mib", limit>>20)
 		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"math"
 	"runtime"
 	"runtime/debug"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -110,5 +111,68 @@ func TestReadUsage(t *testing.T) {
 	u := read()
 	if u.live <= 0 || u.overhead <= 0 {
 		t.Errorf("usage %+v: want a live heap and an overhead", u)
+	}
+}
+
+// With Active, the limit is in force only while Active says so; otherwise
+// the limit Follow found is.
+func TestActiveConfinesTheLimit(t *testing.T) {
+	t.Setenv("GOMEMLIMIT", "")
+	before := debug.SetMemoryLimit(-1)
+	var on atomic.Bool
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan struct{})
+	go func() {
+		Follow(ctx, Options{Every: 5 * time.Millisecond, Active: on.Load})
+		close(done)
+	}()
+	waitFor := func(what string, cond func(int64) bool) {
+		t.Helper()
+		deadline := time.Now().Add(5 * time.Second)
+		for !cond(debug.SetMemoryLimit(-1)) {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: limit %d", what, debug.SetMemoryLimit(-1))
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
+	time.Sleep(50 * time.Millisecond)
+	if got := debug.SetMemoryLimit(-1); got != before {
+		t.Errorf("inactive: limit %d, want the one found (%d)", got, before)
+	}
+	on.Store(true)
+	waitFor("active", func(l int64) bool { return l != before && l > 0 })
+	on.Store(false)
+	waitFor("inactive again", func(l int64) bool { return l == before })
+	cancel()
+	<-done
+}
+
+// Wake sets the limit at once, without waiting for the next tick.
+func TestWakeSetsTheLimitAtOnce(t *testing.T) {
+	t.Setenv("GOMEMLIMIT", "")
+	before := debug.SetMemoryLimit(-1)
+	var on atomic.Bool
+	wake := make(chan struct{}, 1)
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan struct{})
+	go func() {
+		Follow(ctx, Options{Every: time.Hour, Active: on.Load, Wake: wake})
+		close(done)
+	}()
+	time.Sleep(20 * time.Millisecond)
+	on.Store(true)
+	wake <- struct{}{}
+	deadline := time.Now().Add(5 * time.Second)
+	for debug.SetMemoryLimit(-1) == before {
+		if time.Now().After(deadline) {
+			t.Fatal("woken while active, but no limit set")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	cancel()
+	<-done
+	if got := debug.SetMemoryLimit(-1); got != before {
+		t.Errorf("limit after Follow returned: %d, want %d", got, before)
 	}
 }

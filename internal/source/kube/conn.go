@@ -2,6 +2,7 @@ package kube
 
 import (
 	"context"
+	"net/http"
 	"sync"
 	"time"
 
@@ -64,4 +65,31 @@ func (s *Source) probeUntilBack(ctx context.Context) {
 		s.log.Info("the Kubernetes API is reachable again; informers resume their watches", "server", s.host, "after", time.Since(lostAt).Round(time.Second))
 		return
 	}
+}
+
+// listSignal calls onList before every list request the informers make:
+// a GET of a collection that is not a watch (client-go's pager sets limit,
+// its first list resourceVersion), or a watch that sends the initial
+// events first (a streaming list). Discovery and other GETs carry neither.
+type listSignal struct {
+	next   http.RoundTripper
+	onList func()
+}
+
+func (l listSignal) RoundTrip(r *http.Request) (*http.Response, error) {
+	if isList(r) {
+		l.onList()
+	}
+	return l.next.RoundTrip(r)
+}
+
+func isList(r *http.Request) bool {
+	if r.Method != http.MethodGet || r.URL == nil {
+		return false
+	}
+	q := r.URL.Query()
+	if w := q.Get("watch"); w == "true" || w == "1" {
+		return q.Get("sendInitialEvents") == "true"
+	}
+	return q.Has("limit") || q.Has("resourceVersion")
 }

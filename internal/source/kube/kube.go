@@ -19,6 +19,7 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"net/http"
 	"os"
 	"slices"
 	"sort"
@@ -66,6 +67,11 @@ type Options struct {
 	// Recorder, if set, is told about watch errors and programming latency
 	// (package metrics).
 	Recorder Recorder
+	// OnList, if set, is called whenever an informer starts to list:
+	// at the start, and again whenever client-go re-lists (an expired
+	// watch, an API server restarted), which it does without telling
+	// its watch error handler. Only a source made by New sees lists.
+	OnList func()
 }
 
 // Recorder receives the source's signals.
@@ -174,6 +180,9 @@ func New(o Options) (*Source, error) {
 	cfg, err := RestConfig(o)
 	if err != nil {
 		return nil, err
+	}
+	if o.OnList != nil {
+		cfg.Wrap(func(rt http.RoundTripper) http.RoundTripper { return listSignal{rt, o.OnList} })
 	}
 	client, err := kubernetes.NewForConfig(cfg)
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"reflect"
 	"slices"
 	"sort"
@@ -483,5 +484,30 @@ func TestStoredServiceKeepsNoSelector(t *testing.T) {
 		if st.svc.Selector != nil || st.kind != tc.kind || !st.svc.Headless {
 			t.Errorf("selector %v: stored selector %v, kind %q, headless %v; want none, %q, true", tc.selector, st.svc.Selector, st.kind, st.svc.Headless, tc.kind)
 		}
+	}
+}
+
+// TestListSignalSeesListsOnly: the requests of a list (paged or streamed)
+// are signalled; watches, discovery and writes are not.
+func TestListSignalSeesListsOnly(t *testing.T) {
+	for url, want := range map[string]bool{
+		"https://h/api/v1/services?limit=500&resourceVersion=0":                                                   true,
+		"https://h/apis/discovery.k8s.io/v1/endpointslices?limit=500":                                             true,
+		"https://h/api/v1/namespaces?allowWatchBookmarks=true&resourceVersion=&sendInitialEvents=true&watch=true": true,
+		"https://h/api/v1/services?allowWatchBookmarks=true&resourceVersion=123&watch=true":                       false,
+		"https://h/version":                             false,
+		"https://h/apis/multicluster.x-k8s.io/v1alpha1": false,
+	} {
+		r, err := http.NewRequest(http.MethodGet, url, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := isList(r); got != want {
+			t.Errorf("isList(%s) = %v, want %v", url, got, want)
+		}
+	}
+	post, _ := http.NewRequest(http.MethodPost, "https://h/api/v1/services?limit=1", nil)
+	if isList(post) {
+		t.Error("a POST is taken for a list")
 	}
 }
