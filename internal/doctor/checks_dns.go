@@ -191,9 +191,10 @@ const (
 	// 1000 + 54; with autopath (pods verified), / 250 + 56.
 	coreDNSFormulaSource = "CoreDNS kubernetes/Scaling_CoreDNS.md"
 	// clusterdns's, from its own benchmark (bench/RESULTS.md, steady RSS
-	// at 1k/16k, 1k/106k and 10k/151k services/endpoints): 20 MiB + 0.29
-	// MiB per 1,000 endpoints + 3.6 MiB per 1,000 Services; a re-list
-	// peaks at about 1.4x.
+	// at 1k/16k, 1k/106k and 10k/151k services/endpoints, third memory
+	// pass: 17-19, 34 and 66 MiB): 13 MiB + 0.18 MiB per 1,000 endpoints
+	// + 2.6 MiB per 1,000 Services (199 MiB at 50k/310k, measured 186-189);
+	// a re-list peaks at 1.25-1.4x.
 	clusterdnsFormulaSource = "clusterdns bench/RESULTS.md (steady RSS, re-list peak 1.4x)"
 	// memoryMargin: a limit under this times the need is a warning.
 	memoryMargin = 1.5
@@ -217,8 +218,8 @@ func checkMemory(_ context.Context, in *Input, c *Check) {
 	var formula, source string
 	switch d.Kind {
 	case KindClusterDNS:
-		needMiB = (20 + 0.29*float64(eps)/1000 + 3.6*float64(svcs)/1000) * 1.4
-		formula = fmt.Sprintf("(20 + 0.29 x %d/1000 endpoints + 3.6 x %d/1000 services) x 1.4 re-list", eps, svcs)
+		needMiB = (13 + 0.18*float64(eps)/1000 + 2.6*float64(svcs)/1000) * 1.4
+		formula = fmt.Sprintf("(13 + 0.18 x %d/1000 endpoints + 2.6 x %d/1000 services) x 1.4 re-list", eps, svcs)
 		source = clusterdnsFormulaSource
 	case KindCoreDNS:
 		if d.watchesPods() {
