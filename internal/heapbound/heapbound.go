@@ -25,8 +25,8 @@
 // and a 25% margin (GOGC's own at rest) still 30-50 times. Why is not
 // established (the suspects: a changing zone's live heap moving by more
 // than the margin of its least value, or the overhead as read between
-// collections). Options.Active confines the limit to when it is worth its cost: serve
-// turns it on only while the informers re-list.
+// collections). Options.Active confines the limit to when it is worth
+// its cost: serve turns it on only while the informers re-list.
 //
 // Follow does nothing when GOMEMLIMIT is set: the operator's limit wins.
 // It does not touch GOGC, and does not return memory to the system (the
@@ -64,7 +64,8 @@ type Options struct {
 	// Wake, if set, makes Follow set the limit at once rather than at
 	// its next tick (when Active has just turned true).
 	Wake <-chan struct{}
-	// Log receives a line when following starts, with the first limit.
+	// Log receives a line when following starts, with the first limit,
+	// and one whenever Active changes.
 	Log *slog.Logger
 }
 
@@ -123,8 +124,11 @@ func Follow(ctx context.Context, o Options) {
 			limit = previous
 		}
 		debug.SetMemoryLimit(limit)
-		if active != was {
-			o.Log.Info("memory limit", "active", active, "limit_mib", limit>>20)
+		switch {
+		case active && !was:
+			o.Log.Info("memory limit on", "limit_mib", limit>>20)
+		case !active && was:
+			o.Log.Info("memory limit off")
 		}
 	}
 }
