@@ -223,7 +223,9 @@ func syncLog(up *upstream.Server) error {
 	m.SetQuestion(logMarker, dns.TypeTXT)
 	n := up.Count(logMarker, "TXT")
 	if _, err := dns.Exchange(m, up.Addr); err != nil {
-		return fmt.Errorf("asking the upstream's log marker: %w", err)
+		// Seen once in CI ("connection refused" mid-test): say whether
+		// unbound was still running, and what it last logged.
+		return fmt.Errorf("asking the upstream's log marker: %w (%s)", err, up.State())
 	}
 	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(2 * time.Millisecond) {
 		if up.Count(logMarker, "TXT") > n {

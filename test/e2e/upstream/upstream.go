@@ -201,6 +201,12 @@ func (s *Server) Restart() error {
 // readings).
 func (s *Server) Pid() int { return s.proc.Pid() }
 
+// State says whether the upstream's process runs and shows the end of its
+// log, for a test's failure message.
+func (s *Server) State() string {
+	return fmt.Sprintf("unbound on %s running: %v; its log ends:\n%s", s.Addr, s.proc.Running(), s.proc.Tail(10))
+}
+
 // Stop stops the upstream (Restart starts it again).
 func (s *Server) Stop() { s.proc.StopWithin(5 * time.Second) }
 
