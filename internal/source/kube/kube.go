@@ -573,7 +573,9 @@ func (s *Source) change(p pendingSet) zone.Change {
 		}
 		for _, o := range s.svcInf.GetStore().List() {
 			if st, ok := o.(*storedService); ok && exists[st.namespace] {
-				p.services[st.namespace+"/"+st.name] = true
+				if k, ok := objectKey(st); ok {
+					p.services[k] = true
+				}
 			}
 		}
 	}
