@@ -31,9 +31,11 @@ import (
 	"github.com/clusterdns/clusterdns/internal/kubeconv"
 	"github.com/clusterdns/clusterdns/internal/zone"
 	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/dynamic/dynamicinformer"
 	"k8s.io/client-go/informers"
@@ -279,10 +281,34 @@ func (s *Source) informers() ([]cache.SharedIndexInformer, error) {
 	// Services without client-go's namespace index (a set entry per
 	// Service): it is read only when a namespace appears, and a scan of
 	// the store does that (see change).
-	s.svcInf = factory.InformerFor(&corev1.Service{}, func(c kubernetes.Interface, resync time.Duration) cache.SharedIndexInformer {
-		return coreinformers.NewServiceInformer(c, metav1.NamespaceAll, resync, cache.Indexers{})
-	})
-	s.sliceInf = factory.Discovery().V1().EndpointSlices().Informer()
+	svcIndexers := cache.Indexers{}
+	sliceIndexers := cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc}
+	coreREST, discoveryREST := restClientOf(s.client.CoreV1().RESTClient()), restClientOf(s.client.DiscoveryV1().RESTClient())
+	if coreREST != nil && discoveryREST != nil {
+		// Listed by the source itself (see list.go); a fake client
+		// (tests) has no REST client and takes client-go's list.
+		s.svcInf = s.listingInformer(coreREST, "services", &corev1.Service{}, svcIndexers,
+			func(b []byte) (runtime.Object, error) {
+				o := new(corev1.Service)
+				return o, o.Unmarshal(b)
+			},
+			func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
+				return s.client.CoreV1().Services(metav1.NamespaceAll).Watch(ctx, o)
+			})
+		s.sliceInf = s.listingInformer(discoveryREST, "endpointslices", &discoveryv1.EndpointSlice{}, sliceIndexers,
+			func(b []byte) (runtime.Object, error) {
+				o := new(discoveryv1.EndpointSlice)
+				return o, o.Unmarshal(b)
+			},
+			func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
+				return s.client.DiscoveryV1().EndpointSlices(metav1.NamespaceAll).Watch(ctx, o)
+			})
+	} else {
+		s.svcInf = factory.InformerFor(&corev1.Service{}, func(c kubernetes.Interface, resync time.Duration) cache.SharedIndexInformer {
+			return coreinformers.NewServiceInformer(c, metav1.NamespaceAll, resync, svcIndexers)
+		})
+		s.sliceInf = factory.Discovery().V1().EndpointSlices().Informer()
+	}
 	s.nsInf = factory.Core().V1().Namespaces().Informer()
 	infs := []cache.SharedIndexInformer{s.svcInf, s.sliceInf, s.nsInf}
 	if s.opts.Pods {
@@ -760,4 +786,41 @@ func ListState(ctx context.Context, o Options) (*cluster.State, error) {
 		}
 	}
 	return st, nil
+}
+
+// restClientOf returns rc when it is a working REST client, nil for the
+// typed nil a fake clientset gives.
+func restClientOf(rc rest.Interface) rest.Interface {
+	if c, ok := rc.(*rest.RESTClient); ok && c != nil {
+		return c
+	}
+	return nil
+}
+
+// listingInformer makes an informer whose list is the source's own
+// (listStored: items decoded one at a time and stored in their compact
+// form at once) and whose watch is watch.
+func (s *Source) listingInformer(rc rest.Interface, resource string, example runtime.Object, indexers cache.Indexers,
+	decode func([]byte) (runtime.Object, error), watchFn func(context.Context, metav1.ListOptions) (watch.Interface, error)) cache.SharedIndexInformer {
+	lw := &listWatch{watch: watchFn}
+	inf := cache.NewSharedIndexInformerWithOptions(lw, example, cache.SharedIndexInformerOptions{Indexers: indexers})
+	tf := transform(s.log, inf.GetIndexer(), s.opts.TargetRefs)
+	lw.list = func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
+		l, err := listStored(ctx, rc, resource, o, decode, func(obj runtime.Object) (runtime.Object, error) {
+			st, err := tf(obj)
+			if err != nil {
+				return nil, err
+			}
+			ro, ok := st.(runtime.Object)
+			if !ok {
+				return nil, fmt.Errorf("the stored form %T is no runtime.Object", st)
+			}
+			return ro, nil
+		})
+		if err != nil {
+			return nil, err
+		}
+		return l, nil
+	}
+	return inf
 }
