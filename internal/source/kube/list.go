@@ -1,10 +1,13 @@
 package kube
 
 import (
+	"bufio"
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 
 	"google.golang.org/protobuf/encoding/protowire"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -31,74 +34,200 @@ var protobufMagic = []byte("k8s\x00")
 
 const protobufType = "application/vnd.kubernetes.protobuf"
 
+// maxListItem bounds the encoding of one listed object: the API server
+// stores objects of at most 1.5 MiB (etcd's request limit).
+const maxListItem = 16 << 20
+
 // walkList reads a Kubernetes protobuf list message (a ServiceList, an
-// EndpointSliceList, ...): it calls item with the encoding of every item,
-// in order, and returns the list's metadata. It does not decode the items.
-func walkList(body []byte, item func([]byte) error) (metav1.ListMeta, error) {
+// EndpointSliceList, ...) from r as it arrives: it calls item with the
+// encoding of every item, in order (the slice is reused: item must not
+// keep it), and returns the list's metadata. Only one item is held at a
+// time, whatever the size of the list.
+func walkList(r io.Reader, item func([]byte) error) (metav1.ListMeta, error) {
 	var lm metav1.ListMeta
-	if !bytes.HasPrefix(body, protobufMagic) {
+	br := bufio.NewReaderSize(r, 64<<10)
+	magic := make([]byte, len(protobufMagic))
+	if _, err := io.ReadFull(br, magic); err != nil || !bytes.Equal(magic, protobufMagic) {
 		return lm, errors.New("not a Kubernetes protobuf message")
 	}
-	// runtime.Unknown: field 2 holds the list's own encoding.
-	raw, found, err := bytesField(body[len(protobufMagic):], 2)
-	if err != nil {
-		return lm, fmt.Errorf("reading the envelope: %w", err)
+	var buf []byte
+	// The runtime.Unknown envelope: field 2 holds the list's encoding;
+	// the others are skipped.
+	found := false
+	for {
+		num, typ, err := readTag(br)
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return lm, fmt.Errorf("reading the envelope: %w", err)
+		}
+		if num != 2 || typ != protowire.BytesType || found {
+			if err := skipField(br, typ); err != nil {
+				return lm, fmt.Errorf("reading the envelope: %w", err)
+			}
+			continue
+		}
+		found = true
+		n, err := binary.ReadUvarint(br)
+		if err != nil {
+			return lm, fmt.Errorf("reading the envelope: %w", noEOF(err))
+		}
+		// The list: field 1 its ListMeta, field 2 each item.
+		lr := &limitedByteReader{r: br, n: int64(n)}
+		for lr.n > 0 {
+			num, typ, err := readTag(lr)
+			if err != nil {
+				return lm, fmt.Errorf("reading the list: %w", noEOF(err))
+			}
+			if typ != protowire.BytesType || (num != 1 && num != 2) {
+				if err := skipField(lr, typ); err != nil {
+					return lm, fmt.Errorf("reading the list's field %d: %w", num, err)
+				}
+				continue
+			}
+			size, err := binary.ReadUvarint(lr)
+			if err != nil {
+				return lm, fmt.Errorf("reading the list's field %d: %w", num, noEOF(err))
+			}
+			if size > maxListItem {
+				return lm, fmt.Errorf("the list's field %d is %d bytes, more than %d", num, size, maxListItem)
+			}
+			if uint64(cap(buf)) < size {
+				buf = make([]byte, size)
+			}
+			v := buf[:size]
+			if _, err := io.ReadFull(lr, v); err != nil {
+				return lm, fmt.Errorf("reading the list's field %d: %w", num, noEOF(err))
+			}
+			if num == 1 {
+				if err := lm.Unmarshal(v); err != nil {
+					return lm, fmt.Errorf("reading the list's metadata: %w", err)
+				}
+				continue
+			}
+			if err := item(v); err != nil {
+				return lm, err
+			}
+		}
 	}
 	if !found {
 		return lm, errors.New("the envelope holds no message")
 	}
-	// A list: field 1 the ListMeta, field 2 each item.
-	for len(raw) > 0 {
-		num, typ, n := protowire.ConsumeTag(raw)
-		if n < 0 {
-			return lm, fmt.Errorf("reading the list: %w", protowire.ParseError(n))
-		}
-		raw = raw[n:]
-		if typ != protowire.BytesType || (num != 1 && num != 2) {
-			if n = protowire.ConsumeFieldValue(num, typ, raw); n < 0 {
-				return lm, fmt.Errorf("reading the list's field %d: %w", num, protowire.ParseError(n))
-			}
-			raw = raw[n:]
-			continue
-		}
-		v, n := protowire.ConsumeBytes(raw)
-		if n < 0 {
-			return lm, fmt.Errorf("reading the list's field %d: %w", num, protowire.ParseError(n))
-		}
-		raw = raw[n:]
-		if num == 1 {
-			if err := lm.Unmarshal(v); err != nil {
-				return lm, fmt.Errorf("reading the list's metadata: %w", err)
-			}
-			continue
-		}
-		if err := item(v); err != nil {
-			return lm, err
-		}
-	}
 	return lm, nil
 }
 
-// bytesField returns the first length-delimited field num of a message,
-// reading the whole message (a malformed one is an error).
-func bytesField(b []byte, num protowire.Number) (v []byte, found bool, err error) {
-	for len(b) > 0 {
-		n0, typ, n := protowire.ConsumeTag(b)
-		if n < 0 {
-			return nil, false, protowire.ParseError(n)
-		}
-		b = b[n:]
-		if n0 == num && typ == protowire.BytesType && !found {
-			if v, n = protowire.ConsumeBytes(b); n < 0 {
-				return nil, false, protowire.ParseError(n)
-			}
-			found = true
-		} else if n = protowire.ConsumeFieldValue(n0, typ, b); n < 0 {
-			return nil, false, protowire.ParseError(n)
-		}
-		b = b[n:]
+// byteReader is what readTag and skipField read from.
+type byteReader interface {
+	io.Reader
+	io.ByteReader
+}
+
+// limitedByteReader reads at most n more bytes of r.
+type limitedByteReader struct {
+	r *bufio.Reader
+	n int64
+}
+
+func (l *limitedByteReader) Read(p []byte) (int, error) {
+	if l.n <= 0 {
+		return 0, io.EOF
 	}
-	return v, found, nil
+	if int64(len(p)) > l.n {
+		p = p[:l.n]
+	}
+	k, err := l.r.Read(p)
+	l.n -= int64(k)
+	return k, err
+}
+
+func (l *limitedByteReader) ReadByte() (byte, error) {
+	if l.n <= 0 {
+		return 0, io.EOF
+	}
+	b, err := l.r.ReadByte()
+	if err == nil {
+		l.n--
+	}
+	return b, err
+}
+
+// readTag reads a field's tag; io.EOF only when r ends before it.
+func readTag(r byteReader) (protowire.Number, protowire.Type, error) {
+	v, err := binary.ReadUvarint(r)
+	if err != nil {
+		return 0, 0, err
+	}
+	num, typ := protowire.DecodeTag(v)
+	if num < protowire.MinValidNumber || num > protowire.MaxValidNumber {
+		return 0, 0, fmt.Errorf("field number %d", num)
+	}
+	return num, typ, nil
+}
+
+// skipField reads past a field's value.
+func skipField(r byteReader, typ protowire.Type) error {
+	var n uint64
+	switch typ {
+	case protowire.VarintType:
+		_, err := binary.ReadUvarint(r)
+		return noEOF(err)
+	case protowire.Fixed32Type:
+		n = 4
+	case protowire.Fixed64Type:
+		n = 8
+	case protowire.BytesType:
+		var err error
+		if n, err = binary.ReadUvarint(r); err != nil {
+			return noEOF(err)
+		}
+	default:
+		return fmt.Errorf("wire type %d", typ)
+	}
+	if _, err := io.CopyN(io.Discard, r, int64(n)); err != nil {
+		return noEOF(err)
+	}
+	return nil
+}
+
+// noEOF makes an end of input inside a field what it is: a message cut
+// short.
+func noEOF(err error) error {
+	if err == io.EOF {
+		return io.ErrUnexpectedEOF
+	}
+	return err
+}
+
+// listPage reads one page of the list as it arrives.
+func listPage(ctx context.Context, rc rest.Interface, resource string, opts *metav1.ListOptions,
+	decode func([]byte) (runtime.Object, error), keep func(runtime.Object) error) (metav1.ListMeta, error) {
+	body, err := rc.Get().Resource(resource).VersionedParams(opts, scheme.ParameterCodec).
+		SetHeader("Accept", protobufType+", application/json").Stream(ctx)
+	if err != nil {
+		return metav1.ListMeta{}, err
+	}
+	defer body.Close()
+	br := bufio.NewReader(body)
+	var lm metav1.ListMeta
+	if head, _ := br.Peek(len(protobufMagic)); bytes.Equal(head, protobufMagic) {
+		lm, err = walkList(br, func(b []byte) error {
+			o, err := decode(b)
+			if err != nil {
+				return fmt.Errorf("decoding an item: %w", err)
+			}
+			return keep(o)
+		})
+	} else {
+		var all []byte
+		if all, err = io.ReadAll(br); err == nil {
+			lm, err = eachListed(all, keep)
+		}
+	}
+	if err != nil {
+		return lm, fmt.Errorf("reading the %s list: %w", resource, err)
+	}
+	return lm, nil
 }
 
 // eachListed decodes a list in any encoding the client knows (JSON) whole
@@ -166,25 +295,9 @@ func listStored(ctx context.Context, rc rest.Interface, resource string, opts me
 		return nil
 	}
 	for {
-		body, err := rc.Get().Resource(resource).VersionedParams(&opts, scheme.ParameterCodec).
-			SetHeader("Accept", protobufType+", application/json").DoRaw(ctx)
+		lm, err := listPage(ctx, rc, resource, &opts, decode, keep)
 		if err != nil {
 			return nil, err
-		}
-		var lm metav1.ListMeta
-		if bytes.HasPrefix(body, protobufMagic) {
-			lm, err = walkList(body, func(b []byte) error {
-				o, err := decode(b)
-				if err != nil {
-					return fmt.Errorf("decoding an item: %w", err)
-				}
-				return keep(o)
-			})
-		} else {
-			lm, err = eachListed(body, keep)
-		}
-		if err != nil {
-			return nil, fmt.Errorf("reading the %s list: %w", resource, err)
 		}
 		out.ResourceVersion = lm.ResourceVersion
 		if lm.Continue == "" {

@@ -8,6 +8,9 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"testing/iotest"
+
+	"google.golang.org/protobuf/encoding/protowire"
 
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
@@ -45,7 +48,7 @@ func sliceList(rv, cont string, names ...string) *discoveryv1.EndpointSliceList 
 func TestWalkListReadsEveryItemAndTheMetadata(t *testing.T) {
 	in := sliceList("42", "next-page", "a", "b", "c")
 	var got []discoveryv1.EndpointSlice
-	lm, err := walkList(encodeProto(t, in), func(b []byte) error {
+	lm, err := walkList(bytes.NewReader(encodeProto(t, in)), func(b []byte) error {
 		var es discoveryv1.EndpointSlice
 		if err := es.Unmarshal(b); err != nil {
 			return err
@@ -80,7 +83,7 @@ func TestWalkListRejectsWhatIsNoProtobufList(t *testing.T) {
 		"cut short":    good[:len(good)/2],
 		"item garbage": append(append([]byte(nil), good...), 0x12, 0xff),
 	} {
-		if _, err := walkList(body, func([]byte) error { return nil }); err == nil {
+		if _, err := walkList(bytes.NewReader(body), func([]byte) error { return nil }); err == nil {
 			t.Errorf("%s: no error", name)
 		}
 	}
@@ -89,7 +92,7 @@ func TestWalkListRejectsWhatIsNoProtobufList(t *testing.T) {
 // An item the caller cannot use stops the walk with its error.
 func TestWalkListStopsAtTheItemsError(t *testing.T) {
 	n := 0
-	_, err := walkList(encodeProto(t, sliceList("1", "", "a", "b")), func([]byte) error {
+	_, err := walkList(bytes.NewReader(encodeProto(t, sliceList("1", "", "a", "b"))), func([]byte) error {
 		n++
 		return fmt.Errorf("bad item")
 	})
@@ -103,7 +106,7 @@ func FuzzWalkList(f *testing.F) {
 	f.Add(encodeProto(f, &corev1.ServiceList{ListMeta: metav1.ListMeta{ResourceVersion: "3"}, Items: []corev1.Service{*headless("x")}}))
 	f.Add([]byte("k8s\x00\x12\x02\x0a\x00"))
 	f.Fuzz(func(t *testing.T, body []byte) {
-		_, _ = walkList(body, func(b []byte) error {
+		_, _ = walkList(bytes.NewReader(body), func(b []byte) error {
 			var es discoveryv1.EndpointSlice
 			_ = es.Unmarshal(b)
 			return nil
@@ -204,5 +207,26 @@ func TestListStoredReadsAJSONList(t *testing.T) {
 		})
 	if err != nil || strings.Join(names, " ") != "a b" || l.ResourceVersion != "9" {
 		t.Errorf("names %v, list %+v, err %v", names, l, err)
+	}
+}
+
+// The list is read as it arrives, whatever the reads return at a time, and
+// an item declared larger than any object is refused before it is read.
+func TestWalkListReadsAStreamAndBoundsAnItem(t *testing.T) {
+	n := 0
+	lm, err := walkList(iotest.OneByteReader(bytes.NewReader(encodeProto(t, sliceList("8", "", "a", "b", "c")))), func([]byte) error {
+		n++
+		return nil
+	})
+	if err != nil || n != 3 || lm.ResourceVersion != "8" {
+		t.Errorf("one byte at a time: %d items, %+v, %v", n, lm, err)
+	}
+	list := protowire.AppendTag(nil, 2, protowire.BytesType)
+	list = protowire.AppendVarint(list, maxListItem+1)
+	body := append([]byte("k8s\x00"), protowire.AppendTag(nil, 2, protowire.BytesType)...)
+	body = protowire.AppendVarint(body, uint64(len(list)))
+	body = append(body, list...)
+	if _, err := walkList(bytes.NewReader(body), func([]byte) error { return nil }); err == nil || !strings.Contains(err.Error(), "more than") {
+		t.Errorf("an item of %d bytes: %v", maxListItem+1, err)
 	}
 }
