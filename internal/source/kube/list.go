@@ -34,6 +34,9 @@ var protobufMagic = []byte("k8s\x00")
 
 const protobufType = "application/vnd.kubernetes.protobuf"
 
+// listBuffer is how much of a list response is read at a time.
+const listBuffer = 64 << 10
+
 // maxListItem bounds the encoding of one listed object: the API server
 // stores objects of at most 1.5 MiB (etcd's request limit).
 const maxListItem = 16 << 20
@@ -45,7 +48,7 @@ const maxListItem = 16 << 20
 // time, whatever the size of the list.
 func walkList(r io.Reader, item func([]byte) error) (metav1.ListMeta, error) {
 	var lm metav1.ListMeta
-	br := bufio.NewReaderSize(r, 64<<10)
+	br := bufio.NewReaderSize(r, listBuffer)
 	magic := make([]byte, len(protobufMagic))
 	if _, err := io.ReadFull(br, magic); err != nil || !bytes.Equal(magic, protobufMagic) {
 		return lm, errors.New("not a Kubernetes protobuf message")
@@ -208,7 +211,8 @@ func listPage(ctx context.Context, rc rest.Interface, resource string, opts *met
 		return metav1.ListMeta{}, err
 	}
 	defer body.Close()
-	br := bufio.NewReader(body)
+	// walkList's own size: it reads through this reader, not a second.
+	br := bufio.NewReaderSize(body, listBuffer)
 	var lm metav1.ListMeta
 	if head, _ := br.Peek(len(protobufMagic)); bytes.Equal(head, protobufMagic) {
 		lm, err = walkList(br, func(b []byte) error {
