@@ -287,19 +287,11 @@ func (s *Source) informers() ([]cache.SharedIndexInformer, error) {
 	if coreREST != nil && discoveryREST != nil {
 		// Listed by the source itself (see list.go); a fake client
 		// (tests) has no REST client and takes client-go's list.
-		s.svcInf = s.listingInformer(coreREST, "services", &corev1.Service{}, svcIndexers,
-			func(b []byte) (runtime.Object, error) {
-				o := new(corev1.Service)
-				return o, o.Unmarshal(b)
-			},
+		s.svcInf = s.listingInformer(coreREST, "services", &corev1.Service{}, svcIndexers, decodeAs[corev1.Service],
 			func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
 				return s.client.CoreV1().Services(metav1.NamespaceAll).Watch(ctx, o)
 			})
-		s.sliceInf = s.listingInformer(discoveryREST, "endpointslices", &discoveryv1.EndpointSlice{}, sliceIndexers,
-			func(b []byte) (runtime.Object, error) {
-				o := new(discoveryv1.EndpointSlice)
-				return o, o.Unmarshal(b)
-			},
+		s.sliceInf = s.listingInformer(discoveryREST, "endpointslices", &discoveryv1.EndpointSlice{}, sliceIndexers, decodeAs[discoveryv1.EndpointSlice],
 			func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
 				return s.client.DiscoveryV1().EndpointSlices(metav1.NamespaceAll).Watch(ctx, o)
 			})

@@ -234,6 +234,17 @@ func listPage(ctx context.Context, rc rest.Interface, resource string, opts *met
 	return lm, nil
 }
 
+// decodeAs decodes one protobuf-encoded API object of type T (a listed
+// item).
+func decodeAs[T any, P interface {
+	*T
+	runtime.Object
+	Unmarshal([]byte) error
+}](b []byte) (runtime.Object, error) {
+	o := P(new(T))
+	return o, o.Unmarshal(b)
+}
+
 // eachListed decodes a list in any encoding the client knows (JSON) whole
 // and calls keep with each item.
 func eachListed(body []byte, keep func(runtime.Object) error) (metav1.ListMeta, error) {

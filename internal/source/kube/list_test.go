@@ -141,7 +141,7 @@ func TestListStoredFollowsThePages(t *testing.T) {
 	}
 	var names []string
 	l, err := listStored(context.Background(), cs.DiscoveryV1().RESTClient(), "endpointslices",
-		metav1.ListOptions{ResourceVersion: "10", Limit: 2}, decodeSlice, func(o runtime.Object) (runtime.Object, error) {
+		metav1.ListOptions{ResourceVersion: "10", Limit: 2}, decodeAs[discoveryv1.EndpointSlice], func(o runtime.Object) (runtime.Object, error) {
 			es := o.(*discoveryv1.EndpointSlice)
 			names = append(names, es.Labels[discoveryv1.LabelServiceName])
 			return es, nil
@@ -173,18 +173,13 @@ func TestListStoredReturnsTheAPIError(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = listStored(context.Background(), cs.DiscoveryV1().RESTClient(), "endpointslices", metav1.ListOptions{ResourceVersion: "1"},
-		decodeSlice, func(o runtime.Object) (runtime.Object, error) { return o, nil })
+		decodeAs[discoveryv1.EndpointSlice], func(o runtime.Object) (runtime.Object, error) { return o, nil })
 	if !isExpired(err) {
 		t.Errorf("err = %v, want the API's 410 Expired", err)
 	}
 }
 
 func isExpired(err error) bool { return apierrors.IsResourceExpired(err) || apierrors.IsGone(err) }
-
-func decodeSlice(b []byte) (runtime.Object, error) {
-	es := new(discoveryv1.EndpointSlice)
-	return es, es.Unmarshal(b)
-}
 
 // An API server that answers JSON gets its list read whole, item by item
 // the same.
